@@ -1,0 +1,152 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import type { EnvironmentValues, ImageRef, MesosAgentValues, MesosAuthValues } from './environments';
+import { componentLabels, selectorLabels } from './lib/labels';
+import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, tcpProbe } from './lib/pod';
+import { MESOS_EXPORTER_PORT } from './mesos-master';
+
+export const MESOS_AGENT_PORT = 5051;
+/** On the host, so that containers the Docker containerizer starts can mount task sandboxes at the same path. */
+export const MESOS_AGENT_WORK_DIR = '/var/lib/mesos/agent';
+
+export interface MesosAgentProps {
+  readonly env: EnvironmentValues;
+  readonly values: MesosAgentValues;
+  readonly auth: MesosAuthValues;
+  readonly image: ImageRef;
+  readonly exporterImage: ImageRef;
+  /** `zk://…/mesos` of the masters. */
+  readonly masterZkUrl: string;
+  /**
+   * Name of the DaemonSet and prefix of every object.
+   * @default 'mesos-agent'
+   */
+  readonly name?: string;
+}
+
+const ISOLATORS: Record<MesosAgentValues['isolation'], string> = {
+  cgroups: 'cgroups/cpu,cgroups/mem,filesystem/linux,docker/runtime',
+  posix: 'posix/cpu,posix/mem',
+};
+
+/**
+ * Mesos agents: one per selected node (a DaemonSet), offering the node's resources to
+ * frameworks and running their tasks with the Docker and Mesos containerizers.
+ */
+export class MesosAgent extends Construct {
+  public readonly name: string;
+  /** The `--resources` string the agents advertise. */
+  public readonly advertisedResources: string;
+
+  constructor(scope: Construct, id: string, props: MesosAgentProps) {
+    super(scope, id);
+    const v = props.values;
+    this.name = props.name ?? 'mesos-agent';
+    const ns = props.env.hostNamespace;
+    const [firstPort, lastPort] = v.advertised.portRange;
+    if (!(firstPort >= 1024 && lastPort <= 65535 && firstPort <= lastPort)) {
+      throw new Error(`mesosAgent.advertised.portRange must be an ascending range within 1024-65535, got [${firstPort}, ${lastPort}]`);
+    }
+    if (v.advertised.cpus <= 0 || v.advertised.memoryMegabytes <= 0 || v.advertised.diskMegabytes <= 0) {
+      throw new Error('mesosAgent.advertised cpus, memoryMegabytes and diskMegabytes must all be positive');
+    }
+    this.advertisedResources = [
+      `cpus:${v.advertised.cpus}`,
+      `mem:${v.advertised.memoryMegabytes}`,
+      `disk:${v.advertised.diskMegabytes}`,
+      `ports:[${firstPort}-${lastPort}]`,
+    ].join(';');
+
+    const labels = componentLabels(this.name, props.env, props.image.tag);
+    const selector = selectorLabels(this.name);
+    const meta = (name: string) => ({ name, namespace: ns, labels });
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(this.name), automountServiceAccountToken: false });
+
+    const authEnv: k8s.EnvVar[] = props.auth.enabled
+      ? [{ name: 'MESOS_CREDENTIAL', value: 'file:///etc/mesos/auth/agent-credential' }]
+      : [];
+
+    new k8s.KubeDaemonSet(this, 'daemonset', {
+      metadata: meta(this.name),
+      spec: {
+        selector: { matchLabels: selector },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            nodeSelector: { ...v.nodeSelector },
+            // The agent is reached by masters and frameworks at the node's address, and task
+            // port ranges are host ports: it lives in the host's network namespace.
+            hostNetwork: true,
+            dnsPolicy: 'ClusterFirstWithHostNet',
+            // The agent must see and signal the processes of the tasks it launched.
+            hostPid: true,
+            // The exporter sidecar gets the runtime's default seccomp filter; a privileged
+            // container (the agent) runs unconfined regardless.
+            securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+            terminationGracePeriodSeconds: 60,
+            containers: [
+              {
+                name: 'mesos-agent',
+                image: imageOf(props.image),
+                env: [
+                  { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                  { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+                  { name: 'MESOS_MASTER', value: props.masterZkUrl },
+                  { name: 'MESOS_HOSTNAME', value: '$(NODE_NAME)' },
+                  { name: 'MESOS_IP', value: '$(HOST_IP)' },
+                  { name: 'MESOS_PORT', value: String(MESOS_AGENT_PORT) },
+                  { name: 'MESOS_WORK_DIR', value: MESOS_AGENT_WORK_DIR },
+                  { name: 'MESOS_CONTAINERIZERS', value: 'docker,mesos' },
+                  { name: 'MESOS_ISOLATION', value: ISOLATORS[v.isolation] },
+                  { name: 'MESOS_RESOURCES', value: this.advertisedResources },
+                  { name: 'MESOS_DOCKER_SOCKET', value: '/var/run/docker.sock' },
+                  // systemd is the host's, not ours: executors must not be placed in its slices.
+                  { name: 'MESOS_SYSTEMD_ENABLE_SUPPORT', value: 'false' },
+                  { name: 'MESOS_LOGGING_LEVEL', value: 'INFO' },
+                  ...authEnv,
+                ],
+                ports: [{ name: 'http', containerPort: MESOS_AGENT_PORT }],
+                resources: resourcesOf(v.resources, 'mesos-agent'),
+                // Privileged because the agent creates cgroups and mount namespaces for tasks,
+                // drives the host's Docker daemon and mounts task sandboxes: no narrower set of
+                // capabilities covers the containerizers. It runs in its own namespace whose
+                // Pod Security level admits this, apart from the restricted orchestration layer.
+                securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true, readOnlyRootFilesystem: false },
+                readinessProbe: httpProbe('/health', MESOS_AGENT_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 }),
+                livenessProbe: httpProbe('/health', MESOS_AGENT_PORT, { initialDelaySeconds: 60, periodSeconds: 15, failureThreshold: 4 }),
+                volumeMounts: [
+                  { name: 'docker-socket', mountPath: '/var/run/docker.sock' },
+                  { name: 'cgroup', mountPath: '/sys/fs/cgroup' },
+                  { name: 'work', mountPath: MESOS_AGENT_WORK_DIR, mountPropagation: 'Bidirectional' },
+                  ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/mesos/auth', readOnly: true }] : []),
+                ],
+              },
+              {
+                name: 'exporter',
+                image: imageOf(props.exporterImage),
+                args: ['-slave', `http://127.0.0.1:${MESOS_AGENT_PORT}`, '-addr', `:${MESOS_EXPORTER_PORT}`],
+                ports: [{ name: 'metrics', containerPort: MESOS_EXPORTER_PORT }],
+                resources: resourcesOf(v.exporterResources, 'mesos-agent exporter'),
+                securityContext: { ...restrictedContainerSecurity(), runAsUser: 65534, runAsGroup: 65534 },
+                readinessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 }),
+                livenessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 3 }),
+              },
+            ],
+            volumes: [
+              { name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } },
+              { name: 'cgroup', hostPath: { path: '/sys/fs/cgroup', type: 'Directory' } },
+              { name: 'work', hostPath: { path: MESOS_AGENT_WORK_DIR, type: 'DirectoryOrCreate' } },
+              ...(props.auth.enabled
+                ? [{ name: 'credentials', secret: { secretName: props.auth.secretName, items: [{ key: 'agent-credential', path: 'agent-credential' }] } }]
+                : []),
+            ],
+          },
+        },
+      },
+    });
+  }
+}

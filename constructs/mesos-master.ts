@@ -1,0 +1,186 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import type { EnvironmentValues, ImageRef, MesosAuthValues, MesosMasterValues } from './environments';
+import { componentLabels, selectorLabels } from './lib/labels';
+import {
+  httpProbe, imageOf, quorumOf, requireOddMembers, resourcesOf, restrictedContainerSecurity,
+  restrictedPodSecurity, spreadAcrossNodes, tcpProbe,
+} from './lib/pod';
+import type { ZooKeeper } from './zookeeper';
+
+export const MESOS_MASTER_PORT = 5050;
+export const MESOS_EXPORTER_PORT = 9110;
+/** ZooKeeper chroot under which the masters elect a leader and agents and frameworks find it. */
+export const MESOS_ZK_CHROOT = '/mesos';
+
+export interface MesosMasterProps {
+  readonly env: EnvironmentValues;
+  readonly values: MesosMasterValues;
+  readonly auth: MesosAuthValues;
+  readonly image: ImageRef;
+  readonly exporterImage: ImageRef;
+  readonly zookeeper: ZooKeeper;
+  /**
+   * Name of the StatefulSet and prefix of every object.
+   * @default 'mesos-master'
+   */
+  readonly name?: string;
+  /**
+   * uid/gid the master runs as (it needs no root: it only serves HTTP and writes its work dir).
+   * @default 65534
+   */
+  readonly uid?: number;
+}
+
+/**
+ * Mesos masters: a StatefulSet whose members elect a leader through ZooKeeper and keep the
+ * registry in a replicated log on their own volumes; the quorum (a majority of masters) is
+ * derived from the replica count, and the disruption budget keeps that many up.
+ */
+export class MesosMaster extends Construct {
+  public readonly name: string;
+  public readonly serviceName: string;
+  public readonly quorum: number;
+  /** `zk://…/mesos`, the address agents and frameworks use to find the leading master. */
+  public readonly zkUrl: string;
+
+  constructor(scope: Construct, id: string, props: MesosMasterProps) {
+    super(scope, id);
+    const v = props.values;
+    this.name = props.name ?? 'mesos-master';
+    this.serviceName = this.name;
+    const headless = `${this.name}-headless`;
+    const ns = props.env.namespace;
+    const uid = props.uid ?? 65534;
+
+    requireOddMembers(v.replicas, 'mesosMaster.replicas');
+    if (!/^[0-9]+(ms|secs|mins)$/.test(v.allocationInterval)) {
+      throw new Error(`mesosMaster.allocationInterval must be a Mesos duration such as 1secs or 500ms, got "${v.allocationInterval}"`);
+    }
+    this.quorum = quorumOf(v.replicas);
+    this.zkUrl = `zk://${props.zookeeper.connectString(MESOS_ZK_CHROOT)}`;
+
+    const labels = componentLabels(this.name, props.env, props.image.tag);
+    const selector = selectorLabels(this.name);
+    const meta = (name: string) => ({ name, namespace: ns, labels });
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(this.name), automountServiceAccountToken: false });
+
+    new k8s.KubeService(this, 'headless', {
+      metadata: meta(headless),
+      spec: {
+        clusterIp: 'None',
+        publishNotReadyAddresses: true,
+        selector,
+        ports: [{ name: 'http', port: MESOS_MASTER_PORT }],
+      },
+    });
+    new k8s.KubeService(this, 'service', {
+      metadata: meta(this.serviceName),
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [
+          { name: 'http', port: MESOS_MASTER_PORT, targetPort: k8s.IntOrString.fromString('http') },
+          { name: 'metrics', port: MESOS_EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
+        ],
+      },
+    });
+
+    const authEnv: k8s.EnvVar[] = props.auth.enabled
+      ? [
+        { name: 'MESOS_AUTHENTICATE_FRAMEWORKS', value: 'true' },
+        { name: 'MESOS_AUTHENTICATE_AGENTS', value: 'true' },
+        { name: 'MESOS_AUTHENTICATORS', value: 'crammd5' },
+        { name: 'MESOS_CREDENTIALS', value: 'file:///etc/mesos/auth/credentials.json' },
+      ]
+      : [];
+
+    new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: meta(this.name),
+      spec: {
+        serviceName: headless,
+        replicas: v.replicas,
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(uid),
+            affinity: v.replicas > 1 ? spreadAcrossNodes(selector) : undefined,
+            containers: [
+              {
+                name: 'mesos-master',
+                image: imageOf(props.image),
+                env: [
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                  { name: 'MESOS_ZK', value: this.zkUrl },
+                  { name: 'MESOS_QUORUM', value: String(this.quorum) },
+                  { name: 'MESOS_CLUSTER', value: v.clusterName },
+                  { name: 'MESOS_HOSTNAME', value: `$(POD_NAME).${headless}.${ns}.svc.${props.env.clusterDomain}` },
+                  { name: 'MESOS_IP', value: '$(POD_IP)' },
+                  { name: 'MESOS_PORT', value: String(MESOS_MASTER_PORT) },
+                  { name: 'MESOS_REGISTRY', value: 'replicated_log' },
+                  { name: 'MESOS_WORK_DIR', value: '/var/lib/mesos/master' },
+                  { name: 'MESOS_ALLOCATION_INTERVAL', value: v.allocationInterval },
+                  { name: 'MESOS_ZK_SESSION_TIMEOUT', value: '10secs' },
+                  { name: 'MESOS_LOGGING_LEVEL', value: 'INFO' },
+                  ...authEnv,
+                ],
+                ports: [{ name: 'http', containerPort: MESOS_MASTER_PORT }],
+                resources: resourcesOf(v.resources, 'mesos-master'),
+                securityContext: restrictedContainerSecurity(),
+                readinessProbe: httpProbe('/health', MESOS_MASTER_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 }),
+                livenessProbe: httpProbe('/health', MESOS_MASTER_PORT, { initialDelaySeconds: 60, periodSeconds: 15, failureThreshold: 4 }),
+                volumeMounts: [
+                  { name: 'work', mountPath: '/var/lib/mesos/master' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                  ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/mesos/auth', readOnly: true }] : []),
+                ],
+              },
+              {
+                name: 'exporter',
+                image: imageOf(props.exporterImage),
+                args: ['-master', `http://127.0.0.1:${MESOS_MASTER_PORT}`, '-addr', `:${MESOS_EXPORTER_PORT}`],
+                ports: [{ name: 'metrics', containerPort: MESOS_EXPORTER_PORT }],
+                resources: resourcesOf(v.exporterResources, 'mesos-master exporter'),
+                securityContext: restrictedContainerSecurity(),
+                readinessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 }),
+                livenessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 3 }),
+              },
+            ],
+            volumes: [
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              ...(props.auth.enabled
+                ? [{ name: 'credentials', secret: { secretName: props.auth.secretName, items: [{ key: 'credentials.json', path: 'credentials.json' }] } }]
+                : []),
+            ],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'work' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: props.env.storageClass,
+            resources: { requests: { storage: k8s.Quantity.fromString(v.workDirStorage) } },
+          },
+        }],
+      },
+    });
+
+    if (v.replicas > 1) {
+      new k8s.KubePodDisruptionBudget(this, 'pdb', {
+        metadata: meta(this.name),
+        spec: {
+          // Below a quorum of masters the replicated log cannot write and no leader is elected.
+          minAvailable: k8s.IntOrString.fromNumber(this.quorum),
+          selector: { matchLabels: selector },
+        },
+      });
+    }
+  }
+}

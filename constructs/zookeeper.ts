@@ -1,0 +1,263 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import type { EnvironmentValues, ImageRef, ZooKeeperValues } from './environments';
+import { componentLabels, selectorLabels } from './lib/labels';
+import {
+  imageOf, quorumOf, requireOddMembers, resourcesOf, restrictedContainerSecurity,
+  restrictedPodSecurity, spreadAcrossNodes,
+} from './lib/pod';
+import { parseQuantity } from './lib/quantity';
+
+/** Ports of a ZooKeeper member. */
+export const ZOOKEEPER_PORTS = { client: 2181, quorum: 2888, election: 3888, metrics: 7000 } as const;
+
+/** The four-letter words the ensemble answers; probes use `ruok`, operators `mntr` and `srvr`. */
+export const ZOOKEEPER_FOUR_LETTER_WORDS = ['ruok', 'mntr', 'srvr'] as const;
+
+export interface ZooKeeperProps {
+  readonly env: EnvironmentValues;
+  readonly values: ZooKeeperValues;
+  readonly image: ImageRef;
+  /**
+   * Name of the StatefulSet and prefix of every object.
+   * @default 'zookeeper'
+   */
+  readonly name?: string;
+  /**
+   * uid/gid the server runs as; the official image's `zookeeper` user.
+   * @default 1000
+   */
+  readonly uid?: number;
+}
+
+/**
+ * A ZooKeeper ensemble: a StatefulSet whose members find each other through a headless
+ * Service, with `myid` derived from the pod ordinal, separate volumes for snapshots and the
+ * transaction log, a Prometheus metrics endpoint, and a disruption budget that never lets
+ * voluntary evictions break the quorum.
+ */
+export class ZooKeeper extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+  /** Headless Service that gives each member a stable DNS name. */
+  public readonly headlessServiceName: string;
+  /** ClusterIP Service for clients. */
+  public readonly clientServiceName: string;
+  public readonly replicas: number;
+  private readonly clusterDomain: string;
+
+  constructor(scope: Construct, id: string, props: ZooKeeperProps) {
+    super(scope, id);
+    const v = props.values;
+    this.name = props.name ?? 'zookeeper';
+    this.namespace = props.env.namespace;
+    this.headlessServiceName = `${this.name}-headless`;
+    this.clientServiceName = this.name;
+    this.replicas = v.replicas;
+    this.clusterDomain = props.env.clusterDomain;
+    const uid = props.uid ?? 1000;
+
+    requireOddMembers(v.replicas, 'zookeeper.replicas');
+    if (v.maxSessionTimeoutMs < 2 * v.tickTimeMs) {
+      throw new Error(`zookeeper.maxSessionTimeoutMs (${v.maxSessionTimeoutMs}) must be at least 2 ticks (${2 * v.tickTimeMs})`);
+    }
+    const heapBytes = v.heapMegabytes * 2 ** 20;
+    if (heapBytes > 0.8 * parseQuantity(v.resources.memoryLimit)) {
+      throw new Error(`zookeeper.heapMegabytes (${v.heapMegabytes}) must stay under 80% of memoryLimit ${v.resources.memoryLimit}: the JVM needs off-heap room`);
+    }
+
+    const labels = componentLabels(this.name, props.env, props.image.tag);
+    const selector = selectorLabels(this.name);
+    const meta = (name: string) => ({ name, namespace: this.namespace, labels });
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: meta(this.name),
+      automountServiceAccountToken: false,
+    });
+
+    new k8s.KubeConfigMap(this, 'config', {
+      metadata: meta(`${this.name}-config`),
+      data: {
+        'zoo.cfg': this.zooCfg(v),
+        'logback.xml': LOGBACK_XML,
+      },
+    });
+
+    new k8s.KubeService(this, 'headless', {
+      metadata: meta(this.headlessServiceName),
+      spec: {
+        clusterIp: 'None',
+        // Members must resolve each other before they are ready, or the quorum never forms.
+        publishNotReadyAddresses: true,
+        selector,
+        ports: [
+          { name: 'client', port: ZOOKEEPER_PORTS.client },
+          { name: 'quorum', port: ZOOKEEPER_PORTS.quorum },
+          { name: 'election', port: ZOOKEEPER_PORTS.election },
+        ],
+      },
+    });
+
+    new k8s.KubeService(this, 'client', {
+      metadata: meta(this.clientServiceName),
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [
+          { name: 'client', port: ZOOKEEPER_PORTS.client, targetPort: k8s.IntOrString.fromString('client') },
+          { name: 'metrics', port: ZOOKEEPER_PORTS.metrics, targetPort: k8s.IntOrString.fromString('metrics') },
+        ],
+      },
+    });
+
+    const ruok = ruokCommand(ZOOKEEPER_PORTS.client);
+    new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: meta(this.name),
+      spec: {
+        serviceName: this.headlessServiceName,
+        replicas: v.replicas,
+        // All members start together: an ordered start would wait forever for a quorum.
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(uid),
+            affinity: v.replicas > 1 ? spreadAcrossNodes(selector) : undefined,
+            terminationGracePeriodSeconds: 30,
+            initContainers: [{
+              name: 'myid',
+              image: imageOf(props.image),
+              // The pod ordinal is the suffix of the hostname (zookeeper-0 → myid 1).
+              command: ['bash', '-c', 'set -eu; ordinal="${HOSTNAME##*-}"; echo $((ordinal + 1)) > /data/myid'],
+              resources: resourcesOf({ cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '32Mi' }, 'zookeeper myid'),
+              securityContext: restrictedContainerSecurity(),
+              volumeMounts: [{ name: 'data', mountPath: '/data' }],
+            }],
+            containers: [{
+              name: 'zookeeper',
+              image: imageOf(props.image),
+              command: ['zkServer.sh', 'start-foreground'],
+              env: [
+                { name: 'ZOOCFGDIR', value: '/conf' },
+                { name: 'ZOO_LOG_DIR', value: '/logs' },
+                { name: 'JVMFLAGS', value: `-Xms${v.heapMegabytes}m -Xmx${v.heapMegabytes}m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError` },
+              ],
+              ports: [
+                { name: 'client', containerPort: ZOOKEEPER_PORTS.client },
+                { name: 'quorum', containerPort: ZOOKEEPER_PORTS.quorum },
+                { name: 'election', containerPort: ZOOKEEPER_PORTS.election },
+                { name: 'metrics', containerPort: ZOOKEEPER_PORTS.metrics },
+              ],
+              resources: resourcesOf(v.resources, 'zookeeper'),
+              securityContext: restrictedContainerSecurity(),
+              readinessProbe: { exec: { command: ruok }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+              livenessProbe: { exec: { command: ruok }, initialDelaySeconds: 30, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 4 },
+              volumeMounts: [
+                { name: 'data', mountPath: '/data' },
+                { name: 'datalog', mountPath: '/datalog' },
+                { name: 'config', mountPath: '/conf', readOnly: true },
+                { name: 'logs', mountPath: '/logs' },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            }],
+            volumes: [
+              { name: 'config', configMap: { name: `${this.name}-config` } },
+              { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          this.claim('data', props.env.storageClass, v.dataStorage),
+          this.claim('datalog', props.env.storageClass, v.transactionLogStorage),
+        ],
+      },
+    });
+
+    if (v.replicas > 1) {
+      new k8s.KubePodDisruptionBudget(this, 'pdb', {
+        metadata: meta(this.name),
+        spec: {
+          // Voluntary disruptions may take members down only while a majority stays up.
+          minAvailable: k8s.IntOrString.fromNumber(quorumOf(v.replicas)),
+          selector: { matchLabels: selector },
+        },
+      });
+    }
+  }
+
+  /** Stable DNS name of member `ordinal` (0-based). */
+  public memberHost(ordinal: number): string {
+    return `${this.name}-${ordinal}.${this.headlessServiceName}.${this.namespace}.svc.${this.clusterDomain}`;
+  }
+
+  /** `host:port,…` of every member followed by an optional chroot, as ZooKeeper clients take it. */
+  public connectString(chroot = ''): string {
+    if (chroot && !chroot.startsWith('/')) throw new Error(`ZooKeeper chroot must start with "/", got "${chroot}"`);
+    const hosts = Array.from({ length: this.replicas }, (_, i) => `${this.memberHost(i)}:${ZOOKEEPER_PORTS.client}`);
+    return hosts.join(',') + chroot;
+  }
+
+  private claim(name: string, storageClass: string, size: string): k8s.KubePersistentVolumeClaimProps {
+    return {
+      metadata: { name },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: storageClass,
+        resources: { requests: { storage: k8s.Quantity.fromString(size) } },
+      },
+    };
+  }
+
+  private zooCfg(v: ZooKeeperValues): string {
+    const lines = [
+      `tickTime=${v.tickTimeMs}`,
+      'initLimit=10',
+      'syncLimit=5',
+      'dataDir=/data',
+      // The transaction log on its own volume: fsync latency there is ZooKeeper's write latency.
+      'dataLogDir=/datalog',
+      `clientPort=${ZOOKEEPER_PORTS.client}`,
+      'maxClientCnxns=0',
+      `minSessionTimeout=${2 * v.tickTimeMs}`,
+      // Must be explicit: the default maximum is 20 ticks (40 s at a 2 s tick).
+      `maxSessionTimeout=${v.maxSessionTimeoutMs}`,
+      `autopurge.snapRetainCount=${v.snapRetainCount}`,
+      `autopurge.purgeInterval=${v.purgeIntervalHours}`,
+      `4lw.commands.whitelist=${ZOOKEEPER_FOUR_LETTER_WORDS.join(',')}`,
+      // The admin server would be one more unauthenticated HTTP port; the 4lw whitelist suffices.
+      'admin.enableServer=false',
+      'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
+      `metricsProvider.httpPort=${ZOOKEEPER_PORTS.metrics}`,
+      'metricsProvider.exportJvmInfo=true',
+      'reconfigEnabled=false',
+      `standaloneEnabled=${v.replicas === 1}`,
+      // Members bind to all addresses: the pod IP behind their DNS name changes on restart.
+      'quorumListenOnAllIPs=true',
+    ];
+    for (let i = 0; i < v.replicas; i++) {
+      lines.push(`server.${i + 1}=${this.memberHost(i)}:${ZOOKEEPER_PORTS.quorum}:${ZOOKEEPER_PORTS.election};${ZOOKEEPER_PORTS.client}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+}
+
+/**
+ * `ruok` over bash's /dev/tcp: the image's bash is enough, no netcat needed. ZooKeeper answers
+ * `imok` and closes the connection when the server is running.
+ */
+function ruokCommand(port: number): string[] {
+  return ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port} && printf ruok >&3 && [ "$(timeout 3 cat <&3)" = imok ]`];
+}
+
+const LOGBACK_XML = `<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] %-5level [%t:%C{1}@%L] - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
+</configuration>
+`;
