@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use, by the test area that needs them:
 #   podman runc busybox-static   containers for the probe and container controls
 #                                (Podman serves the Docker Engine API; no Docker daemon here)
-system_packages=(podman runc busybox-static)
+#   zookeeper                    real ensembles for the sync engine (Java 17 is on the machine)
+#   prometheus                   promtool and a real Prometheus for rules, dashboards, analysis queries
+#   chromium                     headless browser for the UI tests (driven by playwright-core)
+system_packages=(podman runc busybox-static zookeeper prometheus chromium)
 
 missing=()
 for pkg in "${system_packages[@]}"; do
