@@ -1,10 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { EnvironmentValues, ImageRef, MarathonValues, MesosAuthValues } from './environments';
-import { componentLabels, selectorLabels } from './lib/labels';
-import {
-  httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, restrictedPodSecurity, spreadAcrossNodes,
-} from './lib/pod';
+import { ComponentIdentity } from './lib/component';
+import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity } from './lib/pod';
 import { parseQuantity } from './lib/quantity';
 import type { ZooKeeper } from './zookeeper';
 
@@ -56,17 +54,14 @@ export class Marathon extends Construct {
       throw new Error(`marathon.heapMegabytes (${v.heapMegabytes}) must stay under 80% of memoryLimit ${v.resources.memoryLimit}: the JVM needs off-heap room`);
     }
 
-    const labels = componentLabels(this.name, props.env, props.image.tag);
-    const selector = selectorLabels(this.name);
-    const meta = (name: string) => ({ name, namespace: ns, labels });
-
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(this.name), automountServiceAccountToken: false });
+    const identity = new ComponentIdentity(this.name, ns, props.env, props.image.tag);
+    identity.serviceAccount(this);
 
     new k8s.KubeService(this, 'service', {
-      metadata: meta(this.serviceName),
+      metadata: identity.meta(this.serviceName),
       spec: {
         type: 'ClusterIP',
-        selector,
+        selector: identity.selector,
         ports: [{ name: 'http', port: MARATHON_HTTP_PORT, targetPort: k8s.IntOrString.fromString('http') }],
       },
     });
@@ -88,19 +83,16 @@ export class Marathon extends Construct {
     }
 
     new k8s.KubeDeployment(this, 'deployment', {
-      metadata: meta(this.name),
+      metadata: identity.meta(),
       spec: {
         replicas: v.replicas,
         // One at a time, and never a surge: a new instance joins the election before an old one leaves.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1), maxSurge: k8s.IntOrString.fromNumber(0) } },
-        selector: { matchLabels: selector },
+        selector: { matchLabels: identity.selector },
         template: {
-          metadata: { labels },
+          metadata: { labels: identity.labels },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(uid),
-            affinity: v.replicas > 1 ? spreadAcrossNodes(selector) : undefined,
+            ...identity.restrictedPod(uid, v.replicas),
             containers: [{
               name: 'marathon',
               image: imageOf(props.image),
@@ -132,11 +124,11 @@ export class Marathon extends Construct {
 
     if (v.replicas > 1) {
       new k8s.KubePodDisruptionBudget(this, 'pdb', {
-        metadata: meta(this.name),
+        metadata: identity.meta(),
         spec: {
           // Keep all but one instance: the leader may move, but the API stays served.
           maxUnavailable: k8s.IntOrString.fromNumber(1),
-          selector: { matchLabels: selector },
+          selector: { matchLabels: identity.selector },
         },
       });
     }

@@ -1,9 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { EnvironmentValues, ImageRef, MesosAgentValues, MesosAuthValues } from './environments';
-import { componentLabels, selectorLabels } from './lib/labels';
-import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, tcpProbe } from './lib/pod';
-import { MESOS_EXPORTER_PORT } from './mesos-master';
+import { ComponentIdentity } from './lib/component';
+import { mesosExporterContainer } from './lib/mesos-exporter';
+import { httpProbe, imageOf, resourcesOf } from './lib/pod';
 
 export const MESOS_AGENT_PORT = 5051;
 /** On the host, so that containers the Docker containerizer starts can mount task sandboxes at the same path. */
@@ -57,23 +57,20 @@ export class MesosAgent extends Construct {
       `ports:[${firstPort}-${lastPort}]`,
     ].join(';');
 
-    const labels = componentLabels(this.name, props.env, props.image.tag);
-    const selector = selectorLabels(this.name);
-    const meta = (name: string) => ({ name, namespace: ns, labels });
-
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(this.name), automountServiceAccountToken: false });
+    const identity = new ComponentIdentity(this.name, ns, props.env, props.image.tag);
+    identity.serviceAccount(this);
 
     const authEnv: k8s.EnvVar[] = props.auth.enabled
       ? [{ name: 'MESOS_CREDENTIAL', value: 'file:///etc/mesos/auth/agent-credential' }]
       : [];
 
     new k8s.KubeDaemonSet(this, 'daemonset', {
-      metadata: meta(this.name),
+      metadata: identity.meta(),
       spec: {
-        selector: { matchLabels: selector },
+        selector: { matchLabels: identity.selector },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
         template: {
-          metadata: { labels },
+          metadata: { labels: identity.labels },
           spec: {
             serviceAccountName: this.name,
             automountServiceAccountToken: false,
@@ -125,16 +122,7 @@ export class MesosAgent extends Construct {
                   ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/mesos/auth', readOnly: true }] : []),
                 ],
               },
-              {
-                name: 'exporter',
-                image: imageOf(props.exporterImage),
-                args: ['-slave', `http://127.0.0.1:${MESOS_AGENT_PORT}`, '-addr', `:${MESOS_EXPORTER_PORT}`],
-                ports: [{ name: 'metrics', containerPort: MESOS_EXPORTER_PORT }],
-                resources: resourcesOf(v.exporterResources, 'mesos-agent exporter'),
-                securityContext: { ...restrictedContainerSecurity(), runAsUser: 65534, runAsGroup: 65534 },
-                readinessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 }),
-                livenessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 3 }),
-              },
+              mesosExporterContainer('slave', MESOS_AGENT_PORT, props.exporterImage, v.exporterResources),
             ],
             volumes: [
               { name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } },

@@ -1,15 +1,14 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { EnvironmentValues, ImageRef, MesosAuthValues, MesosMasterValues } from './environments';
-import { componentLabels, selectorLabels } from './lib/labels';
+import { ComponentIdentity } from './lib/component';
+import { MESOS_EXPORTER_PORT, mesosExporterContainer } from './lib/mesos-exporter';
 import {
   httpProbe, imageOf, quorumOf, requireOddMembers, resourcesOf, restrictedContainerSecurity,
-  restrictedPodSecurity, spreadAcrossNodes, tcpProbe,
 } from './lib/pod';
 import type { ZooKeeper } from './zookeeper';
 
 export const MESOS_MASTER_PORT = 5050;
-export const MESOS_EXPORTER_PORT = 9110;
 /** ZooKeeper chroot under which the masters elect a leader and agents and frameworks find it. */
 export const MESOS_ZK_CHROOT = '/mesos';
 
@@ -60,26 +59,14 @@ export class MesosMaster extends Construct {
     this.quorum = quorumOf(v.replicas);
     this.zkUrl = `zk://${props.zookeeper.connectString(MESOS_ZK_CHROOT)}`;
 
-    const labels = componentLabels(this.name, props.env, props.image.tag);
-    const selector = selectorLabels(this.name);
-    const meta = (name: string) => ({ name, namespace: ns, labels });
-
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(this.name), automountServiceAccountToken: false });
-
-    new k8s.KubeService(this, 'headless', {
-      metadata: meta(headless),
-      spec: {
-        clusterIp: 'None',
-        publishNotReadyAddresses: true,
-        selector,
-        ports: [{ name: 'http', port: MESOS_MASTER_PORT }],
-      },
-    });
+    const identity = new ComponentIdentity(this.name, ns, props.env, props.image.tag);
+    identity.serviceAccount(this);
+    identity.headlessService(this, headless, [{ name: 'http', port: MESOS_MASTER_PORT }]);
     new k8s.KubeService(this, 'service', {
-      metadata: meta(this.serviceName),
+      metadata: identity.meta(this.serviceName),
       spec: {
         type: 'ClusterIP',
-        selector,
+        selector: identity.selector,
         ports: [
           { name: 'http', port: MESOS_MASTER_PORT, targetPort: k8s.IntOrString.fromString('http') },
           { name: 'metrics', port: MESOS_EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
@@ -97,20 +84,17 @@ export class MesosMaster extends Construct {
       : [];
 
     new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: meta(this.name),
+      metadata: identity.meta(),
       spec: {
         serviceName: headless,
         replicas: v.replicas,
         podManagementPolicy: 'Parallel',
         updateStrategy: { type: 'RollingUpdate' },
-        selector: { matchLabels: selector },
+        selector: { matchLabels: identity.selector },
         template: {
-          metadata: { labels },
+          metadata: { labels: identity.labels },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(uid),
-            affinity: v.replicas > 1 ? spreadAcrossNodes(selector) : undefined,
+            ...identity.restrictedPod(uid, v.replicas),
             containers: [
               {
                 name: 'mesos-master',
@@ -142,16 +126,7 @@ export class MesosMaster extends Construct {
                   ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/mesos/auth', readOnly: true }] : []),
                 ],
               },
-              {
-                name: 'exporter',
-                image: imageOf(props.exporterImage),
-                args: ['-master', `http://127.0.0.1:${MESOS_MASTER_PORT}`, '-addr', `:${MESOS_EXPORTER_PORT}`],
-                ports: [{ name: 'metrics', containerPort: MESOS_EXPORTER_PORT }],
-                resources: resourcesOf(v.exporterResources, 'mesos-master exporter'),
-                securityContext: restrictedContainerSecurity(),
-                readinessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 }),
-                livenessProbe: tcpProbe(MESOS_EXPORTER_PORT, { initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 3 }),
-              },
+              mesosExporterContainer('master', MESOS_MASTER_PORT, props.exporterImage, v.exporterResources),
             ],
             volumes: [
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
@@ -172,15 +147,7 @@ export class MesosMaster extends Construct {
       },
     });
 
-    if (v.replicas > 1) {
-      new k8s.KubePodDisruptionBudget(this, 'pdb', {
-        metadata: meta(this.name),
-        spec: {
-          // Below a quorum of masters the replicated log cannot write and no leader is elected.
-          minAvailable: k8s.IntOrString.fromNumber(this.quorum),
-          selector: { matchLabels: selector },
-        },
-      });
-    }
+    // Below a quorum of masters the replicated log cannot write and no leader is elected.
+    identity.quorumBudget(this, v.replicas);
   }
 }

@@ -1,11 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { EnvironmentValues, ImageRef, ZooKeeperValues } from './environments';
-import { componentLabels, selectorLabels } from './lib/labels';
-import {
-  imageOf, quorumOf, requireOddMembers, resourcesOf, restrictedContainerSecurity,
-  restrictedPodSecurity, spreadAcrossNodes,
-} from './lib/pod';
+import { ComponentIdentity } from './lib/component';
+import { imageOf, requireOddMembers, resourcesOf, restrictedContainerSecurity } from './lib/pod';
 import { parseQuantity } from './lib/quantity';
 
 /** Ports of a ZooKeeper member. */
@@ -66,43 +63,28 @@ export class ZooKeeper extends Construct {
       throw new Error(`zookeeper.heapMegabytes (${v.heapMegabytes}) must stay under 80% of memoryLimit ${v.resources.memoryLimit}: the JVM needs off-heap room`);
     }
 
-    const labels = componentLabels(this.name, props.env, props.image.tag);
-    const selector = selectorLabels(this.name);
-    const meta = (name: string) => ({ name, namespace: this.namespace, labels });
-
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: meta(this.name),
-      automountServiceAccountToken: false,
-    });
+    const identity = new ComponentIdentity(this.name, this.namespace, props.env, props.image.tag);
+    identity.serviceAccount(this);
 
     new k8s.KubeConfigMap(this, 'config', {
-      metadata: meta(`${this.name}-config`),
+      metadata: identity.meta(`${this.name}-config`),
       data: {
         'zoo.cfg': this.zooCfg(v),
         'logback.xml': LOGBACK_XML,
       },
     });
 
-    new k8s.KubeService(this, 'headless', {
-      metadata: meta(this.headlessServiceName),
-      spec: {
-        clusterIp: 'None',
-        // Members must resolve each other before they are ready, or the quorum never forms.
-        publishNotReadyAddresses: true,
-        selector,
-        ports: [
-          { name: 'client', port: ZOOKEEPER_PORTS.client },
-          { name: 'quorum', port: ZOOKEEPER_PORTS.quorum },
-          { name: 'election', port: ZOOKEEPER_PORTS.election },
-        ],
-      },
-    });
+    identity.headlessService(this, this.headlessServiceName, [
+      { name: 'client', port: ZOOKEEPER_PORTS.client },
+      { name: 'quorum', port: ZOOKEEPER_PORTS.quorum },
+      { name: 'election', port: ZOOKEEPER_PORTS.election },
+    ]);
 
     new k8s.KubeService(this, 'client', {
-      metadata: meta(this.clientServiceName),
+      metadata: identity.meta(this.clientServiceName),
       spec: {
         type: 'ClusterIP',
-        selector,
+        selector: identity.selector,
         ports: [
           { name: 'client', port: ZOOKEEPER_PORTS.client, targetPort: k8s.IntOrString.fromString('client') },
           { name: 'metrics', port: ZOOKEEPER_PORTS.metrics, targetPort: k8s.IntOrString.fromString('metrics') },
@@ -112,21 +94,18 @@ export class ZooKeeper extends Construct {
 
     const ruok = ruokCommand(ZOOKEEPER_PORTS.client);
     new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: meta(this.name),
+      metadata: identity.meta(),
       spec: {
         serviceName: this.headlessServiceName,
         replicas: v.replicas,
         // All members start together: an ordered start would wait forever for a quorum.
         podManagementPolicy: 'Parallel',
         updateStrategy: { type: 'RollingUpdate' },
-        selector: { matchLabels: selector },
+        selector: { matchLabels: identity.selector },
         template: {
-          metadata: { labels },
+          metadata: { labels: identity.labels },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(uid),
-            affinity: v.replicas > 1 ? spreadAcrossNodes(selector) : undefined,
+            ...identity.restrictedPod(uid, v.replicas),
             terminationGracePeriodSeconds: 30,
             initContainers: [{
               name: 'myid',
@@ -178,16 +157,7 @@ export class ZooKeeper extends Construct {
       },
     });
 
-    if (v.replicas > 1) {
-      new k8s.KubePodDisruptionBudget(this, 'pdb', {
-        metadata: meta(this.name),
-        spec: {
-          // Voluntary disruptions may take members down only while a majority stays up.
-          minAvailable: k8s.IntOrString.fromNumber(quorumOf(v.replicas)),
-          selector: { matchLabels: selector },
-        },
-      });
-    }
+    identity.quorumBudget(this, v.replicas);
   }
 
   /** Stable DNS name of member `ordinal` (0-based). */
