@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from './common/version';
+import { probeCommand } from './probe/command';
 
 export function buildCli(): Command {
   const program = new Command('orchestrator')
@@ -14,6 +15,7 @@ export function buildCli(): Command {
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError('(run orchestrator --help for the commands)')
     .exitOverride();
+  program.addCommand(probeCommand().copyInheritedSettings(program));
   return program;
 }
 

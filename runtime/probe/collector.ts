@@ -1,0 +1,69 @@
+/**
+ * The one interface every collector implements: host, processes and
+ * connections now; containers (Docker Engine API) and Kubernetes next.
+ *
+ * A collector returns fragments of topologies: nodes keyed by id, possibly
+ * partial (the connections collector adds adjacency to process nodes that the
+ * processes collector describes). The probe merges all fragments of a pass with
+ * the report's `mergeNodes`, so two collectors may describe one node.
+ *
+ * A collector that cannot work at all throws (preferably a `CollectorFailure`
+ * with a code); the probe records the error in the report and retries with
+ * backoff while the other collectors go on. Problems that leave most of the
+ * picture intact (a few unreadable /proc entries) are returned as `issues`.
+ */
+import type { ReportNode, TopologyName } from '../report';
+
+export type Fragment = Partial<Record<TopologyName, Record<string, ReportNode>>>;
+
+/** A partial problem of one pass: counted, reported, not fatal. */
+export interface CollectorIssue {
+  code: string;
+  message: string;
+  count: number;
+}
+
+export interface CollectorResult {
+  nodes: Fragment;
+  issues: CollectorIssue[];
+}
+
+export interface Collector {
+  /** Stable name used in reports, logs and metrics: 'host', 'processes', … */
+  readonly name: string;
+  /**
+   * Collects one pass. `now` is the pass's wall-clock time (ms since epoch),
+   * the timestamp of every value and sample it produces.
+   */
+  collect(now: number): Promise<CollectorResult>;
+  /** Releases what the collector holds (watch streams, sockets). Optional. */
+  close?(): Promise<void>;
+}
+
+/** A collector-level failure with a code the report and the metrics carry. */
+export class CollectorFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CollectorFailure';
+  }
+}
+
+/** The code of anything a collector threw: its own code, a Node errno code, or a generic one. */
+export function failureCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code)) return code;
+  return 'E_COLLECTOR_FAILED';
+}
+
+/** Identity of the probe and the host it describes, shared by its collectors. */
+export interface ProbeIdentity {
+  hostname: string;
+  /** `host;<hostname>` */
+  hostId: string;
+  /** Unique per probe process (see FullReport.probeId). */
+  probeId: string;
+}

@@ -1,0 +1,294 @@
+/**
+ * Connections: TCP sockets joined to the processes that own them, as edges.
+ *
+ * Per pass:
+ * 1. Group the live processes (from the processes collector's table of this
+ *    pass) by network namespace, and read /proc/<pid>/net/tcp and tcp6 once per
+ *    namespace, through any one of its processes.
+ * 2. Map socket inodes to processes (`SocketOwners`: fds are rescanned only
+ *    when an unseen socket appears).
+ * 3. Join the two ends of each connection that is local to this host (same
+ *    namespace for loopback, any namespace for other addresses) into an edge
+ *    client process → server process. The server side is the end whose address
+ *    is listening; with no listener on either side, the end with the higher
+ *    (ephemeral) port is taken as the client.
+ * 4. A connection whose other end is not on this host becomes an endpoint:
+ *    the client side gets an edge to `endpoint;;<remote ip>;<port>`, the server
+ *    side publishes `endpoint;;<local ip>;<port>` with its process as parent.
+ *    The app joins the two across probes by the shared endpoint id.
+ * 5. /proc/net/nf_conntrack, when readable: NATed destinations are replaced by
+ *    their real destination (the endpoint keeps `nat_from`), and flows that no
+ *    socket shows any more (short-lived connections) become endpoint → endpoint
+ *    edges.
+ *
+ * Loopback endpoints are scoped to host and namespace by their id, so they
+ * never join across hosts.
+ */
+import { readlinkSync } from 'node:fs';
+import { endpointNodeId, isLoopback, type LocalScope, type ReportNode } from '../../report';
+import { CollectorFailure, type Collector, type CollectorResult, type ProbeIdentity } from '../collector';
+import { LatestMemories } from '../nodes';
+import type { ProcessTable, ProcessTableEntry, ProcessTableSource } from './processes';
+import { parseConntrack, isDnat, type ConntrackFlow } from '../procfs/conntrack';
+import { AddressCache, isConnected, isListening, parseTcpTable, type TcpSocket } from '../procfs/net-tcp';
+import { ProcReader, errnoOf, isVanished } from '../procfs/reader';
+import { SocketOwners } from '../procfs/socket-owners';
+
+export interface ConnectionsCollectorOptions {
+  identity: ProbeIdentity;
+  /** The processes collector of the same probe; it must run before this one in each pass. */
+  processes: ProcessTableSource;
+  procRoot?: string;
+  /** The conntrack table; null to leave it out. Default `<procRoot>/net/nf_conntrack`. */
+  conntrackPath?: string | null;
+  /** Flows read from conntrack per pass at most (a NAT gateway can hold hundreds of thousands). */
+  maxConntrackFlows?: number;
+}
+
+interface NamespaceSockets {
+  netns: number;
+  sockets: TcpSocket[];
+  owners: ReadonlyMap<number, number>;
+}
+
+interface IndexedSocket {
+  ns: NamespaceSockets;
+  socket: TcpSocket;
+  owner: ProcessTableEntry | undefined;
+}
+
+function endpointText(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export class ConnectionsCollector implements Collector {
+  readonly name = 'connections';
+  private readonly root: string;
+  private readonly reader = new ProcReader(256 * 1024);
+  private readonly addresses = new AddressCache();
+  private readonly owners: SocketOwners;
+  private readonly processLatest = new LatestMemories();
+  private readonly endpointLatest = new LatestMemories();
+  private readonly conntrackPath: string | null;
+  private readonly maxFlows: number;
+  private readonly ownNetns: number;
+
+  constructor(private readonly opts: ConnectionsCollectorOptions) {
+    this.root = opts.procRoot ?? '/proc';
+    this.owners = new SocketOwners(this.root);
+    this.conntrackPath = opts.conntrackPath === undefined ? `${this.root}/net/nf_conntrack` : opts.conntrackPath;
+    this.maxFlows = opts.maxConntrackFlows ?? 20_000;
+    this.ownNetns = readNetns(`${this.root}/self/ns/net`);
+  }
+
+  /** Fd rescans so far: how often an unseen socket forced a walk of the fds. */
+  get rescans(): number {
+    return this.owners.rescans;
+  }
+
+  async collect(now: number): Promise<CollectorResult> {
+    const table = this.opts.processes.processTable();
+    if (table === null) throw new CollectorFailure('E_NO_PROCESS_TABLE', 'the processes collector has not completed a pass');
+    const errors = new Map<string, { count: number; example: string }>();
+    const onError = (err: unknown, path: string): void => {
+      const code = errnoOf(err) || 'E_PROC_READ';
+      const e = errors.get(code);
+      if (e) e.count++;
+      else errors.set(code, { count: 1, example: path });
+    };
+
+    const namespaces = this.readNamespaces(table, onError);
+    const conntrack = this.readConntrack(onError);
+    const nodes = this.join(table, namespaces, conntrack, now);
+    this.processLatest.sweep();
+    this.endpointLatest.sweep();
+
+    const issues = [...errors].map(([code, e]) => ({
+      code,
+      count: e.count,
+      message: `${e.count} socket ${e.count === 1 ? 'source' : 'sources'} unreadable (${code}), e.g. ${e.example}`,
+    }));
+    if (conntrack.skipped > 0) {
+      issues.push({ code: 'E_CONNTRACK_TRUNCATED', count: conntrack.skipped, message: `${conntrack.skipped} conntrack flows over the ${this.maxFlows}-flow limit were left out` });
+    }
+    return { nodes, issues };
+  }
+
+  /** Sockets of every network namespace that has a live process, with their owners. */
+  private readNamespaces(table: ProcessTable, onError: (err: unknown, path: string) => void): NamespaceSockets[] {
+    const groups = new Map<number, number[]>();
+    for (const e of table.byPid.values()) {
+      if (e.netns === 0) continue;
+      const g = groups.get(e.netns);
+      if (g) g.push(e.pid);
+      else groups.set(e.netns, [e.pid]);
+    }
+    const alive = (pid: number): boolean => table.byPid.has(pid);
+    const out: NamespaceSockets[] = [];
+    this.owners.beginPass();
+    for (const [netns, pids] of groups) {
+      const sockets = this.readTables(pids, onError);
+      if (sockets === null) continue;
+      const owners = this.owners.owners(netns, sockets.map((s) => s.inode), pids, alive, onError);
+      out.push({ netns, sockets, owners });
+    }
+    this.owners.endPass();
+    return out;
+  }
+
+  /** tcp + tcp6 of a namespace, read through the first of its processes that is still there. */
+  private readTables(pids: readonly number[], onError: (err: unknown, path: string) => void): TcpSocket[] | null {
+    for (const pid of pids) {
+      const sockets: TcpSocket[] = [];
+      try {
+        for (const file of ['tcp', 'tcp6']) {
+          const path = `${this.root}/${pid}/net/${file}`;
+          let n: number;
+          try {
+            n = this.reader.read(path);
+          } catch (err) {
+            // A kernel without IPv6 has no tcp6: that namespace simply has no IPv6 sockets.
+            if (file === 'tcp6' && errnoOf(err) === 'ENOENT') continue;
+            throw err;
+          }
+          parseTcpTable(this.reader.bytes, n, this.addresses, sockets);
+        }
+        return sockets;
+      } catch (err) {
+        if (!isVanished(err)) onError(err, `${this.root}/${pid}/net/tcp`);
+      }
+    }
+    return null;
+  }
+
+  private readConntrack(onError: (err: unknown, path: string) => void): { flows: ConntrackFlow[]; skipped: number } {
+    if (this.conntrackPath === null) return { flows: [], skipped: 0 };
+    try {
+      return parseConntrack(this.reader.readText(this.conntrackPath, 'latin1'), this.maxFlows);
+    } catch (err) {
+      // No conntrack module loaded: nothing to add, and nothing wrong. Anything
+      // else (EACCES without CAP_NET_ADMIN) is reported, and the sockets still count.
+      if (errnoOf(err) !== 'ENOENT') onError(err, this.conntrackPath);
+      return { flows: [], skipped: 0 };
+    }
+  }
+
+  private join(table: ProcessTable, namespaces: NamespaceSockets[], conntrack: { flows: ConntrackFlow[] }, now: number): CollectorResult['nodes'] {
+    const { hostname, hostId } = this.opts.identity;
+    // Loopback tuples only meet within their namespace; others anywhere on the host.
+    const tupleKey = (netns: number, a: string, ap: number, b: string, bp: number): string =>
+      `${isLoopback(a) ? netns : ''}|${a}|${ap}|${b}|${bp}`;
+    const listeners = new Set<string>();
+    const isServerEnd = (netns: number, addr: string, port: number): boolean =>
+      listeners.has(`${netns}|${addr}|${port}`) || listeners.has(`${netns}|*|${port}`);
+
+    const listeningOf = new Map<string, Set<string>>();
+    const index = new Map<string, IndexedSocket>();
+    for (const ns of namespaces) {
+      for (const s of ns.sockets) {
+        const owner = table.byPid.get(ns.owners.get(s.inode) ?? -1);
+        if (isListening(s)) {
+          const wildcard = s.local === '0.0.0.0' || s.local === '::';
+          listeners.add(`${ns.netns}|${wildcard ? '*' : s.local}|${s.localPort}`);
+          if (owner) {
+            let set = listeningOf.get(owner.nodeId);
+            if (!set) listeningOf.set(owner.nodeId, (set = new Set()));
+            set.add(endpointText(s.local, s.localPort));
+          }
+        } else if (isConnected(s)) {
+          index.set(tupleKey(ns.netns, s.local, s.localPort, s.remote, s.remotePort), { ns, socket: s, owner });
+        }
+      }
+    }
+
+    const nat = new Map<string, { address: string; port: number; from: string }>();
+    for (const f of conntrack.flows) {
+      if (isDnat(f)) {
+        const o = f.original;
+        nat.set(`${o.src}|${o.sport}|${o.dst}|${o.dport}`, { address: f.reply.src, port: f.reply.sport, from: endpointText(o.dst, o.dport) });
+      }
+    }
+
+    const adjacency = new Map<string, Set<string>>();
+    const addEdge = (from: string, to: string): void => {
+      let set = adjacency.get(from);
+      if (!set) adjacency.set(from, (set = new Set()));
+      set.add(to);
+    };
+    const endpoints: Record<string, { parents?: ReportNode['parents']; natFrom?: string; adjacency?: Set<string> }> = {};
+    const seenTuples = new Set<string>();
+
+    for (const [key, me] of index) {
+      const s = me.socket;
+      seenTuples.add(`${s.local}|${s.localPort}|${s.remote}|${s.remotePort}`);
+      if (!me.owner) continue;
+      const scope: LocalScope = { hostname, netns: me.ns.netns };
+      const serverSelf = isServerEnd(me.ns.netns, s.local, s.localPort);
+      const peerKey = tupleKey(me.ns.netns, s.remote, s.remotePort, s.local, s.localPort);
+      const peer = index.get(peerKey);
+      if (peer) {
+        // Both ends are on this host: one edge, from the client's side.
+        if (!peer.owner) continue;
+        const serverPeer = isServerEnd(peer.ns.netns, peer.socket.local, peer.socket.localPort);
+        const selfIsClient =
+          serverPeer !== serverSelf ? serverPeer : s.localPort !== s.remotePort ? s.localPort > s.remotePort : key > peerKey;
+        if (selfIsClient && peer.owner.nodeId !== me.owner.nodeId) addEdge(me.owner.nodeId, peer.owner.nodeId);
+        continue;
+      }
+      if (serverSelf) {
+        const id = endpointNodeId(s.local, s.localPort, scope);
+        endpoints[id] = { parents: { host: [hostId], process: [me.owner.nodeId] } };
+      } else {
+        const real = nat.get(`${s.local}|${s.localPort}|${s.remote}|${s.remotePort}`);
+        const id = real ? endpointNodeId(real.address, real.port, scope) : endpointNodeId(s.remote, s.remotePort, scope);
+        endpoints[id] ??= {};
+        if (real) endpoints[id]!.natFrom = real.from;
+        addEdge(me.owner.nodeId, id);
+      }
+    }
+
+    // Flows conntrack still knows but no socket shows: short-lived or forwarded.
+    const scope: LocalScope = { hostname, netns: this.ownNetns };
+    for (const f of conntrack.flows) {
+      const o = f.original;
+      const r = f.reply;
+      if (seenTuples.has(`${o.src}|${o.sport}|${o.dst}|${o.dport}`) || seenTuples.has(`${r.src}|${r.sport}|${r.dst}|${r.dport}`)) continue;
+      const from = endpointNodeId(o.src, o.sport, scope);
+      const to = endpointNodeId(r.src, r.sport, scope);
+      endpoints[from] ??= {};
+      (endpoints[from]!.adjacency ??= new Set()).add(to);
+      endpoints[to] ??= {};
+      if (isDnat(f)) endpoints[to]!.natFrom = endpointText(o.dst, o.dport);
+    }
+
+    const processNodes: Record<string, ReportNode> = {};
+    for (const id of new Set([...adjacency.keys(), ...listeningOf.keys()])) {
+      const listening = listeningOf.get(id);
+      processNodes[id] = {
+        latest: this.processLatest.update(id, { listening: listening ? [...listening].sort().join(' ') : undefined }, now),
+        metrics: {},
+        adjacency: [...(adjacency.get(id) ?? [])].sort(),
+        parents: {},
+      };
+    }
+    const endpointNodes: Record<string, ReportNode> = {};
+    for (const [id, e] of Object.entries(endpoints)) {
+      endpointNodes[id] = {
+        latest: this.endpointLatest.update(id, { nat_from: e.natFrom }, now),
+        metrics: {},
+        adjacency: e.adjacency ? [...e.adjacency].sort() : [],
+        parents: e.parents ?? {},
+      };
+    }
+    return { process: processNodes, endpoint: endpointNodes };
+  }
+}
+
+function readNetns(path: string): number {
+  try {
+    const link = readlinkSync(path);
+    return Number(link.slice(link.indexOf('[') + 1, -1)) || 0;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * The process topology: one node per process, from a walk of /proc.
+ *
+ * Per pass and process: /proc/<pid>/stat (name, ppid, threads, CPU ticks,
+ * start time, RSS) and the fd count. What does not change over a process's life
+ * (command line, uid, container, network namespace) is read once per process
+ * and kept by pid + start time; it is re-read when the name changes (an exec)
+ * and at most every `staticTtlMs`, which bounds staleness after a setuid.
+ *
+ * Processes that exit during the walk (ENOENT/ESRCH between readdir and read)
+ * are skipped silently: they are gone. Entries we may not read (EACCES/EPERM)
+ * are counted and reported as an issue, and the walk goes on.
+ *
+ * CPU % is the share of one core used between two passes (so it needs two
+ * passes; the first pass of a process has no cpu sample). Kernel threads are
+ * left out unless asked for: they are not what anyone monitors here, and on a
+ * big host they are hundreds of nodes.
+ */
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { containerNodeId, processNodeId, type ReportNode, type TopologyName } from '../../report';
+import { CollectorFailure, type Collector, type CollectorIssue, type CollectorResult, type ProbeIdentity } from '../collector';
+import { DEFAULT_RING, LatestMemory, SampleRing, round2 } from '../nodes';
+import { containerIdFromCgroup } from '../procfs/cgroup';
+import { formatCmdline } from '../procfs/cmdline';
+import { UserNames } from '../procfs/passwd';
+import { ProcReader, errnoOf, isDenied, isVanished, parseUint } from '../procfs/reader';
+import { PF_KTHREAD, parsePidStat } from '../procfs/stat';
+import { CLOCK_TICKS_PER_SECOND, systemPageSize } from '../procfs/system';
+
+export interface ProcessesCollectorOptions {
+  identity: ProbeIdentity;
+  /** Root of the proc tree; tests point it at a fake tree. Default /proc. */
+  procRoot?: string;
+  passwdPath?: string;
+  /** Samples kept per metric. */
+  ring?: number;
+  includeKernelThreads?: boolean;
+  /** Longest time the per-process static facts are trusted. Default 10 minutes. */
+  staticTtlMs?: number;
+}
+
+/** What the connections collector needs to know about each live process. */
+export interface ProcessTableEntry {
+  readonly pid: number;
+  readonly startTicks: number;
+  readonly nodeId: string;
+  /** Inode of the process's network namespace; 0 when it could not be read. */
+  readonly netns: number;
+}
+
+export interface ProcessTable {
+  /** Pass number; increases by one per completed walk. */
+  readonly pass: number;
+  readonly byPid: ReadonlyMap<number, ProcessTableEntry>;
+}
+
+/** Something that can hand out the process table of its latest pass. */
+export interface ProcessTableSource {
+  processTable(): ProcessTable | null;
+}
+
+interface Entry extends ProcessTableEntry {
+  comm: string;
+  cmdline: string;
+  uid: number;
+  netns: number;
+  parents: ReportNode['parents'];
+  staticAt: number;
+  prevTicks: number;
+  prevMono: number;
+  seen: number;
+  latest: LatestMemory;
+  cpu: SampleRing;
+  rss: SampleRing;
+}
+
+const UID_TAG = Buffer.from('\nUid:');
+
+/** Tallies the permission and unexpected errors of one pass, by code. */
+class IssueTally {
+  private readonly byCode = new Map<string, { count: number; example: string }>();
+
+  add(err: unknown, path: string): void {
+    const code = errnoOf(err) || 'E_PROC_READ';
+    const t = this.byCode.get(code);
+    if (t) t.count++;
+    else this.byCode.set(code, { count: 1, example: path });
+  }
+
+  issues(): CollectorIssue[] {
+    return [...this.byCode].map(([code, t]) => ({
+      code,
+      count: t.count,
+      message: `${t.count} /proc ${t.count === 1 ? 'entry' : 'entries'} unreadable (${code}), e.g. ${t.example}`,
+    }));
+  }
+}
+
+export class ProcessesCollector implements Collector, ProcessTableSource {
+  readonly name = 'processes';
+  private readonly root: string;
+  private readonly reader = new ProcReader(64 * 1024);
+  private readonly users: UserNames;
+  private readonly entries = new Map<number, Entry>();
+  private readonly ring: number;
+  private readonly staticTtlMs: number;
+  private readonly fdCountByStat: boolean;
+  private readonly pageSize = systemPageSize();
+  private readonly hostParents: readonly string[];
+  private pass = 0;
+  private table: ProcessTable | null = null;
+  /** Boot time in ms, to turn start ticks into a wall-clock start time. */
+  private readonly bootMs: number;
+
+  constructor(private readonly opts: ProcessesCollectorOptions) {
+    this.root = opts.procRoot ?? '/proc';
+    this.users = new UserNames(opts.passwdPath);
+    this.ring = opts.ring ?? DEFAULT_RING;
+    this.staticTtlMs = opts.staticTtlMs ?? 10 * 60_000;
+    this.hostParents = [opts.identity.hostId];
+    this.fdCountByStat = this.root === '/proc' && kernelCountsFdsInStat();
+    this.bootMs = readBootMs(this.reader, this.root);
+  }
+
+  processTable(): ProcessTable | null {
+    return this.table;
+  }
+
+  async collect(now: number): Promise<CollectorResult> {
+    const pass = ++this.pass;
+    const tally = new IssueTally();
+    this.users.refresh();
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch (err) {
+      throw new CollectorFailure('E_PROC_UNREADABLE', `cannot list ${this.root}: ${(err as Error).message}`, { cause: err });
+    }
+    const nodes: Record<string, ReportNode> = {};
+    for (const name of names) {
+      const c = name.charCodeAt(0);
+      if (c < 48 || c > 57) continue;
+      const node = this.visit(Number(name), name, now, pass, tally);
+      if (node) nodes[node[0]] = node[1];
+    }
+    for (const [pid, e] of this.entries) if (e.seen !== pass) this.entries.delete(pid);
+    this.table = { pass, byPid: this.entries };
+    return { nodes: { process: nodes }, issues: tally.issues() };
+  }
+
+  /** One process; null when it vanished, is a kernel thread, or could not be read. */
+  private visit(pid: number, name: string, now: number, pass: number, tally: IssueTally): [string, ReportNode] | null {
+    const dir = `${this.root}/${name}`;
+    let st;
+    try {
+      const n = this.reader.read(`${dir}/stat`);
+      st = parsePidStat(this.reader.bytes, n);
+    } catch (err) {
+      if (!isVanished(err)) tally.add(err, `${dir}/stat`);
+      return null;
+    }
+    if (st === null) return null; // empty read: the task went away mid-read
+    if (!this.opts.includeKernelThreads && (st.flags & PF_KTHREAD) !== 0) return null;
+
+    let e = this.entries.get(pid);
+    if (e === undefined || e.startTicks !== st.startTicks) {
+      e = this.newEntry(pid, st.startTicks, st.comm);
+      if (!this.loadStatic(e, dir, now, tally)) return null;
+      this.entries.set(pid, e);
+    } else if (e.comm !== st.comm || now - e.staticAt > this.staticTtlMs) {
+      e.comm = st.comm;
+      if (!this.loadStatic(e, dir, now, tally)) {
+        this.entries.delete(pid);
+        return null;
+      }
+    }
+
+    const fds = this.countFds(dir, tally);
+    if (fds === null) {
+      this.entries.delete(pid);
+      return null;
+    }
+    e.seen = pass;
+
+    const mono = performance.now();
+    const metrics: Record<string, ReturnType<SampleRing['push']>> = {};
+    if (e.prevMono > 0 && mono > e.prevMono) {
+      const seconds = (mono - e.prevMono) / 1000;
+      const pct = ((st.cpuTicks - e.prevTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
+      metrics.cpu_percent = e.cpu.push(now, round2(Math.max(0, pct)));
+    }
+    e.prevTicks = st.cpuTicks;
+    e.prevMono = mono;
+    metrics.memory_rss_bytes = e.rss.push(now, st.rssPages * this.pageSize);
+
+    const node: ReportNode = {
+      latest: e.latest.update(
+        {
+          pid,
+          ppid: st.ppid,
+          name: st.comm,
+          cmdline: e.cmdline || `[${st.comm}]`,
+          uid: e.uid >= 0 ? e.uid : undefined,
+          user: e.uid >= 0 ? this.users.nameOf(e.uid) : undefined,
+          threads: st.threads,
+          open_fds: fds >= 0 ? fds : undefined,
+          started_at: this.bootMs > 0 ? this.bootMs + Math.round((st.startTicks * 1000) / CLOCK_TICKS_PER_SECOND) : undefined,
+        },
+        now,
+      ),
+      metrics,
+      adjacency: [],
+      parents: e.parents,
+    };
+    return [e.nodeId, node];
+  }
+
+  private newEntry(pid: number, startTicks: number, comm: string): Entry {
+    return {
+      pid,
+      startTicks,
+      nodeId: processNodeId(this.opts.identity.hostname, pid, startTicks),
+      comm,
+      cmdline: '',
+      uid: -1,
+      netns: 0,
+      parents: {},
+      staticAt: 0,
+      prevTicks: 0,
+      prevMono: 0,
+      seen: 0,
+      latest: new LatestMemory(),
+      cpu: new SampleRing(this.ring),
+      rss: new SampleRing(this.ring),
+    };
+  }
+
+  /** Reads the facts that do not change per pass. False when the process vanished meanwhile. */
+  private loadStatic(e: Entry, dir: string, now: number, tally: IssueTally): boolean {
+    const r = this.reader;
+    try {
+      e.cmdline = formatCmdline(r.bytes, r.read(`${dir}/cmdline`));
+
+      const n = r.read(`${dir}/status`);
+      const at = r.bytes.subarray(0, n).indexOf(UID_TAG);
+      let i = at + UID_TAG.length;
+      while (i < n && (r.bytes[i] === 9 || r.bytes[i] === 32)) i++;
+      e.uid = at >= 0 ? parseUint(r.bytes, i, n) : -1;
+
+      let containerId: string | null = null;
+      try {
+        containerId = containerIdFromCgroup(r.readText(`${dir}/cgroup`, 'latin1'));
+      } catch (err) {
+        if (isVanished(err)) return false;
+        tally.add(err, `${dir}/cgroup`);
+      }
+      const parents: Partial<Record<TopologyName, readonly string[]>> = { host: this.hostParents };
+      if (containerId) parents.container = [containerNodeId(containerId)];
+      e.parents = parents;
+
+      try {
+        const link = readlinkSync(`${dir}/ns/net`);
+        e.netns = Number(link.slice(link.indexOf('[') + 1, -1)) || 0; // "net:[4026531833]"
+      } catch (err) {
+        if (isVanished(err)) return false;
+        tally.add(err, `${dir}/ns/net`);
+        e.netns = 0;
+      }
+    } catch (err) {
+      if (isVanished(err)) return false;
+      if (!isDenied(err)) throw err;
+      tally.add(err, dir);
+    }
+    e.staticAt = now;
+    return true;
+  }
+
+  /** Open fd count; -1 when not permitted; null when the process vanished. */
+  private countFds(dir: string, tally: IssueTally): number | null {
+    try {
+      // Since Linux 6.2 the size of /proc/<pid>/fd is its number of open fds:
+      // one stat instead of a readdir that builds a name per fd.
+      return this.fdCountByStat ? statSync(`${dir}/fd`).size : readdirSync(`${dir}/fd`).length;
+    } catch (err) {
+      if (isVanished(err)) return null;
+      tally.add(err, `${dir}/fd`);
+      return -1;
+    }
+  }
+}
+
+/** True when stat(/proc/<pid>/fd).size is the fd count (Linux ≥ 6.2), checked on ourselves. */
+function kernelCountsFdsInStat(): boolean {
+  try {
+    const bySize = statSync('/proc/self/fd').size;
+    const byList = readdirSync('/proc/self/fd').length;
+    // readdir holds one fd of its own while listing
+    return bySize > 0 && Math.abs(byList - bySize) <= 1;
+  } catch {
+    return false;
+  }
+}
+
+function readBootMs(reader: ProcReader, root: string): number {
+  try {
+    const m = /^btime (\d+)$/m.exec(reader.readText(`${root}/stat`, 'latin1'));
+    return m ? Number(m[1]) * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}

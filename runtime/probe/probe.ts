@@ -1,0 +1,256 @@
+/**
+ * The probe's collection loop.
+ *
+ * - A full report every `intervalMs` (default 15 s), from a pass over all
+ *   collectors in order.
+ * - Delta reports in between when something asks for one (`trigger`, e.g. the
+ *   container collector on an engine event): only the named collectors run, the
+ *   others' fragments from the last pass are reused, and the delta against the
+ *   last full report is emitted if it is not empty.
+ * - Passes never overlap; a pass that overruns the interval delays the next,
+ *   it does not pile up.
+ * - Collection never waits on the network: each report goes to `sink`, which
+ *   must return at once (the publisher enqueues; see ReportSink).
+ * - A collector that throws or hangs is contained by its `CollectorRunner`: the
+ *   report names it with a code and message, and it is retried with backoff.
+ */
+import {
+  TOPOLOGY_NAMES,
+  emptyTopologies,
+  diffReports,
+  isEmptyDelta,
+  mergeNodes,
+  REPORT_VERSION,
+  type CollectorError,
+  type DeltaReport,
+  type FullReport,
+  type Report,
+  type ReportNode,
+} from '../report';
+import type { Collector, Fragment, ProbeIdentity } from './collector';
+import { CollectorRunner, type BackoffPolicy } from './runner';
+
+/**
+ * Where reports go. Called synchronously after each pass; it must not block
+ * (the publisher queues and sends in the background) and should not throw
+ * (a throw is logged and the report is dropped).
+ */
+export type ReportSink = (report: Report) => void;
+
+/** Timings of one pass, for the probe's own metrics. */
+export interface PassStats {
+  kind: 'full' | 'delta';
+  seq: number;
+  durationMs: number;
+  collectors: { name: string; ran: boolean; ok: boolean; durationMs: number }[];
+}
+
+/** The subset of a pino logger the probe uses. */
+export interface ProbeLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ProbeOptions {
+  identity: ProbeIdentity;
+  /** Run in this order on every pass. */
+  collectors: Collector[];
+  sink: ReportSink;
+  /** Time between full reports. */
+  intervalMs?: number;
+  /** Longest a collector may take in one pass. Default: the interval, at most 10 s. */
+  collectorTimeoutMs?: number;
+  backoff?: BackoffPolicy;
+  /** Delay that gathers several triggers into one delta pass. */
+  triggerDelayMs?: number;
+  clock?: () => number;
+  logger?: ProbeLogger;
+  onPass?: (stats: PassStats) => void;
+}
+
+export const DEFAULT_INTERVAL_MS = 15_000;
+
+export class Probe {
+  private readonly runners: CollectorRunner[];
+  private readonly intervalMs: number;
+  private readonly clock: () => number;
+  private seq = 0;
+  private lastFull: FullReport | null = null;
+  private readonly fragments = new Map<string, { fragment: Fragment | null; errors: CollectorError[] }>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private triggerTimer: NodeJS.Timeout | null = null;
+  private readonly triggered = new Set<string>();
+  private running = false;
+  private readonly failing = new Set<string>();
+
+  constructor(private readonly opts: ProbeOptions) {
+    this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.clock = opts.clock ?? Date.now;
+    const timeoutMs = opts.collectorTimeoutMs ?? Math.min(this.intervalMs, 10_000);
+    this.runners = opts.collectors.map(
+      (c) => new CollectorRunner(c, { probeId: opts.identity.probeId, timeoutMs, ...(opts.backoff ? { backoff: opts.backoff } : {}) }),
+    );
+  }
+
+  /** Runs a full pass, emits it to the sink, and returns it. */
+  fullPass(): Promise<FullReport> {
+    return this.serialize(() => this.collectFull());
+  }
+
+  /**
+   * Runs the named collectors (all when omitted), and emits and returns the
+   * delta against the last full report; null when nothing changed. Before the
+   * first full report this is a full pass.
+   */
+  deltaPass(collectors?: readonly string[]): Promise<Report | null> {
+    return this.serialize(async () => {
+      if (this.lastFull === null) return this.collectFull();
+      return this.collectDelta(collectors);
+    });
+  }
+
+  /**
+   * Asks for a delta report soon, re-running `collector` (by name). Triggers
+   * arriving within `triggerDelayMs` share one pass. The plug point for event
+   * sources such as the container engine's event stream.
+   */
+  trigger(collector: string): void {
+    this.triggered.add(collector);
+    if (this.triggerTimer !== null) return;
+    this.triggerTimer = setTimeout(() => {
+      this.triggerTimer = null;
+      const names = [...this.triggered];
+      this.triggered.clear();
+      this.deltaPass(names).catch(() => undefined);
+    }, this.opts.triggerDelayMs ?? 50);
+  }
+
+  /** Starts the loop: a full pass now, then one per interval. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = (): void => {
+      const started = performance.now();
+      this.fullPass()
+        .catch(() => undefined)
+        .finally(() => {
+          if (!this.running) return;
+          const wait = Math.max(0, this.intervalMs - (performance.now() - started));
+          this.timer = setTimeout(tick, wait);
+        });
+    };
+    tick();
+  }
+
+  /** Stops the loop, waits for a pass in progress, and closes the collectors. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.triggerTimer) clearTimeout(this.triggerTimer);
+    this.timer = this.triggerTimer = null;
+    await this.queue.catch(() => undefined);
+    for (const r of this.runners) await r.collector.close?.().catch(() => undefined);
+  }
+
+  private serialize<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(job, job);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runCollectors(only: ReadonlySet<string> | null, now: number): Promise<PassStats['collectors']> {
+    const stats: PassStats['collectors'] = [];
+    for (const runner of this.runners) {
+      if (only !== null && !only.has(runner.name)) continue;
+      const out = await runner.run(now);
+      const ok = out.fragment !== null;
+      // A failed collector contributes no nodes: stale nodes would be a lie the
+      // app cannot tell from the truth. Its error says why they are missing.
+      if (out.ran || !ok) this.fragments.set(runner.name, { fragment: out.fragment, errors: out.errors });
+      stats.push({ name: runner.name, ran: out.ran, ok, durationMs: out.durationMs });
+      this.logTransition(runner.name, ok, out.errors);
+    }
+    return stats;
+  }
+
+  private logTransition(name: string, ok: boolean, errors: CollectorError[]): void {
+    const log = this.opts.logger;
+    if (!ok && !this.failing.has(name)) {
+      this.failing.add(name);
+      log?.warn({ collector: name, code: errors[0]?.code, err: errors[0]?.message }, 'collector failing');
+    } else if (ok && this.failing.delete(name)) {
+      log?.info({ collector: name }, 'collector recovered');
+    }
+  }
+
+  private assemble(now: number): FullReport {
+    const topologies = emptyTopologies();
+    const nodes = Object.fromEntries(TOPOLOGY_NAMES.map((t) => [t, topologies[t].nodes as Record<string, ReportNode>]));
+    const errors: CollectorError[] = [];
+    for (const runner of this.runners) {
+      const got = this.fragments.get(runner.name);
+      if (!got) continue;
+      errors.push(...got.errors);
+      if (!got.fragment) continue;
+      for (const t of TOPOLOGY_NAMES) {
+        const part = got.fragment[t];
+        if (!part) continue;
+        const into = nodes[t]!;
+        for (const id in part) {
+          const have = into[id];
+          into[id] = have === undefined ? part[id]! : mergeNodes(have, part[id]!);
+        }
+      }
+    }
+    const { identity } = this.opts;
+    return {
+      version: REPORT_VERSION,
+      kind: 'full',
+      probeId: identity.probeId,
+      hostId: identity.hostId,
+      seq: ++this.seq,
+      timestamp: now,
+      topologies,
+      errors,
+    };
+  }
+
+  private async collectFull(): Promise<FullReport> {
+    const started = performance.now();
+    const now = this.clock();
+    const collectors = await this.runCollectors(null, now);
+    const report = this.assemble(now);
+    this.lastFull = report;
+    this.emit(report, { kind: 'full', seq: report.seq, durationMs: performance.now() - started, collectors });
+    return report;
+  }
+
+  private async collectDelta(names: readonly string[] | undefined): Promise<DeltaReport | null> {
+    const started = performance.now();
+    const now = this.clock();
+    const collectors = await this.runCollectors(names ? new Set(names) : null, now);
+    const base = this.lastFull!;
+    const current = this.assemble(now);
+    const delta = diffReports(base, current);
+    if (isEmptyDelta(delta) && sameErrors(base.errors, delta.errors)) {
+      this.seq--; // nothing emitted: keep seq gapless
+      return null;
+    }
+    this.emit(delta, { kind: 'delta', seq: delta.seq, durationMs: performance.now() - started, collectors });
+    return delta;
+  }
+
+  private emit(report: Report, stats: PassStats): void {
+    try {
+      this.opts.sink(report);
+    } catch (err) {
+      this.opts.logger?.warn({ err: (err as Error).message, seq: report.seq }, 'report sink threw; report dropped');
+    }
+    this.opts.onPass?.(stats);
+  }
+}
+
+function sameErrors(a: readonly CollectorError[], b: readonly CollectorError[]): boolean {
+  return a.length === b.length && a.every((e, i) => e.collector === b[i]!.collector && e.code === b[i]!.code && e.count === b[i]!.count);
+}

@@ -1,0 +1,145 @@
+/**
+ * The collection loop with small collectors written here (real implementations
+ * of the Collector interface): failures are contained, named, and retried with
+ * backoff; deltas carry only changes; the loop runs on its interval.
+ */
+import t from 'tap';
+import { applyDelta, hostNodeId, validateReport, type FullReport, type Report, type ReportNode } from '../../runtime/report';
+import { CollectorFailure, type Collector, type CollectorResult } from '../../runtime/probe/collector';
+import { Probe } from '../../runtime/probe/probe';
+
+const identity = { hostname: 'h', hostId: hostNodeId('h'), probeId: 'h/1' };
+const n = (v: string): ReportNode => ({ latest: { v: { ts: 1, v } }, metrics: {}, adjacency: [], parents: {} });
+
+/** A collector whose output and behaviour the test sets between passes. */
+class Settable implements Collector {
+  runs = 0;
+  mode: 'ok' | 'throw' | 'hang' = 'ok';
+  nodes: Record<string, ReportNode> = {};
+  constructor(readonly name: string) {}
+  async collect(): Promise<CollectorResult> {
+    this.runs++;
+    if (this.mode === 'throw') throw new CollectorFailure('E_ENGINE_DOWN', 'connect ENOENT /run/docker.sock');
+    if (this.mode === 'hang') return new Promise<never>(() => undefined);
+    return { nodes: { process: { ...this.nodes } }, issues: [] };
+  }
+}
+
+function setup(clock: { now: number }, extra: Partial<ConstructorParameters<typeof Probe>[0]> = {}) {
+  const good = new Settable('good');
+  const bad = new Settable('bad');
+  good.nodes = { 'process;h;1;1': n('a') };
+  bad.nodes = { 'process;h;2;2': n('b') };
+  const sent: Report[] = [];
+  const probe = new Probe({
+    identity,
+    collectors: [bad, good],
+    sink: (r) => sent.push(r),
+    clock: () => clock.now,
+    backoff: { initialMs: 10_000, maxMs: 60_000 },
+    collectorTimeoutMs: 200,
+    ...extra,
+  });
+  return { good, bad, sent, probe };
+}
+
+t.test('a collector that throws is named in the report; the others still report', async (t) => {
+  const clock = { now: 1_000_000 };
+  const { good, bad, probe } = setup(clock);
+  bad.mode = 'throw';
+  const r1 = await probe.fullPass();
+  t.ok(validateReport(r1).ok);
+  t.same(Object.keys(r1.topologies.process.nodes), ['process;h;1;1'], "the good collector's nodes");
+  t.equal(r1.errors.length, 1);
+  t.match(r1.errors[0], { probeId: 'h/1', collector: 'bad', code: 'E_ENGINE_DOWN', ts: 1_000_000, count: 1 });
+
+  clock.now += 1_000; // within the backoff: not retried, error still reported
+  const r2 = await probe.fullPass();
+  t.equal(bad.runs, 1, 'not retried during backoff');
+  t.equal(good.runs, 2);
+  t.equal(r2.errors[0]?.code, 'E_ENGINE_DOWN');
+
+  bad.mode = 'ok';
+  clock.now += 10_000; // past the longest first backoff (jitter keeps it within [5 s, 10 s))
+  const r3 = await probe.fullPass();
+  t.equal(bad.runs, 2, 'retried after the backoff');
+  t.same(r3.errors, [], 'recovered: no error');
+  t.same(Object.keys(r3.topologies.process.nodes).sort(), ['process;h;1;1', 'process;h;2;2']);
+  t.same([r1.seq, r2.seq, r3.seq], [1, 2, 3]);
+});
+
+t.test('backoff doubles up to its maximum', async (t) => {
+  const clock = { now: 0 };
+  const { bad, probe } = setup(clock);
+  bad.mode = 'throw';
+  const retryDelays: number[] = [];
+  let last = 0;
+  for (let i = 0; i < 200 && retryDelays.length < 5; i++) {
+    const before = bad.runs;
+    await probe.fullPass();
+    if (bad.runs > before) {
+      if (bad.runs > 1) retryDelays.push(clock.now - last);
+      last = clock.now;
+    }
+    clock.now += 1_000;
+  }
+  t.ok(retryDelays[0]! >= 5_000 && retryDelays[0]! <= 11_000, `first retry after ${retryDelays[0]} ms`);
+  t.ok(retryDelays[1]! >= 10_000 && retryDelays[1]! <= 21_000, `second after ${retryDelays[1]} ms`);
+  t.ok(retryDelays.slice(3).every((d) => d <= 61_000), `capped: ${retryDelays.join(', ')}`);
+});
+
+t.test('a collector that hangs times out without holding up the pass', async (t) => {
+  const clock = { now: 1 };
+  const { bad, probe } = setup(clock);
+  bad.mode = 'hang';
+  const started = Date.now();
+  const r = await probe.fullPass();
+  t.ok(Date.now() - started < 2_000, 'the pass ended');
+  t.equal(r.errors[0]?.code, 'E_COLLECTOR_TIMEOUT');
+  t.same(Object.keys(r.topologies.process.nodes), ['process;h;1;1']);
+});
+
+t.test('triggers make small deltas; nothing changed means nothing sent', async (t) => {
+  const clock = { now: 1 };
+  const { good, bad, sent, probe } = setup(clock, { triggerDelayMs: 10 });
+  const full = await probe.fullPass();
+  t.equal(await probe.deltaPass(['good']), null, 'no change: no delta');
+  good.nodes = { 'process;h;1;1': n('a'), 'process;h;3;3': n('c') };
+  bad.nodes = {};
+  probe.trigger('good');
+  probe.trigger('good');
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(sent.length, 2, 'one delta for two triggers');
+  const delta = sent[1]!;
+  t.equal(delta.kind, 'delta');
+  if (delta.kind !== 'delta') return;
+  t.equal(delta.baseSeq, full.seq);
+  t.equal(delta.seq, full.seq + 1, 'seq has no gaps');
+  t.same(Object.keys(delta.topologies.process.nodes), ['process;h;3;3'], 'only the new node');
+  t.same(delta.removed, {}, "bad was not re-run, so its node stays");
+  t.equal(bad.runs, 1);
+  const now = applyDelta(full, delta);
+  t.same(Object.keys(now.topologies.process.nodes).sort(), ['process;h;1;1', 'process;h;2;2', 'process;h;3;3']);
+});
+
+t.test('the loop sends a full report per interval until stopped', async (t) => {
+  const sent: Report[] = [];
+  const c = new Settable('c');
+  const probe = new Probe({ identity, collectors: [c], sink: (r) => sent.push(r), intervalMs: 100 });
+  probe.start();
+  await new Promise((r) => setTimeout(r, 450));
+  await probe.stop();
+  const count = sent.length;
+  t.ok(count >= 3 && count <= 6, `${count} reports in 450 ms at 100 ms`);
+  t.ok(sent.every((r) => r.kind === 'full'));
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(sent.length, count, 'nothing after stop');
+  t.same(sent.map((r) => (r as FullReport).seq), sent.map((_, i) => i + 1));
+});
+
+t.test('a sink that throws does not stop the probe', async (t) => {
+  const probe = new Probe({ identity, collectors: [new Settable('c')], sink: () => { throw new Error('queue full'); } });
+  const r = await probe.fullPass();
+  t.equal(r.seq, 1);
+  t.equal((await probe.fullPass()).seq, 2);
+});
