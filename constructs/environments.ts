@@ -98,6 +98,128 @@ export interface TenantValues {
   readonly podQuota: number;
 }
 
+/** The monitoring probe (a DaemonSet on every node); its budget is at most 100m CPU and 100Mi memory. */
+export interface ProbeValues {
+  readonly resources: ContainerResources;
+  /** Seconds between full reports. */
+  readonly intervalSeconds: number;
+}
+
+/** The Argo Rollouts canary of the monitoring app: traffic weights, each followed by a pause. */
+export interface CanaryValues {
+  /** Ascending weights in percent, the last one 100. */
+  readonly weights: readonly number[];
+  /** Pause after each weight below 100, in seconds. */
+  readonly pauseSeconds: number;
+  /** How often the background analysis queries Prometheus, in seconds. */
+  readonly analysisIntervalSeconds: number;
+}
+
+export interface MonitoringAppValues {
+  readonly replicas: number;
+  readonly resources: ContainerResources;
+  /** Public host name of the app's Ingress (TLS). */
+  readonly host: string;
+  readonly canary: CanaryValues;
+}
+
+/** One ZooKeeper migration the sync engine runs (one Deployment each). */
+export interface ZkSyncMigrationValues {
+  /** DNS-label name of the migration; the Deployment is `zk-sync-<name>`. */
+  readonly name: string;
+  /** Source connect string with optional chroot, e.g. `zk-old-0.example:2181/mesos`. */
+  readonly source: string;
+  readonly target: string;
+  readonly mode: 'one-way' | 'bidirectional';
+  readonly conflicts: 'last-write-wins' | 'source-wins' | 'manual';
+  /** Subtrees to sync; empty means the whole tree. */
+  readonly paths: readonly string[];
+  /**
+   * Secret holding `source-auth` and `target-auth` (ZooKeeper digest credentials,
+   * `user:password`), created out of band or rendered by the Vault Agent.
+   */
+  readonly credentialsSecret: string;
+  /** Address ranges of the source and target ensembles outside the cluster (NetworkPolicy egress). */
+  readonly externalCidrs: readonly string[];
+}
+
+export interface ZkSyncValues {
+  readonly resources: ContainerResources;
+  readonly migrations: readonly ZkSyncMigrationValues[];
+}
+
+export interface PrometheusValues {
+  readonly resources: ContainerResources;
+  /** TSDB retention, Prometheus duration syntax, e.g. `15d`. */
+  readonly retention: string;
+  readonly storage: string;
+  readonly scrapeIntervalSeconds: number;
+}
+
+export interface GrafanaValues {
+  readonly resources: ContainerResources;
+  /** Public host name of Grafana's Ingress (TLS). */
+  readonly host: string;
+  /** Secret with `admin-user` and `admin-password`, created out of band. */
+  readonly adminSecretName: string;
+}
+
+/** Addresses the NetworkPolicies need to name: what is not a pod of ours. */
+export interface NetworkValues {
+  /** Node addresses: host-network pods (Mesos agents, probes) and kubelets reach pods from these. */
+  readonly nodeCidrs: readonly string[];
+  /** Addresses of the Kubernetes API server (the probe and Prometheus talk to it). */
+  readonly apiServerCidrs: readonly string[];
+  /** Namespace of the NGINX Ingress controller (installed by its Argo CD Application). */
+  readonly ingressNamespace: string;
+  /** Namespace of the Argo Rollouts controller (Prometheus scrapes its metrics). */
+  readonly rolloutsNamespace: string;
+}
+
+export interface TlsValues {
+  /** cert-manager ClusterIssuer named on the Ingresses (ingress-shim issues their certificates). */
+  readonly clusterIssuer: string;
+  /**
+   * Secret (`tls.crt`, `tls.key`, `ca.crt`) of the app's in-cluster certificate for
+   * `monitoring-app.<ns>.svc`: the Ingress controller, probes and Prometheus verify it.
+   */
+  readonly appInternalSecret: string;
+  /**
+   * Secret with `ca.crt` (the CA that issued the in-cluster certificates), present in every
+   * namespace whose pods verify them (main and host namespaces), e.g. distributed by trust-manager.
+   */
+  readonly caSecret: string;
+}
+
+/** HashiCorp Vault Agent injector as the source of secrets (instead of Secrets mounted by name). */
+export interface VaultValues {
+  readonly enabled: boolean;
+  /** Vault Kubernetes-auth role the pods log in with. */
+  readonly role: string;
+  /** KV path prefix, e.g. `secret/data/orchestrator/prod`. */
+  readonly pathPrefix: string;
+}
+
+/** A third-party controller installed from its upstream Helm chart by an Argo CD Application. */
+export interface HelmControllerValues {
+  readonly chartVersion: string;
+  readonly namespace: string;
+  readonly replicas: number;
+  readonly resources: ContainerResources;
+}
+
+export interface GitOpsValues {
+  /** API server of the environment's cluster as registered in Argo CD. */
+  readonly destinationServer: string;
+  /** Branch or tag Argo CD follows for dist/<env>. */
+  readonly targetRevision: string;
+  readonly controllers: {
+    readonly ingressNginx: HelmControllerValues;
+    readonly argoRollouts: HelmControllerValues;
+    readonly certManager: HelmControllerValues;
+  };
+}
+
 export interface EnvironmentValues {
   readonly name: EnvironmentName;
   /** Namespace of the orchestration layer (ZooKeeper, masters, Marathon). */
@@ -121,6 +243,8 @@ export interface EnvironmentValues {
     readonly marathon: ImageRef;
     /** This project's own image (probe, app, zk-sync); its tag is promoted per environment. */
     readonly orchestrator: ImageRef;
+    readonly prometheus: ImageRef;
+    readonly grafana: ImageRef;
   };
   readonly mesosAuth: MesosAuthValues;
   readonly zookeeper: ZooKeeperValues;
@@ -128,6 +252,15 @@ export interface EnvironmentValues {
   readonly mesosAgent: MesosAgentValues;
   readonly marathon: MarathonValues;
   readonly tenants: readonly TenantValues[];
+  readonly probe: ProbeValues;
+  readonly app: MonitoringAppValues;
+  readonly zkSync: ZkSyncValues;
+  readonly prometheus: PrometheusValues;
+  readonly grafana: GrafanaValues;
+  readonly network: NetworkValues;
+  readonly tls: TlsValues;
+  readonly vault: VaultValues;
+  readonly gitops: GitOpsValues;
 }
 
 /** Upstream images, pinned; mirror them into a private registry for production use. */
@@ -137,7 +270,33 @@ const UPSTREAM_IMAGES = {
   mesosAgent: { repository: 'docker.io/mesosphere/mesos-slave', tag: '1.7.0' },
   mesosExporter: { repository: 'docker.io/mesosphere/mesos-exporter', tag: 'v1.1.2' },
   marathon: { repository: 'docker.io/mesosphere/marathon', tag: 'v1.11.24' },
+  // The same Prometheus release as the promtool the tests check the rules with (Debian 12: 2.42).
+  prometheus: { repository: 'quay.io/prometheus/prometheus', tag: 'v2.42.0' },
+  grafana: { repository: 'docker.io/grafana/grafana', tag: '10.4.2' },
 } as const;
+
+/** The git repository Argo CD reads dist/<env> from. */
+export const GIT_REPOSITORY = 'https://github.com/orchestrator/orchestrator.git';
+
+/** Upstream Helm repositories of the third-party controllers (the AppProject allows exactly these). */
+export const HELM_REPOSITORIES = {
+  ingressNginx: 'https://kubernetes.github.io/ingress-nginx',
+  argoRollouts: 'https://argoproj.github.io/argo-helm',
+  certManager: 'https://charts.jetstack.io',
+} as const;
+
+function controllers(replicas: number, small: ContainerResources): GitOpsValues['controllers'] {
+  return {
+    ingressNginx: { chartVersion: '4.11.3', namespace: 'ingress-nginx', replicas, resources: small },
+    argoRollouts: { chartVersion: '2.40.5', namespace: 'argo-rollouts', replicas, resources: small },
+    certManager: { chartVersion: 'v1.15.3', namespace: 'cert-manager', replicas: 1, resources: small },
+  };
+}
+
+/** Address plan of the example clusters; replace with the real node and API server ranges. */
+function network(nodeCidr: string, apiServerCidr: string): NetworkValues {
+  return { nodeCidrs: [nodeCidr], apiServerCidrs: [apiServerCidr], ingressNamespace: 'ingress-nginx', rolloutsNamespace: 'argo-rollouts' };
+}
 
 const ORCHESTRATOR_REPOSITORY = 'ghcr.io/orchestrator/orchestrator';
 
@@ -188,6 +347,39 @@ export const dev: EnvironmentValues = {
     heapMegabytes: 512,
   },
   tenants: [{ name: 'sandbox', cpuQuota: '4', memoryQuota: '8Gi', podQuota: 50 }],
+  probe: {
+    resources: { cpuRequest: '20m', cpuLimit: '100m', memoryRequest: '64Mi', memoryLimit: '100Mi' },
+    intervalSeconds: 15,
+  },
+  app: {
+    replicas: 1,
+    resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' },
+    host: 'monitor.dev.orchestrator.example.com',
+    canary: { weights: [10, 25, 50, 75, 100], pauseSeconds: 30, analysisIntervalSeconds: 30 },
+  },
+  zkSync: {
+    resources: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '128Mi', memoryLimit: '512Mi' },
+    migrations: [],
+  },
+  prometheus: {
+    resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '512Mi', memoryLimit: '1Gi' },
+    retention: '3d',
+    storage: '10Gi',
+    scrapeIntervalSeconds: 15,
+  },
+  grafana: {
+    resources: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    host: 'grafana.dev.orchestrator.example.com',
+    adminSecretName: 'grafana-admin',
+  },
+  network: network('10.10.0.0/16', '10.10.255.1/32'),
+  tls: { clusterIssuer: 'letsencrypt-staging', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca' },
+  vault: { enabled: false, role: 'orchestrator-dev', pathPrefix: 'secret/data/orchestrator/dev' },
+  gitops: {
+    destinationServer: 'https://dev.k8s.orchestrator.example.com',
+    targetRevision: 'main',
+    controllers: controllers(1, { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' }),
+  },
 };
 
 export const staging: EnvironmentValues = {
@@ -234,6 +426,48 @@ export const staging: EnvironmentValues = {
     { name: 'payments', cpuQuota: '16', memoryQuota: '32Gi', podQuota: 200 },
     { name: 'search', cpuQuota: '16', memoryQuota: '32Gi', podQuota: 200 },
   ],
+  probe: {
+    resources: { cpuRequest: '50m', cpuLimit: '100m', memoryRequest: '64Mi', memoryLimit: '100Mi' },
+    intervalSeconds: 15,
+  },
+  app: {
+    replicas: 2,
+    resources: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '512Mi', memoryLimit: '1Gi' },
+    host: 'monitor.staging.orchestrator.example.com',
+    canary: { weights: [10, 25, 50, 75, 100], pauseSeconds: 120, analysisIntervalSeconds: 30 },
+  },
+  zkSync: {
+    resources: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '128Mi', memoryLimit: '512Mi' },
+    migrations: [{
+      name: 'legacy-mesos',
+      source: 'zk-legacy-1.staging.internal:2181,zk-legacy-2.staging.internal:2181,zk-legacy-3.staging.internal:2181/mesos',
+      target: 'zookeeper.orchestrator-staging.svc.cluster.local:2181/mesos',
+      mode: 'one-way',
+      conflicts: 'source-wins',
+      paths: [],
+      credentialsSecret: 'zk-sync-legacy-mesos',
+      externalCidrs: ['10.40.0.0/24'],
+    }],
+  },
+  prometheus: {
+    resources: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '2Gi', memoryLimit: '2Gi' },
+    retention: '15d',
+    storage: '50Gi',
+    scrapeIntervalSeconds: 15,
+  },
+  grafana: {
+    resources: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    host: 'grafana.staging.orchestrator.example.com',
+    adminSecretName: 'grafana-admin',
+  },
+  network: network('10.20.0.0/16', '10.20.255.1/32'),
+  tls: { clusterIssuer: 'letsencrypt-prod', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca' },
+  vault: { enabled: true, role: 'orchestrator-staging', pathPrefix: 'secret/data/orchestrator/staging' },
+  gitops: {
+    destinationServer: 'https://staging.k8s.orchestrator.example.com',
+    targetRevision: 'main',
+    controllers: controllers(2, { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' }),
+  },
 };
 
 export const prod: EnvironmentValues = {
@@ -281,6 +515,60 @@ export const prod: EnvironmentValues = {
     { name: 'search', cpuQuota: '128', memoryQuota: '512Gi', podQuota: 2000 },
     { name: 'analytics', cpuQuota: '64', memoryQuota: '256Gi', podQuota: 500 },
   ],
+  probe: {
+    resources: { cpuRequest: '50m', cpuLimit: '100m', memoryRequest: '64Mi', memoryLimit: '100Mi' },
+    intervalSeconds: 15,
+  },
+  app: {
+    replicas: 3,
+    resources: { cpuRequest: '500m', cpuLimit: '2', memoryRequest: '1Gi', memoryLimit: '2Gi' },
+    host: 'monitor.orchestrator.example.com',
+    canary: { weights: [10, 25, 50, 75, 100], pauseSeconds: 300, analysisIntervalSeconds: 60 },
+  },
+  zkSync: {
+    resources: { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '128Mi', memoryLimit: '512Mi' },
+    migrations: [
+      {
+        name: 'legacy-mesos',
+        source: 'zk-legacy-1.prod.internal:2181,zk-legacy-2.prod.internal:2181,zk-legacy-3.prod.internal:2181/mesos',
+        target: 'zookeeper.orchestrator-prod.svc.cluster.local:2181/mesos',
+        mode: 'one-way',
+        conflicts: 'source-wins',
+        paths: [],
+        credentialsSecret: 'zk-sync-legacy-mesos',
+        externalCidrs: ['10.50.0.0/24'],
+      },
+      {
+        name: 'legacy-marathon',
+        source: 'zk-legacy-1.prod.internal:2181,zk-legacy-2.prod.internal:2181,zk-legacy-3.prod.internal:2181/marathon',
+        target: 'zookeeper.orchestrator-prod.svc.cluster.local:2181/marathon',
+        mode: 'bidirectional',
+        conflicts: 'manual',
+        paths: ['/state'],
+        credentialsSecret: 'zk-sync-legacy-marathon',
+        externalCidrs: ['10.50.0.0/24'],
+      },
+    ],
+  },
+  prometheus: {
+    resources: { cpuRequest: '1', cpuLimit: '2', memoryRequest: '8Gi', memoryLimit: '8Gi' },
+    retention: '30d',
+    storage: '200Gi',
+    scrapeIntervalSeconds: 15,
+  },
+  grafana: {
+    resources: { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    host: 'grafana.orchestrator.example.com',
+    adminSecretName: 'grafana-admin',
+  },
+  network: network('10.30.0.0/16', '10.30.255.1/32'),
+  tls: { clusterIssuer: 'letsencrypt-prod', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca' },
+  vault: { enabled: true, role: 'orchestrator-prod', pathPrefix: 'secret/data/orchestrator/prod' },
+  gitops: {
+    destinationServer: 'https://prod.k8s.orchestrator.example.com',
+    targetRevision: 'main',
+    controllers: controllers(2, { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '128Mi', memoryLimit: '256Mi' }),
+  },
 };
 
 export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentValues>> = { dev, staging, prod };

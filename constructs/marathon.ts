@@ -10,6 +10,11 @@ export const MARATHON_HTTP_PORT = 8080;
 /** Marathon keeps its state and elects its leader under this ZooKeeper chroot. */
 export const MARATHON_ZK_CHROOT = '/marathon';
 export const MARATHON_METRICS_PATH = '/metrics/prometheus';
+/**
+ * Port of Marathon's scheduler driver (libprocess): the masters connect back to it. Fixed
+ * rather than random so that a NetworkPolicy can allow exactly it.
+ */
+export const MARATHON_LIBPROCESS_PORT = 8081;
 
 export interface MarathonProps {
   readonly env: EnvironmentValues;
@@ -99,9 +104,11 @@ export class Marathon extends Construct {
               args,
               env: [
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                { name: 'LIBPROCESS_PORT', value: String(MARATHON_LIBPROCESS_PORT) },
+                { name: 'LIBPROCESS_ADVERTISE_IP', value: '$(POD_IP)' },
                 { name: 'JAVA_OPTS', value: `-Xms${v.heapMegabytes}m -Xmx${v.heapMegabytes}m -XX:+ExitOnOutOfMemoryError` },
               ],
-              ports: [{ name: 'http', containerPort: MARATHON_HTTP_PORT }],
+              ports: [{ name: 'http', containerPort: MARATHON_HTTP_PORT }, { name: 'libprocess', containerPort: MARATHON_LIBPROCESS_PORT }],
               resources: resourcesOf(v.resources, 'marathon'),
               securityContext: restrictedContainerSecurity(),
               readinessProbe: httpProbe('/ping', MARATHON_HTTP_PORT, { initialDelaySeconds: 20, periodSeconds: 10, failureThreshold: 3 }),

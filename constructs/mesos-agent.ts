@@ -4,6 +4,7 @@ import type { EnvironmentValues, ImageRef, MesosAgentValues, MesosAuthValues } f
 import { ComponentIdentity } from './lib/component';
 import { mesosExporterContainer } from './lib/mesos-exporter';
 import { httpProbe, imageOf, resourcesOf } from './lib/pod';
+import { SECURITY_EXCEPTION_ANNOTATION } from './lib/security';
 
 export const MESOS_AGENT_PORT = 5051;
 /** On the host, so that containers the Docker containerizer starts can mount task sandboxes at the same path. */
@@ -70,7 +71,12 @@ export class MesosAgent extends Construct {
         selector: { matchLabels: identity.selector },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
         template: {
-          metadata: { labels: identity.labels },
+          metadata: {
+            labels: identity.labels,
+            annotations: {
+              [SECURITY_EXCEPTION_ANNOTATION]: 'The Mesos agent runs tasks: it creates cgroups and mount namespaces, drives the node\'s Docker daemon and mounts task sandboxes, so it is privileged in the host PID and network namespaces, with the Docker socket, /sys/fs/cgroup and its work dir mounted from the host.',
+            },
+          },
           spec: {
             serviceAccountName: this.name,
             automountServiceAccountToken: false,

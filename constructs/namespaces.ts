@@ -12,6 +12,11 @@ export interface PlatformNamespaceProps {
   readonly podSecurity: PodSecurityLevel;
   /** Why a level below `restricted` is needed; required for any such exception. */
   readonly exceptionReason?: string;
+  /**
+   * More labels, e.g. `orchestrator.io/tenant`.
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A namespace of the platform, labelled for Pod Security admission. */
@@ -31,6 +36,7 @@ export class PlatformNamespace extends Construct {
           'pod-security.kubernetes.io/enforce-version': 'v1.27',
           'pod-security.kubernetes.io/audit': props.podSecurity,
           'pod-security.kubernetes.io/warn': props.podSecurity,
+          ...props.labels,
         },
         annotations: props.exceptionReason ? { 'orchestrator.io/pod-security-exception': props.exceptionReason } : undefined,
       },

@@ -51,9 +51,10 @@ export function restrictedContainerSecurity(): k8s.SecurityContext {
   };
 }
 
-export function httpProbe(path: string, port: number, opts: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number }): k8s.Probe {
+/** `opts.scheme` defaults to HTTP; HTTPS for a server with TLS (the kubelet does not verify its certificate). */
+export function httpProbe(path: string, port: number, opts: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number; scheme?: 'HTTP' | 'HTTPS' }): k8s.Probe {
   return {
-    httpGet: { path, port: k8s.IntOrString.fromNumber(port), scheme: 'HTTP' },
+    httpGet: { path, port: k8s.IntOrString.fromNumber(port), scheme: opts.scheme ?? 'HTTP' },
     initialDelaySeconds: opts.initialDelaySeconds,
     periodSeconds: opts.periodSeconds,
     timeoutSeconds: 5,
@@ -91,4 +92,14 @@ export function requireOddMembers(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 1 || n % 2 === 0) {
     throw new Error(`${what} must be an odd number of members (1, 3, 5, ...), got ${n}: an even count adds a member without tolerating one more failure`);
   }
+}
+
+/** Tolerates every taint: a per-node daemon must run on every node, tainted or not. */
+export function tolerateEverything(): k8s.Toleration[] {
+  return [{ operator: 'Exists' }];
+}
+
+/** A small writable scratch volume for a container with a read-only root filesystem. */
+export function scratchVolume(name: string, size: string): k8s.Volume {
+  return { name, emptyDir: { sizeLimit: k8s.Quantity.fromString(size) } };
 }

@@ -1,14 +1,23 @@
 /** The workload policy holds over all of dist/, and catches each kind of deliberately broken object. */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import t from 'tap';
 import { ENVIRONMENT_NAMES, prod } from '../../constructs/environments';
 import { checkWorkloadPolicy } from '../lib/policy';
-import { type K8sObject, distObjects, findObject, synthObjects } from '../lib/platform';
+import { ARGOCD_NAMESPACE, GITOPS_FOLDERS, type K8sObject, distObjects, findObject, synthObjects } from '../lib/platform';
 
 for (const env of ENVIRONMENT_NAMES) {
   t.test(`dist/${env} obeys the workload policy`, async (t) => {
     const objects = distObjects(env);
     t.ok(objects.length > 0);
     t.same(checkWorkloadPolicy(objects), [], 'no violations');
+  });
+}
+
+for (const folder of GITOPS_FOLDERS) {
+  t.test(`dist/${folder} obeys the policy (Applications live in Argo CD's namespace)`, async (t) => {
+    const objects = distObjects(folder);
+    t.ok(objects.every((o) => o.metadata.namespace === ARGOCD_NAMESPACE), `every object in ${ARGOCD_NAMESPACE}`);
+    t.same(checkWorkloadPolicy(objects, { externalNamespaces: [ARGOCD_NAMESPACE] }), []);
   });
 }
 
@@ -37,4 +46,33 @@ t.test('deliberately broken objects are caught', async (t) => {
   }), [/disruption-budget: StatefulSet\/orchestrator-prod\/zookeeper/]);
   t.match(violationsAfter((o) => { findObject(o, 'Service', 'marathon').spec.selector = { app: 'nothing' }; }), [/service-selector: Service\/orchestrator-prod\/marathon/]);
   t.match(violationsAfter((o) => { findObject(o, 'Service', 'marathon').metadata.namespace = 'elsewhere'; }), [/namespace elsewhere is not declared/]);
+});
+
+const probe = (objects: K8sObject[]) => findObject(objects, 'DaemonSet', 'monitoring-probe');
+const byName = (kind: string, name: string) => (objects: K8sObject[]) => objects.findIndex((o) => o.kind === kind && o.metadata.name === name);
+
+t.test('deliberately broken security objects are caught', async (t) => {
+  // Root and host access only with a written reason, in a privileged-labelled namespace.
+  t.match(violationsAfter((o) => { delete probe(o).spec.template.metadata.annotations['orchestrator.io/security-exception']; }),
+    [/host-access: DaemonSet\/orchestrator-prod-hosts\/monitoring-probe/, /security-context: .*adds capabilities/, /must run as non-root/]);
+  t.ok(violationsAfter((o) => { probe(o).metadata.namespace = 'orchestrator-prod'; findObject(o, 'ServiceAccount', 'monitoring-probe').metadata.namespace = 'orchestrator-prod'; })
+    .some((v) => /^host-access: DaemonSet\/orchestrator-prod\/monitoring-probe: hostPID, hostNetwork/.test(v)), 'host access outside the privileged namespace');
+  t.match(violationsAfter((o) => { probe(o).spec.template.spec.containers[0].securityContext.capabilities.add.push('SYS_ADMIN'); }), [/adds capabilities SYS_PTRACE, DAC_READ_SEARCH, SYS_ADMIN/]);
+  t.match(violationsAfter((o) => { probe(o).spec.template.spec.containers[0].volumeMounts[0].readOnly = false; }), [/host mount host-proc must be readOnly/]);
+  t.match(violationsAfter((o) => { delete findObject(o, 'Deployment', 'marathon').spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/marathon']; }), [/apparmor: .*marathon/]);
+  // Tokens only where RBAC grants something; cluster rights only for the probe and Prometheus.
+  t.match(violationsAfter((o) => { findObject(o, 'Deployment', 'grafana').spec.template.spec.automountServiceAccountToken = true; }), [/service-account-token: Deployment\/orchestrator-prod\/grafana/]);
+  t.match(violationsAfter((o) => { (findObject(o, 'ClusterRoleBinding', 'orchestrator-prod-prometheus') as any).subjects[0].name = 'grafana'; }),
+    [/service-account-token: StatefulSet\/orchestrator-prod\/prometheus/, /rbac: .*binds ServiceAccount grafana cluster-wide/]);
+  t.match(violationsAfter((o) => { (findObject(o, 'ClusterRole', 'orchestrator-prod-prometheus') as any).rules[0].verbs.push('delete'); }), [/rbac: .*cluster-wide verbs get, list, watch, delete/]);
+  t.match(violationsAfter((o) => { (findObject(o, 'ClusterRole', 'orchestrator-prod-hosts-monitoring-probe') as any).rules[0].resources.push('secrets'); }), [/rbac: .*reads secrets/]);
+  // Network isolation, tenancy, PSA labels, TLS, no Secrets.
+  t.match(violationsAfter((o) => { o.splice(o.findIndex((x) => x.kind === 'NetworkPolicy' && x.metadata.name === 'default-deny' && x.metadata.namespace === 'orchestrator-prod'), 1); }),
+    [/network-policy: Namespace\/\/orchestrator-prod: no default-deny/]);
+  t.match(violationsAfter((o) => { o.splice(byName('NetworkPolicy', 'allow-grafana')(o), 1); }), [/network-policy: Deployment\/orchestrator-prod\/grafana: no NetworkPolicy allows/]);
+  t.match(violationsAfter((o) => { o.splice(o.findIndex((x) => x.kind === 'ResourceQuota'), 1); }), [/tenancy: .*ResourceQuota on requests.cpu/]);
+  t.match(violationsAfter((o) => { o.splice(o.findIndex((x) => x.kind === 'LimitRange'), 1); }), [/tenancy: .*LimitRange/]);
+  t.match(violationsAfter((o) => { delete findObject(o, 'Namespace', 'orchestrator-prod-hosts').metadata.annotations!['orchestrator.io/pod-security-exception']; }), [/pod-security-admission: .*privileged without/]);
+  t.match(violationsAfter((o) => { findObject(o, 'Ingress', 'monitoring-app').spec.tls = []; }), [/ingress-tls: Ingress\/orchestrator-prod\/monitoring-app/]);
+  t.match(violationsAfter((o) => { o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'oops', namespace: 'orchestrator-prod' } }); }), [/no-secrets: Secret\/orchestrator-prod\/oops/]);
 });

@@ -29,8 +29,12 @@ export function synthObjects(values: EnvironmentValues): K8sObject[] {
   return app.charts.flatMap((chart) => chart.toJson() as K8sObject[]);
 }
 
-/** Every object in the committed dist/<env>/, in file then document order. */
-export function distObjects(env: EnvironmentName): K8sObject[] {
+/** Folders of dist/ that Argo CD itself reads (not environments): namespaced in `argocd`. */
+export const GITOPS_FOLDERS = ['apps', 'bootstrap'] as const;
+export const ARGOCD_NAMESPACE = 'argocd';
+
+/** Every object in the committed dist/<env>/ (or dist/apps, dist/bootstrap), in file then document order. */
+export function distObjects(env: EnvironmentName | typeof GITOPS_FOLDERS[number]): K8sObject[] {
   const dir = join(DIST, env);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))

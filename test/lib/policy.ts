@@ -3,8 +3,18 @@
  * Returns violations (never throws), so a test can assert both "dist/ has none" and "this
  * deliberately broken object has exactly these".
  */
+import { ALLOWED_ADDED_CAPABILITIES, SECURITY_EXCEPTION_ANNOTATION, appArmorAnnotation } from '../../constructs/lib/security';
 import type { K8sObject } from './platform';
 import { WORKLOAD_KINDS, podSpecOf } from './platform';
+
+/** The only ServiceAccounts that may hold cluster-wide rights (read-only): the probe and Prometheus. */
+export const CLUSTER_READERS = ['monitoring-probe', 'prometheus'];
+const READ_VERBS = ['get', 'list', 'watch'];
+
+export interface PolicyOptions {
+  /** Namespaces that exist without being declared in the objects (e.g. `argocd` for Applications). */
+  readonly externalNamespaces?: readonly string[];
+}
 
 export interface PolicyViolation {
   readonly object: string; // Kind/namespace/name
@@ -25,9 +35,12 @@ function replicasOf(o: K8sObject): number {
   return o.spec?.replicas ?? 1;
 }
 
-export function checkWorkloadPolicy(objects: readonly K8sObject[]): PolicyViolation[] {
+export function checkWorkloadPolicy(objects: readonly K8sObject[], options: PolicyOptions = {}): PolicyViolation[] {
   const out: PolicyViolation[] = [];
-  const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+  const namespaces = new Set([...objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name), ...(options.externalNamespaces ?? [])]);
+  const boundServiceAccounts = new Set(objects
+    .filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')
+    .flatMap((b) => ((b as any).subjects ?? []).filter((s: any) => s.kind === 'ServiceAccount').map((s: any) => `${s.namespace ?? b.metadata.namespace}/${s.name}`)));
   const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget');
   const serviceAccounts = new Set(objects.filter((o) => o.kind === 'ServiceAccount').map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
   const privilegedNamespaces = new Set(objects
@@ -48,6 +61,20 @@ export function checkWorkloadPolicy(objects: readonly K8sObject[]): PolicyViolat
     if (!sa || sa === 'default') add('service-account', 'pod must name its own ServiceAccount (not default)');
     else if (!serviceAccounts.has(`${o.metadata.namespace}/${sa}`)) add('service-account', `ServiceAccount ${sa} is not declared in ${o.metadata.namespace}`);
     if (pod.automountServiceAccountToken === undefined) add('service-account', 'automountServiceAccountToken must be explicit');
+    if (pod.automountServiceAccountToken === true && !boundServiceAccounts.has(`${o.metadata.namespace}/${sa}`)) {
+      add('service-account-token', `mounts the token of ${sa}, which no RoleBinding or ClusterRoleBinding grants anything: set automountServiceAccountToken: false`);
+    }
+    const templateAnnotations: Record<string, string> = o.spec?.template?.metadata?.annotations ?? {};
+    const exception = templateAnnotations[SECURITY_EXCEPTION_ANNOTATION];
+    const privilegedNs = privilegedNamespaces.has(o.metadata.namespace ?? '');
+    const hostPaths = new Set((pod.volumes ?? []).filter((v: any) => v.hostPath).map((v: any) => v.name as string));
+    const hostAccess = [
+      ...(pod.hostPID ? ['hostPID'] : []), ...(pod.hostNetwork ? ['hostNetwork'] : []), ...(pod.hostIPC ? ['hostIPC'] : []),
+      ...[...hostPaths].map((v) => `hostPath volume ${v}`),
+    ];
+    if (hostAccess.length && !(privilegedNs && exception)) {
+      add('host-access', `${hostAccess.join(', ')} only in a namespace labelled privileged and with a ${SECURITY_EXCEPTION_ANNOTATION} annotation saying why`);
+    }
 
     const containers: Array<{ c: any; init: boolean }> = [
       ...(pod.initContainers ?? []).map((c: any) => ({ c, init: true })),
@@ -78,12 +105,25 @@ export function checkWorkloadPolicy(objects: readonly K8sObject[]): PolicyViolat
         if (!privilegedNamespaces.has(o.metadata.namespace ?? '')) {
           add('security-context', `${where}: privileged outside a namespace labelled for privileged Pod Security`);
         }
+        if (!exception) add('security-context', `${where}: privileged without a ${SECURITY_EXCEPTION_ANNOTATION} annotation saying why`);
         continue;
+      }
+      for (const m of c.volumeMounts ?? []) {
+        if (hostPaths.has(m.name) && m.readOnly !== true) add('host-access', `${where}: host mount ${m.name} must be readOnly (only a privileged container may write to the host)`);
+      }
+      if (templateAnnotations[appArmorAnnotation(c.name)] !== 'runtime/default' && !String(templateAnnotations[appArmorAnnotation(c.name)] ?? '').startsWith('localhost/')) {
+        add('apparmor', `${where}: no AppArmor profile annotation (runtime/default)`);
+      }
+      const added: string[] = sc.capabilities?.add ?? [];
+      const runsAsRoot = sc.runAsUser === 0 || (sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) === false;
+      if (added.length && !(privilegedNs && exception && added.every((cap) => (ALLOWED_ADDED_CAPABILITIES as readonly string[]).includes(cap)))) {
+        add('security-context', `${where}: adds capabilities ${added.join(', ')}: only ${ALLOWED_ADDED_CAPABILITIES.join(', ')}, in a privileged-labelled namespace, with a security exception`);
       }
       if (sc.allowPrivilegeEscalation !== false) add('security-context', `${where}: allowPrivilegeEscalation must be false`);
       if (sc.readOnlyRootFilesystem !== true) add('security-context', `${where}: readOnlyRootFilesystem must be true`);
       if (!(sc.capabilities?.drop ?? []).includes('ALL')) add('security-context', `${where}: capabilities must drop ALL`);
-      if ((sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) !== true) add('security-context', `${where}: must run as non-root`);
+      // Root without privilege is the one exception (the probe): justified, in a privileged-labelled namespace.
+      if ((sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) !== true && !(runsAsRoot && privilegedNs && exception)) add('security-context', `${where}: must run as non-root`);
       const seccomp = sc.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type;
       if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') add('security-context', `${where}: seccompProfile must be RuntimeDefault`);
     }
@@ -107,6 +147,63 @@ export function checkWorkloadPolicy(objects: readonly K8sObject[]): PolicyViolat
     const selector = svc.spec?.selector;
     if (selector && !objects.some((o) => WORKLOAD_KINDS.includes(o.kind) && o.metadata.namespace === svc.metadata.namespace && selects(selector, o.spec?.template?.metadata?.labels))) {
       out.push({ object: ref(svc), rule: 'service-selector', detail: 'selects no workload\'s pods' });
+    }
+  }
+  out.push(...checkSecurityObjects(objects));
+  return out;
+}
+
+/** RBAC, namespaces, network isolation, tenancy, TLS on Ingresses, and no committed Secrets. */
+export function checkSecurityObjects(objects: readonly K8sObject[]): PolicyViolation[] {
+  const out: PolicyViolation[] = [];
+  const add = (o: K8sObject, rule: string, detail: string) => out.push({ object: ref(o), rule, detail });
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  for (const o of objects) {
+    const any = o as any;
+    if (o.kind === 'Secret') add(o, 'no-secrets', 'Secrets are never committed: reference one created out of band (or Vault) by name');
+    if (o.kind === 'ClusterRoleBinding') {
+      for (const s of any.subjects ?? []) {
+        if (s.kind !== 'ServiceAccount' || !CLUSTER_READERS.includes(s.name)) add(o, 'rbac', `binds ${s.kind} ${s.name} cluster-wide; only ${CLUSTER_READERS.join(' and ')} may have cluster rights`);
+      }
+    }
+    if (o.kind === 'ClusterRole' || o.kind === 'Role') {
+      for (const r of any.rules ?? []) {
+        const all = [...(r.verbs ?? []), ...(r.resources ?? []), ...(r.apiGroups ?? [])];
+        if (all.includes('*')) add(o, 'rbac', 'wildcards grant more than the component needs');
+        if ((r.resources ?? []).some((x: string) => x.startsWith('secrets'))) add(o, 'rbac', 'reads secrets');
+        if (o.kind === 'ClusterRole' && !(r.verbs ?? []).every((v: string) => READ_VERBS.includes(v))) add(o, 'rbac', `cluster-wide verbs ${r.verbs.join(', ')}: only ${READ_VERBS.join(', ')}`);
+      }
+    }
+    if (o.kind === 'Namespace') {
+      const level = o.metadata.labels?.['pod-security.kubernetes.io/enforce'];
+      if (!level) add(o, 'pod-security-admission', 'no pod-security.kubernetes.io/enforce label');
+      else if (level !== 'restricted' && !o.metadata.annotations?.['orchestrator.io/pod-security-exception']) add(o, 'pod-security-admission', `${level} without an orchestrator.io/pod-security-exception annotation saying why`);
+      const ns = o.metadata.name;
+      const denies = policies.some((p) => p.metadata.namespace === ns && Object.keys(p.spec?.podSelector ?? {}).length === 0
+        && ['Ingress', 'Egress'].every((t) => (p.spec?.policyTypes ?? []).includes(t)) && !p.spec?.ingress && !p.spec?.egress);
+      if (!denies) add(o, 'network-policy', 'no default-deny NetworkPolicy (all pods, Ingress and Egress, no rules)');
+      const tenant = o.metadata.labels?.['orchestrator.io/tenant'];
+      if (tenant) {
+        const quota = objects.find((q) => q.kind === 'ResourceQuota' && q.metadata.namespace === ns);
+        const hard = quota?.spec?.hard ?? {};
+        for (const key of ['requests.cpu', 'limits.cpu', 'requests.memory', 'limits.memory', 'pods']) {
+          if (hard[key] === undefined) add(o, 'tenancy', `tenant namespace without a ResourceQuota on ${key}`);
+        }
+        const limits = objects.find((l) => l.kind === 'LimitRange' && l.metadata.namespace === ns)?.spec?.limits?.find((l: any) => l.type === 'Container');
+        if (!limits?.default || !limits?.defaultRequest) add(o, 'tenancy', 'tenant namespace without a LimitRange giving containers default requests and limits');
+      }
+    }
+    if (o.kind === 'Ingress') {
+      const tlsHosts = new Set((o.spec?.tls ?? []).filter((t: any) => t.secretName).flatMap((t: any) => t.hosts ?? []));
+      for (const rule of o.spec?.rules ?? []) if (!tlsHosts.has(rule.host)) add(o, 'ingress-tls', `host ${rule.host ?? '(any)'} is served without TLS`);
+    }
+    if (WORKLOAD_KINDS.includes(o.kind) && !podSpecOf(o).hostNetwork) {
+      const labels = o.spec?.template?.metadata?.labels ?? {};
+      // A policy of its own (selecting it by label), not only the namespace-wide DNS allowance.
+      const allowed = policies.some((p) => p.metadata.namespace === o.metadata.namespace && (p.spec?.ingress || p.spec?.egress)
+        && Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length > 0
+        && Object.entries(p.spec.podSelector.matchLabels).every(([k, v]) => labels[k] === v));
+      if (!allowed) add(o, 'network-policy', 'no NetworkPolicy allows any flow for its pods (only the default deny applies)');
     }
   }
   return out;
