@@ -43,7 +43,7 @@ export interface ControlRequest {
   type: 'control';
   /** Chosen by the app, unique among its open requests to this probe. */
   id: string;
-  /** Report node id of the container (`<containerId>;<container>`). */
+  /** Report node id of the container (`container;<id>`, see runtime/report/ids.ts). */
   nodeId: string;
   control: ControlId;
   /** For `logs`: how many of the last lines (1..MAX_LOG_LINES). */

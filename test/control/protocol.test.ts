@@ -2,8 +2,8 @@ import t from 'tap';
 import { MAX_CONTROL_MESSAGE_BYTES, parseAppMessage, parseProbeMessage } from '../../runtime/control/protocol';
 
 t.test('well-formed messages parse to their typed form', async (t) => {
-  t.same(parseAppMessage('{"type":"control","id":"1","nodeId":"abc;<container>","control":"logs","tail":50}'),
-    { type: 'control', id: '1', nodeId: 'abc;<container>', control: 'logs', tail: 50 });
+  t.same(parseAppMessage('{"type":"control","id":"1","nodeId":"container;abc","control":"logs","tail":50}'),
+    { type: 'control', id: '1', nodeId: 'container;abc', control: 'logs', tail: 50 });
   t.same(parseProbeMessage('{"type":"hello","probeId":"p1","hostId":"host;a","controls":true,"version":"0.1.0"}'),
     { type: 'hello', probeId: 'p1', hostId: 'host;a', controls: true, version: '0.1.0' });
   t.same(parseProbeMessage('{"type":"result","id":"1","ok":true,"output":["a","b"]}'), { type: 'result', id: '1', ok: true, output: ['a', 'b'] });

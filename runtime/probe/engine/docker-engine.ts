@@ -120,7 +120,9 @@ export class DockerEngine {
    */
   async stats(id: string): Promise<ContainerStats> {
     const what = `stats ${id}`;
-    const res = await this.get(`${containerPath(id)}/stats?stream=false`, what);
+    // one-shot: Docker otherwise holds the answer about a second to fill precpu;
+    // without it the CPU delta comes from CpuHistory (as with Podman, which ignores it).
+    const res = await this.get(`${containerPath(id)}/stats?stream=false&one-shot=true`, what);
     if (res.body.length === 0) throw new EngineError('ENGINE_CONFLICT', `${what}: engine returned no stats (container not running)`, res.status);
     const decoded = decodeStats(parseJson(res.body, what));
     let pct = 0;
