@@ -1,0 +1,182 @@
+/**
+ * The guided cutover: plan → snapshot → sync → verify → fence → drain →
+ * final-verify → switch. Each phase is reported (JSON line with its
+ * duration) and recorded in a state file, so a run that stops can be resumed
+ * and continues after the last completed phase. Fencing and switching are the
+ * operator's commands (stopping writers, repointing clients): the engine
+ * cannot know how a platform's clients are configured.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { SyncError } from './errors';
+import { SyncEngine, type EngineOptions } from './engine';
+import { PathFilter } from './paths';
+import { verifyTrees, topRoots, type VerifySummary } from './verify';
+import { readTree } from './tree-walk';
+import { ZkClient } from './zk/client';
+import { connectBoth } from './connect';
+
+export const CUTOVER_PHASES = ['plan', 'snapshot', 'sync', 'verify', 'fence', 'drain', 'final-verify', 'switch'] as const;
+export type CutoverPhase = (typeof CUTOVER_PHASES)[number];
+
+export interface CutoverOptions {
+  engine: EngineOptions;
+  stateFile: string;
+  /** Shell command that stops writes to the source (e.g. scale Marathon to 0). */
+  fenceCommand?: string;
+  /** Shell command that points clients at the target. */
+  switchCommand?: string;
+  /** The source must stay unchanged this long before the drain ends. @default 2000 */
+  quietMs?: number;
+  /** Bound on each waiting phase. @default 300000 */
+  phaseTimeoutMs?: number;
+  report: (line: Record<string, unknown>) => void;
+}
+
+interface CutoverState {
+  source: string;
+  target: string;
+  done: { phase: CutoverPhase; durationMs: number; at: string; details?: unknown }[];
+}
+
+function loadState(o: CutoverOptions): CutoverState {
+  if (!existsSync(o.stateFile)) return { source: o.engine.source.connect, target: o.engine.target.connect, done: [] };
+  const s = JSON.parse(readFileSync(o.stateFile, 'utf8')) as CutoverState;
+  if (s.source !== o.engine.source.connect || s.target !== o.engine.target.connect) {
+    throw new SyncError('SYNC_STATE', `${o.stateFile} belongs to a cutover of ${s.source} → ${s.target}; use another --state file`);
+  }
+  return s;
+}
+
+function saveState(file: string, s: CutoverState): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(s, null, 2));
+  renameSync(`${file}.tmp`, file); // atomic: a crash never leaves half a state file
+}
+
+function run(cmd: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile('sh', ['-c', cmd], { timeout: timeoutMs }, (err, _out, stderr) => (err ? reject(new SyncError('SYNC_USAGE', `command failed: ${cmd}: ${stderr.trim() || err.message}`)) : resolve())),
+  );
+}
+
+/** Runs the remaining phases; resolves with the final verify summary. */
+export async function runCutover(o: CutoverOptions): Promise<VerifySummary | undefined> {
+  const state = loadState(o);
+  const done = new Set(state.done.map((d) => d.phase));
+  const timeout = o.phaseTimeoutMs ?? 300_000;
+  const filter = new PathFilter(o.engine.paths?.length ? o.engine.paths : ['/'], o.engine.excludes ?? []);
+  let engine: SyncEngine | undefined;
+  let last: VerifySummary | undefined;
+  const finish = (phase: CutoverPhase, start: number, details?: unknown): void => {
+    const entry = { phase, durationMs: Math.round(performance.now() - start), at: new Date().toISOString(), ...(details !== undefined ? { details } : {}) };
+    state.done.push(entry);
+    saveState(o.stateFile, state);
+    o.report({ cutover: 'phase done', ...entry });
+  };
+  const verify = async (): Promise<VerifySummary> => {
+    const [s, t] = await connectBoth(o.engine);
+    try {
+      return await verifyTrees(s, t, { filter, ephemerals: o.engine.ephemerals });
+    } finally {
+      await Promise.all([s.close(), t.close()]);
+    }
+  };
+  try {
+    for (const phase of CUTOVER_PHASES) {
+      // The engine does not survive a restart of the command: a resumed
+      // cutover past the snapshot starts it again (its initial sync is a re-diff).
+      if (done.has(phase)) {
+        o.report({ cutover: 'phase skipped (done before)', phase });
+        continue;
+      }
+      const start = performance.now();
+      o.report({ cutover: 'phase start', phase });
+      if (engine === undefined && phase !== 'plan' && phase !== 'final-verify' && phase !== 'switch') {
+        engine = new SyncEngine({ ...o.engine, mode: 'one-way' });
+        await engine.start();
+        if (phase !== 'snapshot') o.report({ cutover: 'engine restarted for resume', phase });
+      }
+      switch (phase) {
+        case 'plan': {
+          const s = await ZkClient.connect({ connect: o.engine.source.connect, label: 'source', ...(o.engine.source.auth ? { auth: o.engine.source.auth } : {}) });
+          let nodes = 0;
+          let bytes = 0;
+          const t0 = performance.now();
+          try {
+            for (const root of topRoots(filter.prefixes)) {
+              const tree = await readTree(s, root, { skip: (p) => !filter.includes(p) });
+              for (const n of tree.values()) {
+                nodes++;
+                bytes += n.data?.length ?? 0;
+              }
+            }
+          } finally {
+            await s.close();
+          }
+          const readMs = performance.now() - t0;
+          // Estimates from this read: a snapshot reads both trees and writes one; a verify reads both.
+          finish(phase, start, { nodes, bytes, estimatedSnapshotMs: Math.round(readMs * 2.5), estimatedVerifyMs: Math.round(readMs * 1.2) });
+          break;
+        }
+        case 'snapshot':
+          finish(phase, start, engine!.status().lastResync);
+          break;
+        case 'sync': {
+          const deadline = Date.now() + timeout;
+          while (!engine!.readiness().ready && Date.now() < deadline) await sleep(100);
+          if (!engine!.readiness().ready) throw new SyncError('ZK_TIMEOUT', `sync not ready: ${engine!.readiness().reason}`);
+          finish(phase, start, { lagMs: engine!.status().lagMs });
+          break;
+        }
+        case 'verify':
+        case 'final-verify': {
+          if (phase === 'verify' && !(await engine!.waitIdle(timeout))) throw new SyncError('ZK_TIMEOUT', 'engine did not become idle before verify');
+          last = await verify();
+          if (!last.equal && phase === 'final-verify') throw new SyncError('SYNC_STATE', `final verify found ${last.differenceCount} differences: ${JSON.stringify(last.differences.slice(0, 5))}`);
+          if (!last.equal) {
+            // Changes still flowing: wait for the engine and verify again once.
+            await engine!.waitIdle(timeout);
+            last = await verify();
+          }
+          if (!last.equal) throw new SyncError('SYNC_STATE', `verify found ${last.differenceCount} differences`);
+          finish(phase, start, { nodes: last.source.nodes, digest: last.source.digest, durationMs: last.durationMs });
+          break;
+        }
+        case 'fence':
+          if (o.fenceCommand) await run(o.fenceCommand, timeout);
+          finish(phase, start, { command: o.fenceCommand ?? '(none: writers stopped by the operator)' });
+          break;
+        case 'drain': {
+          const quiet = o.quietMs ?? 2000;
+          const deadline = Date.now() + timeout;
+          let appliedBefore = engine!.status().applied;
+          let quietSince = Date.now();
+          while (Date.now() < deadline) {
+            await engine!.waitIdle(Math.max(1, deadline - Date.now()));
+            const applied = engine!.status().applied;
+            if (applied !== appliedBefore) {
+              appliedBefore = applied;
+              quietSince = Date.now();
+            } else if (Date.now() - quietSince >= quiet && engine!.status().backlog === 0) break;
+            await sleep(100);
+          }
+          if (Date.now() >= deadline) throw new SyncError('ZK_TIMEOUT', 'source kept changing: is it fenced?');
+          await engine!.stop();
+          engine = undefined;
+          finish(phase, start, { backlog: 0 });
+          break;
+        }
+        case 'switch':
+          if (o.switchCommand) await run(o.switchCommand, timeout);
+          finish(phase, start, { command: o.switchCommand ?? '(none: clients repointed by the operator)' });
+          break;
+      }
+    }
+    o.report({ cutover: 'complete', totalMs: state.done.reduce((n, d) => n + d.durationMs, 0) });
+    return last;
+  } finally {
+    await engine?.stop();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,330 @@
+/**
+ * A promise-based ZooKeeper client for the sync engine: node-zookeeper-client
+ * 1.1.3 underneath, with our guards (guards.ts), persistent recursive watches
+ * (add-watch.ts), typed results (types.ts) and coded errors (../errors.ts).
+ *
+ * What it deliberately does not do: retry. The library's `retries` would
+ * re-send non-idempotent writes after a connection loss; here every failure is
+ * returned to the caller, which re-reads state before writing again.
+ */
+import { EventEmitter } from 'node:events';
+import { SyncError, codeOfZk } from '../errors';
+import { AddWatchMode, AddWatchRequest, onNotification } from './add-watch';
+import { installGuards, JUTE_MAX_BUFFER } from './guards';
+import { installFraming, installReadTimeout, installWriteCoalescing } from './io';
+import { lib, type LibAcl, type LibClient, type LibException, type LibStat, type LibTransaction } from './library';
+import type { Acl, ConnectionState, Stat, WatchEvent, WriteOp } from './types';
+
+export interface ZkAuth {
+  scheme: string;
+  /** For `digest`: `user:password`. */
+  auth: string;
+}
+
+export interface ZkClientOptions {
+  /** `host:port[,host:port…][/chroot]` */
+  connect: string;
+  /** Names this client in errors and logs, e.g. `source`. */
+  label: string;
+  /** @default 10000 */
+  sessionTimeoutMs?: number;
+  /** How long `ZkClient.connect` waits for the first session. @default 10000 */
+  connectTimeoutMs?: number;
+  auth?: readonly ZkAuth[];
+  /** The servers' jute.maxbuffer. @default JUTE_MAX_BUFFER */
+  maxPacketBytes?: number;
+  /** Re-use a session (tests use this to expire the engine's session). */
+  session?: { id: Buffer; password: Buffer };
+}
+
+export interface NodeData {
+  data: Buffer | null;
+  stat: Stat;
+}
+
+export interface MultiFailure {
+  /** Index in the batch of the op that failed. */
+  index: number;
+  code: ReturnType<typeof codeOfZk>;
+}
+
+const EVENT_TYPES: Record<number, WatchEvent['type']> = { 1: 'created', 2: 'deleted', 3: 'dataChanged', 4: 'childrenChanged' };
+
+export function toStat(s: LibStat): Stat {
+  return {
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: s.ephemeralOwner.readBigInt64BE(0),
+    mtime: Number(s.mtime.readBigInt64BE(0)),
+    ctime: Number(s.ctime.readBigInt64BE(0)),
+    mzxid: s.mzxid.readBigInt64BE(0),
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+  };
+}
+
+function toLibAcl(acl: readonly Acl[]): LibAcl[] {
+  return acl.map((a) => new lib.ACL(a.perms, new lib.Id(a.scheme, a.id)));
+}
+
+function fromLibAcl(acl: LibAcl[]): Acl[] {
+  return acl.map((a) => ({ perms: a.permission, scheme: a.id.scheme, id: a.id.id }));
+}
+
+export declare interface ZkClient {
+  on(event: 'state', listener: (state: ConnectionState) => void): this;
+  on(event: 'watch', listener: (event: WatchEvent) => void): this;
+}
+
+export class ZkClient extends EventEmitter {
+  private readonly client: LibClient;
+  private current: ConnectionState = 'disconnected';
+  private closed = false;
+  private readonly readTimeout: { touch: () => void; stop: () => void };
+
+  private constructor(readonly options: ZkClientOptions) {
+    super();
+    this.client = lib.createClient(options.connect, {
+      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      spinDelay: 200,
+      retries: 0,
+      ...(options.session ? { sessionId: options.session.id, sessionPassword: options.session.password } : {}),
+    });
+    installGuards(this.client.connectionManager, { maxPacketBytes: options.maxPacketBytes ?? JUTE_MAX_BUFFER });
+    this.readTimeout = installReadTimeout(this.client.connectionManager, () => this.client.getSessionTimeout());
+    installFraming(this.client.connectionManager, this.readTimeout.touch);
+    installWriteCoalescing(this.client.connectionManager);
+    onNotification(this.client.connectionManager, (ev) => {
+      const type = EVENT_TYPES[ev.type];
+      if (type !== undefined) this.emit('watch', { type, path: ev.path, receivedAt: process.hrtime.bigint() } satisfies WatchEvent);
+    });
+    this.client.on('state', (s) => {
+      const next: ConnectionState | undefined =
+        s.name === 'SYNC_CONNECTED' ? 'connected' : s.name === 'DISCONNECTED' ? 'disconnected' : s.name === 'EXPIRED' ? 'expired' : s.name === 'AUTH_FAILED' ? 'authFailed' : undefined;
+      if (next === undefined || this.closed) return;
+      this.current = next;
+      this.emit('state', next);
+    });
+    for (const a of options.auth ?? []) this.client.addAuthInfo(a.scheme, Buffer.from(a.auth));
+  }
+
+  /**
+   * Connects and checks that the chroot exists. Rejects with ZK_UNREACHABLE,
+   * ZK_AUTH_FAILED or ZK_CHROOT_MISSING; never leaves a client running behind.
+   */
+  static async connect(options: ZkClientOptions): Promise<ZkClient> {
+    if (!/^[^/]+(\/.*)?$/.test(options.connect)) throw new SyncError('SYNC_USAGE', `bad connect string for ${options.label}: ${options.connect}`);
+    const c = new ZkClient(options);
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new SyncError('ZK_UNREACHABLE', `${options.label} ensemble ${options.connect} did not answer within ${timeoutMs} ms`)), timeoutMs);
+        c.on('state', (s) => {
+          if (s === 'connected') {
+            clearTimeout(timer);
+            resolve();
+          } else if (s === 'authFailed') {
+            clearTimeout(timer);
+            reject(new SyncError('ZK_AUTH_FAILED', `${options.label} ensemble refused the credentials (schemes: ${(options.auth ?? []).map((a) => a.scheme).join(', ')})`));
+          } else if (s === 'expired') {
+            clearTimeout(timer);
+            reject(new SyncError('ZK_SESSION_EXPIRED', `${options.label} session expired while connecting`));
+          }
+        });
+        c.client.connect();
+      });
+      // Auth packets are answered after the connect response: a round trip
+      // makes sure a refused credential is seen before we report success.
+      const root = await c.exists('/');
+      if (c.current === 'authFailed') throw new SyncError('ZK_AUTH_FAILED', `${options.label} ensemble refused the credentials`);
+      const chroot = c.chroot;
+      if (root === null) throw new SyncError('ZK_CHROOT_MISSING', `${options.label} chroot ${chroot} does not exist on ${options.connect}; create it first`, { chroot });
+      return c;
+    } catch (err) {
+      await c.close();
+      if (err instanceof SyncError && err.code === 'ZK_CONNECTION_LOSS' && c.current === 'authFailed') {
+        throw new SyncError('ZK_AUTH_FAILED', `${options.label} ensemble refused the credentials`);
+      }
+      throw err;
+    }
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  get chroot(): string | undefined {
+    return this.client.connectionManager.chrootPath || undefined;
+  }
+
+  get label(): string {
+    return this.options.label;
+  }
+
+  /** Session id and password (hex id for logs; the raw pair for tests). */
+  get session(): { id: Buffer; password: Buffer; hex: string } {
+    const id = this.client.getSessionId();
+    return { id, password: this.client.getSessionPassword(), hex: id.toString('hex') };
+  }
+
+  /** Negotiated session timeout. */
+  get sessionTimeoutMs(): number {
+    return this.client.getSessionTimeout();
+  }
+
+  /** Drops the TCP connection (the session survives): for tests of reconnect handling. */
+  dropConnection(): void {
+    this.client.connectionManager.socket?.destroy();
+  }
+
+  private fail(op: string, path: string, err: LibException | SyncError): SyncError {
+    if (err instanceof SyncError) return err;
+    const zk = typeof err.getCode === 'function' ? err.getCode() : 0;
+    return new SyncError(codeOfZk(zk), `${op} ${path} on ${this.options.label}: ${err.message}`, { path, zkCode: zk });
+  }
+
+  /**
+   * Runs a library call, turning its synchronous assertion errors (bad path,
+   * data over 1 MiB) into coded errors instead of exceptions thrown at us.
+   */
+  private call<T>(op: string, path: string, fn: (resolve: (v: T) => void, reject: (e: unknown) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      try {
+        fn(resolve, reject);
+      } catch (err) {
+        const msg = (err as Error).message;
+        const code = /data must be equal of smaller/.test(msg) ? 'ZK_REQUEST_TOO_LARGE' : 'SYNC_USAGE';
+        reject(new SyncError(code, `${op} ${path} on ${this.options.label}: ${msg}`, { path }));
+      }
+    });
+  }
+
+  getData(path: string): Promise<NodeData> {
+    return this.call('getData', path, (resolve, reject) =>
+      this.client.getData(path, (err, data, stat) => (err ? reject(this.fail('getData', path, err)) : resolve({ data: data ?? null, stat: toStat(stat) }))),
+    );
+  }
+
+  getChildren(path: string): Promise<{ children: string[]; stat: Stat }> {
+    return this.call('getChildren', path, (resolve, reject) =>
+      this.client.getChildren(path, (err, children, stat) => (err ? reject(this.fail('getChildren', path, err)) : resolve({ children, stat: toStat(stat) }))),
+    );
+  }
+
+  getAcl(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
+    return this.call('getACL', path, (resolve, reject) =>
+      this.client.getACL(path, (err, acl, stat) => (err ? reject(this.fail('getACL', path, err)) : resolve({ acl: fromLibAcl(acl), stat: toStat(stat) }))),
+    );
+  }
+
+  /** The znode's stat, or null when it does not exist. */
+  exists(path: string): Promise<Stat | null> {
+    return this.call('exists', path, (resolve, reject) => this.client.exists(path, (err, stat) => (err ? reject(this.fail('exists', path, err)) : resolve(stat ? toStat(stat) : null))));
+  }
+
+  /** Creates a znode; returns the created path (differs from `path` for sequential modes). */
+  create(path: string, data: Buffer | null, acl: readonly Acl[], mode: number): Promise<string> {
+    return this.call('create', path, (resolve, reject) =>
+      this.client.create(path, data ?? undefined, toLibAcl(acl), mode, (err, created) => (err ? reject(this.fail('create', path, err)) : resolve(created))),
+    );
+  }
+
+  /** `version` -1 writes unconditionally. */
+  setData(path: string, data: Buffer | null, version: number): Promise<Stat> {
+    return this.call('setData', path, (resolve, reject) =>
+      this.client.setData(path, data ?? undefined, version, (err, stat) => (err ? reject(this.fail('setData', path, err)) : resolve(toStat(stat)))),
+    );
+  }
+
+  delete(path: string, version: number): Promise<void> {
+    return this.call('remove', path, (resolve, reject) => this.client.remove(path, version, (err) => (err ? reject(this.fail('delete', path, err)) : resolve())));
+  }
+
+  setAcl(path: string, acl: readonly Acl[], version: number): Promise<Stat> {
+    return this.call('setACL', path, (resolve, reject) =>
+      this.client.setACL(path, toLibAcl(acl), version, (err, stat) => (err ? reject(this.fail('setACL', path, err)) : resolve(toStat(stat)))),
+    );
+  }
+
+  /**
+   * Runs the ops atomically (one multi request). On failure rejects with the
+   * code of the op that failed and `details.index` its position.
+   */
+  multi(ops: readonly WriteOp[]): Promise<void> {
+    const tx: LibTransaction & { ops: { version?: number }[] } = this.client.transaction() as LibTransaction & { ops: { version?: number }[] };
+    for (const o of ops) {
+      if ((o.op === 'create' || o.op === 'setData') && (o.data?.length ?? 0) > 1048576) {
+        return Promise.reject(new SyncError('ZK_REQUEST_TOO_LARGE', `multi: data of ${o.path} is ${o.data!.length} bytes, over ZooKeeper's 1 MiB limit`, { path: o.path }));
+      }
+      if (o.op === 'create') tx.create(o.path, o.data ?? undefined, toLibAcl(o.acl), o.mode);
+      else if (o.op === 'setData') tx.setData(o.path, o.data ?? undefined, o.version);
+      else if (o.op === 'delete') tx.remove(o.path, o.version);
+      else tx.check(o.path, o.version);
+      // The library turns version 0 into -1 (`version || -1`): a conditional
+      // write on a fresh znode would silently become unconditional.
+      if (o.op !== 'create') tx.ops[tx.ops.length - 1]!.version = o.version;
+    }
+    return this.call('multi', ops[0]?.path ?? '/', (resolve, reject) =>
+      tx.commit((err, results) => {
+        if (!err) return resolve();
+        if (err instanceof SyncError) return reject(err);
+        const index = (results ?? []).findIndex((r) => r.err !== undefined && r.err !== 0 && r.err !== -2);
+        const e = this.fail('multi', index >= 0 ? ops[index]!.path : `(${ops.length} ops)`, err);
+        Object.assign(e.details, { index });
+        reject(e);
+      }),
+    );
+  }
+
+  /**
+   * Adds a persistent recursive watch on `path` (ZooKeeper 3.6+): every
+   * create, delete and data change below it is emitted as a `watch` event
+   * until the connection drops. Re-add after every reconnect.
+   */
+  addPersistentRecursiveWatch(path: string): Promise<void> {
+    const cm = this.client.connectionManager;
+    const full = cm.chrootPath ? (path === '/' ? cm.chrootPath : cm.chrootPath + path) : path;
+    return new Promise((resolve, reject) =>
+      cm.queue(new AddWatchRequest(full, AddWatchMode.PERSISTENT_RECURSIVE), (err) => {
+        if (!err) return resolve();
+        const e = this.fail('addWatch', path, err);
+        reject(e.code === 'ZK_UNIMPLEMENTED' ? new SyncError('ZK_UNIMPLEMENTED', `${this.options.label} server does not support addWatch (ZooKeeper 3.6+ is required for continuous sync)`) : e);
+      }),
+    );
+  }
+
+  /** Closes the session; resolves when the connection is gone (at most 2 s). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.readTimeout.stop();
+    const wasConnected = this.current === 'connected';
+    this.current = 'closed';
+    if (!wasConnected) {
+      // Stop the library's endless reconnect loop without a CloseSession round
+      // trip: in CLOSING a closed socket is not retried, and a socket that a
+      // pending retry opens later is closed as soon as it connects.
+      const cm = this.client.connectionManager as unknown as { state: number; socket?: { destroy(): void }; onSocketConnected: () => void };
+      cm.state = -1; // ConnectionManager.STATES.CLOSING
+      cm.onSocketConnected = function (this: typeof cm) {
+        this.socket?.destroy();
+      };
+      cm.socket?.destroy();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.connectionManager.socket?.destroy();
+        resolve();
+      }, 2000);
+      this.client.on('state', (s) => {
+        if (s.name === 'DISCONNECTED') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.client.close();
+    });
+  }
+}
