@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from './common/version';
 import { probeCommand } from './probe/command';
+import { appCommand } from './app/command';
 import { zkSyncCommand } from './sync/cli';
 
 export function buildCli(): Command {
@@ -17,6 +18,7 @@ export function buildCli(): Command {
     .showHelpAfterError('(run orchestrator --help for the commands)')
     .exitOverride();
   program.addCommand(probeCommand().copyInheritedSettings(program));
+  program.addCommand(appCommand().copyInheritedSettings(program));
   program.addCommand(zkSyncCommand().copyInheritedSettings(program));
   return program;
 }

@@ -1,0 +1,101 @@
+/**
+ * `orchestrator app`: the monitoring app's command line.
+ *
+ *     orchestrator app --listen HOST:PORT --tokens-file F [--tls-cert F --tls-key F]
+ *                      [--audit-log F] [--probe-interval 15s]
+ *
+ * Listens on 127.0.0.1:4040 unless told otherwise. Tokens come from the file
+ * and/or ORCHESTRATOR_APP_TOKENS; with neither, the app refuses to start (there
+ * are no default credentials). SIGTERM and SIGINT stop it cleanly: readiness
+ * goes false, the listener closes, reports in progress finish, sockets close.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { APP_DEFAULT_PORT } from '../common/app-constants';
+import { createLogger } from '../common/logging';
+import { TokenStore } from './auth';
+import { MonitoringApp } from './server';
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+/** `127.0.0.1:4040`, `0.0.0.0:4040`, `[::1]:4040`. */
+export function parseListen(text: string): Listen {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:${APP_DEFAULT_PORT} or [::1]:${APP_DEFAULT_PORT}), got ${JSON.stringify(text)}`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** "15s", "500ms", "2m" or a bare number of seconds, in milliseconds. */
+export function parseDurationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`not a duration: ${JSON.stringify(text)} (e.g. 15s, 500ms, 1m)`);
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm']);
+  if (ms < 100) throw new InvalidArgumentError(`${text} is under 100ms`);
+  return ms;
+}
+
+export interface AppCommandOptions {
+  listen: Listen;
+  tokensFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  auditLog?: string;
+  probeInterval: number;
+}
+
+export function appCommand(): Command {
+  return new Command('app')
+    .description('serve live topologies merged from every probe (REST, WebSocket, search, controls)')
+    .addOption(new Option('--listen <host:port>', 'address to listen on').argParser(parseListen).default({ host: '127.0.0.1', port: APP_DEFAULT_PORT }, `127.0.0.1:${APP_DEFAULT_PORT}`))
+    .option('--tokens-file <file>', 'bearer tokens, one "<name>:<role>:<token>" per line (roles: probe, viewer, admin); also ORCHESTRATOR_APP_TOKENS')
+    .option('--tls-cert <file>', 'serve HTTPS/WSS with this certificate (PEM); needs --tls-key')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
+    .option('--audit-log <file>', 'append the audit log of controls here as JSON lines (default: in the structured log)')
+    .addOption(new Option('--probe-interval <duration>', 'how often probes report; stale after 3, removed after 10').argParser(parseDurationMs).default(15_000, '15s'))
+    .action(async (opts: AppCommandOptions) => {
+      await runApp(opts);
+    });
+}
+
+export async function runApp(opts: AppCommandOptions): Promise<void> {
+  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  const log = createLogger('app');
+  const tokens = TokenStore.load({ ...(opts.tokensFile ? { file: opts.tokensFile } : {}), ...(process.env.ORCHESTRATOR_APP_TOKENS ? { env: process.env.ORCHESTRATOR_APP_TOKENS } : {}) });
+  const app = new MonitoringApp({
+    host: opts.listen.host,
+    port: opts.listen.port,
+    tokens,
+    logger: log,
+    model: { intervalMs: opts.probeInterval },
+    ...(opts.tlsCert && opts.tlsKey ? { tls: { certFile: opts.tlsCert, keyFile: opts.tlsKey } } : {}),
+    ...(opts.auditLog ? { auditLogPath: opts.auditLog } : {}),
+  });
+  await app.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  await app.stop();
+}
+
+// Runnable on its own (`tsx runtime/app/command.ts --listen …`), e.g. by bench/app.ts.
+if (require.main === module) {
+  appCommand()
+    .exitOverride()
+    .parseAsync(process.argv.slice(2), { from: 'user' })
+    .catch((err: Error) => {
+      process.stderr.write(`orchestrator app: ${err.message}\n`);
+      process.exitCode = 1;
+    });
+}

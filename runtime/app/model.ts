@@ -1,0 +1,328 @@
+/**
+ * The live model: the newest picture of every probe, merged.
+ *
+ * Per probe it keeps the last full report (the base deltas apply to) and the
+ * current picture (the base with the newest delta applied). The merged picture
+ * is kept per node, not per report: each node id maps to the probes that report
+ * it and the merge of their views (`mergeNodes` of runtime/report). An ingest
+ * recomputes only the nodes of that probe that differ (structurally) from its
+ * previous picture, so its cost follows the size of one probe's change, not the
+ * size of the fleet.
+ *
+ * Endpoints need no special case here: two probes that see the two ends of a
+ * connection name the same endpoint id, so the merged endpoint node carries the
+ * server's process as parent and the client's edge points at it; the views
+ * resolve that join (see views/graph.ts).
+ *
+ * Liveness: a probe silent for `staleAfterIntervals` report intervals has its
+ * nodes marked stale; after `removeAfterIntervals` it is removed with its nodes.
+ * A probe that reports again is whole again at once: its next full report (or a
+ * delta on a base the app still holds) replaces everything it had.
+ */
+import {
+  applyDelta,
+  mergeNodes,
+  sameNode,
+  TOPOLOGY_NAMES,
+  type FullReport,
+  type Report,
+  type ReportNode,
+  type TopologyName,
+} from '../report';
+import { AppError } from './errors';
+
+export interface MergedNode {
+  readonly id: string;
+  readonly topology: TopologyName;
+  /** The merge of every live or stale probe's view of this node. */
+  node: ReportNode;
+  /** Ids of the probes that report this node. */
+  probes: string[];
+  /** True when every probe reporting it is stale. */
+  stale: boolean;
+}
+
+export type ProbeState = 'live' | 'stale';
+
+export interface ProbeInfo {
+  probeId: string;
+  hostId: string;
+  /** Name of the token the probe sends with (a probe id belongs to one token). */
+  owner: string;
+  seq: number;
+  baseSeq: number;
+  state: ProbeState;
+  firstSeen: number;
+  lastSeen: number;
+  reports: number;
+  nodes: number;
+}
+
+interface Probe {
+  info: ProbeInfo;
+  base: FullReport;
+  current: FullReport;
+}
+
+/** What changed in the merged picture: ids per topology (added, updated or removed). */
+export interface ChangeSet {
+  changed: Record<TopologyName, Set<string>>;
+  /** Wall-clock ms at which the earliest report of this change arrived (for latency). */
+  arrivedAt: number;
+  /** `probeId#seq` of the reports behind it (bounded), so a client can time a report end to end. */
+  sources: string[];
+}
+
+export interface ModelOptions {
+  /** How often probes report (ms); staleness is counted in these. Default 15 s. */
+  intervalMs?: number;
+  staleAfterIntervals?: number;
+  removeAfterIntervals?: number;
+  now?: () => number;
+}
+
+export interface IngestOutcome {
+  seq: number;
+  /** False when the report was older than what the app holds (a retry): nothing changed. */
+  applied: boolean;
+  /** Nodes whose merged picture changed. */
+  changedNodes: number;
+}
+
+function emptyChanges(): Record<TopologyName, Set<string>> {
+  const out = {} as Record<TopologyName, Set<string>>;
+  for (const t of TOPOLOGY_NAMES) out[t] = new Set();
+  return out;
+}
+
+export class LiveModel {
+  readonly intervalMs: number;
+  readonly staleAfterMs: number;
+  readonly removeAfterMs: number;
+  private readonly now: () => number;
+  private readonly probes = new Map<string, Probe>();
+  private readonly nodes = {} as Record<TopologyName, Map<string, MergedNode>>;
+  private readonly listeners: Array<(c: ChangeSet) => void> = [];
+  /** Increases with every change of the merged picture. */
+  version = 0;
+
+  constructor(opts: ModelOptions = {}) {
+    this.intervalMs = opts.intervalMs ?? 15_000;
+    this.staleAfterMs = this.intervalMs * (opts.staleAfterIntervals ?? 3);
+    this.removeAfterMs = this.intervalMs * (opts.removeAfterIntervals ?? 10);
+    if (this.removeAfterMs <= this.staleAfterMs) throw new RangeError('removeAfterIntervals must be greater than staleAfterIntervals');
+    this.now = opts.now ?? Date.now;
+    for (const t of TOPOLOGY_NAMES) this.nodes[t] = new Map();
+  }
+
+  onChange(listener: (c: ChangeSet) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Applies one validated report from the token `owner`. Throws an AppError
+   * (and changes nothing) when the report cannot be applied: a delta whose base
+   * is not held (409 DELTA_BASE_UNKNOWN), a probe id that belongs to another
+   * token (403 PROBE_MISMATCH).
+   */
+  ingest(report: Report, owner: string, arrivedAt = this.now()): IngestOutcome {
+    const probe = this.probes.get(report.probeId);
+    if (probe && probe.info.owner !== owner) {
+      throw new AppError(403, 'PROBE_MISMATCH', `probe ${report.probeId} reports with another token`, 'probeId');
+    }
+    if (probe && report.seq <= probe.info.seq) return { seq: probe.info.seq, applied: false, changedNodes: 0 };
+    let next: FullReport;
+    if (report.kind === 'delta') {
+      if (!probe || probe.base.seq !== report.baseSeq) {
+        throw new AppError(409, 'DELTA_BASE_UNKNOWN', `base report #${report.baseSeq} of probe ${report.probeId} is not held; send a full report`, 'baseSeq');
+      }
+      if (probe.base.hostId !== report.hostId) throw new AppError(400, 'BAD_REQUEST', 'a delta cannot change the host of its base', 'hostId');
+      next = applyDelta(probe.base, report);
+    } else {
+      next = report;
+    }
+
+    const changes = emptyChanges();
+    const t = this.now();
+    if (report.kind === 'full') {
+      // A restarted probe has a new id: the old one's picture of the same host is superseded, not stale.
+      for (const other of [...this.probes.values()]) {
+        if (other.info.probeId !== report.probeId && other.info.hostId === report.hostId && other.info.owner === owner) {
+          this.dropProbe(other, changes);
+        }
+      }
+    }
+    let entry = probe;
+    const prev = probe?.current ?? null;
+    const wasStale = probe?.info.state === 'stale';
+    if (!entry) {
+      entry = {
+        info: { probeId: report.probeId, hostId: report.hostId, owner, seq: report.seq, baseSeq: report.seq, state: 'live', firstSeen: t, lastSeen: t, reports: 0, nodes: 0 },
+        base: next,
+        current: next,
+      };
+      this.probes.set(report.probeId, entry);
+    }
+    entry.current = next;
+    if (report.kind === 'full') entry.base = next;
+    entry.info.seq = report.seq;
+    entry.info.baseSeq = entry.base.seq;
+    entry.info.hostId = report.hostId;
+    entry.info.state = 'live';
+    entry.info.lastSeen = t;
+    entry.info.reports++;
+    this.diffInto(prev, next, changes, wasStale);
+    entry.info.nodes = countNodes(next);
+    for (const topology of TOPOLOGY_NAMES) for (const id of changes[topology]) this.remerge(topology, id, report.probeId);
+    const n = this.emit(changes, arrivedAt, [`${report.probeId}#${report.seq}`]);
+    return { seq: report.seq, applied: true, changedNodes: n };
+  }
+
+  /** Marks probes silent for too long stale, and removes those silent for longer. Call periodically. */
+  sweep(): void {
+    const t = this.now();
+    const changes = emptyChanges();
+    for (const p of [...this.probes.values()]) {
+      const silent = t - p.info.lastSeen;
+      if (silent >= this.removeAfterMs) {
+        this.dropProbe(p, changes);
+      } else if (silent >= this.staleAfterMs && p.info.state === 'live') {
+        p.info.state = 'stale';
+        this.diffInto(null, p.current, changes, false);
+      }
+    }
+    for (const topology of TOPOLOGY_NAMES) for (const id of changes[topology]) this.remerge(topology, id);
+    this.emit(changes, t, []);
+  }
+
+  /** Removes a probe and its nodes at once (e.g. an operator's request, or a superseding probe). */
+  removeProbe(probeId: string): boolean {
+    const p = this.probes.get(probeId);
+    if (!p) return false;
+    const changes = emptyChanges();
+    this.dropProbe(p, changes);
+    for (const topology of TOPOLOGY_NAMES) for (const id of changes[topology]) this.remerge(topology, id);
+    this.emit(changes, this.now(), []);
+    return true;
+  }
+
+  private dropProbe(p: Probe, changes: Record<TopologyName, Set<string>>): void {
+    this.probes.delete(p.info.probeId);
+    this.diffInto(p.current, null, changes, false);
+  }
+
+  /** Adds to `changes` the ids that differ between two pictures of one probe. */
+  private diffInto(prev: FullReport | null, next: FullReport | null, changes: Record<TopologyName, Set<string>>, all: boolean): void {
+    for (const topology of TOPOLOGY_NAMES) {
+      const before = prev?.topologies[topology].nodes ?? {};
+      const after = next?.topologies[topology].nodes ?? {};
+      const set = changes[topology];
+      if (prev === null || next === null || all) {
+        for (const id in before) set.add(id);
+        for (const id in after) set.add(id);
+        continue;
+      }
+      if (before === after) continue;
+      for (const id in after) {
+        const old = before[id];
+        if (old === undefined || !sameNode(old, after[id]!)) set.add(id);
+      }
+      for (const id in before) if (after[id] === undefined) set.add(id);
+    }
+  }
+
+  /**
+   * Recomputes the merged node `id` from the probes that report it now: those
+   * that did before, plus `source`, the probe whose report named it (the only
+   * one that can have started reporting it).
+   */
+  private remerge(topology: TopologyName, id: string, source?: string): void {
+    const map = this.nodes[topology];
+    const old = map.get(id);
+    const candidates = new Set(old?.probes ?? []);
+    if (source !== undefined) candidates.add(source);
+    let node: ReportNode | null = null;
+    const probes: string[] = [];
+    let stale = true;
+    for (const probeId of candidates) {
+      const p = this.probes.get(probeId);
+      const n = p && hasOwn(p.current.topologies[topology].nodes, id) ? p.current.topologies[topology].nodes[id]! : undefined;
+      if (!p || n === undefined) continue;
+      probes.push(probeId);
+      node = node === null ? n : mergeNodes(node, n);
+      if (p.info.state === 'live') stale = false;
+    }
+    if (node === null) {
+      map.delete(id);
+      return;
+    }
+    if (old) {
+      old.node = node;
+      old.probes = probes;
+      old.stale = stale;
+    } else {
+      map.set(id, { id, topology, node, probes, stale });
+    }
+  }
+
+  private emit(changes: Record<TopologyName, Set<string>>, arrivedAt: number, sources: string[]): number {
+    let n = 0;
+    for (const t of TOPOLOGY_NAMES) n += changes[t].size;
+    if (n === 0) return 0;
+    this.version++;
+    const set: ChangeSet = { changed: changes, arrivedAt, sources };
+    for (const l of this.listeners) l(set);
+    return n;
+  }
+
+  // ---- reads ----
+
+  get(topology: TopologyName, id: string): MergedNode | undefined {
+    return this.nodes[topology].get(id);
+  }
+
+  /** The merged nodes of one topology (a live view: do not mutate). */
+  topology(topology: TopologyName): ReadonlyMap<string, MergedNode> {
+    return this.nodes[topology];
+  }
+
+  probeList(): ProbeInfo[] {
+    return [...this.probes.values()].map((p) => ({ ...p.info }));
+  }
+
+  probe(probeId: string): ProbeInfo | undefined {
+    const p = this.probes.get(probeId);
+    return p ? { ...p.info } : undefined;
+  }
+
+  /** One probe's own view of a node (e.g. to know which probe offers a control). */
+  probeNode(probeId: string, topology: TopologyName, id: string): ReportNode | undefined {
+    const p = this.probes.get(probeId);
+    return p && hasOwn(p.current.topologies[topology].nodes, id) ? p.current.topologies[topology].nodes[id] : undefined;
+  }
+
+  /** A digest of the whole merged picture: equal digests mean nothing changed (used by tests). */
+  fingerprint(): string {
+    const parts: string[] = [];
+    for (const t of TOPOLOGY_NAMES) {
+      for (const id of [...this.nodes[t].keys()].sort()) {
+        const m = this.nodes[t].get(id)!;
+        parts.push(`${id}|${m.stale}|${m.probes.join(',')}|${JSON.stringify(m.node)}`);
+      }
+    }
+    for (const p of [...this.probes.values()].sort((a, b) => (a.info.probeId < b.info.probeId ? -1 : 1))) {
+      parts.push(`probe|${p.info.probeId}|${p.info.seq}|${p.info.baseSeq}|${p.info.state}`);
+    }
+    return parts.join('\n');
+  }
+}
+
+function hasOwn(o: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
+}
+
+function countNodes(r: FullReport): number {
+  let n = 0;
+  for (const t of TOPOLOGY_NAMES) n += Object.keys(r.topologies[t].nodes).length;
+  return n;
+}

@@ -1,0 +1,455 @@
+/**
+ * The monitoring app: wires the model, views, search, controls and auth to
+ * uWebSockets.js routes, and owns the process-level lifecycle (listen, clean
+ * shutdown).
+ */
+import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import { CONTROL_PATH, MAX_CONTROL_MESSAGE_BYTES, parseProbeMessage, ProtocolError } from '../control/protocol';
+import { createLogger, type Logger } from '../common/logging';
+import { allows, tokenFromSubprotocols, type Principal, type TokenStore } from './auth';
+import { FileAuditLog, LogAuditLog, type AuditLog } from './audit';
+import { CONTROL_BODY, FILTERS_QUERY, OPENAPI_PATH, routeSpec, uwsPattern } from './api-spec';
+import { Controls, type ChannelSocket, type ControlBody } from './controls';
+import { AppError } from './errors';
+import { authenticate, copyHeaders, errorReply, route, writeReply, type HttpDeps, type Reply, type Req } from './http';
+import { Ingest, type IngestLimits } from './ingest';
+import { AppMetrics } from './metrics';
+import { LiveModel, type ModelOptions } from './model';
+import { openApiText } from './openapi';
+import { check, queryObject, assertCheckable } from './schema';
+import { SearchIndex } from './search';
+import { registerStatic } from './static';
+import { isViewId, VIEW_IDS, VIEWS, type Filters, type ViewId } from './views/catalog';
+import { ViewHub } from './views/hub';
+import { nodeDetail } from './views/detail';
+import { passes } from './views/filter';
+
+export interface AppOptions {
+  /** Default 127.0.0.1: the app is reachable from elsewhere only when told so. */
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  tokens: TokenStore;
+  tls?: { certFile: string; keyFile: string; passphrase?: string };
+  /** JSON lines of every control; when absent, entries go to the structured log. */
+  auditLogPath?: string;
+  logger?: Logger;
+  model?: ModelOptions;
+  ingest?: IngestLimits;
+  /** WebSocket feed: bytes a client may have pending before it is reset. Default 1 MiB. */
+  maxClientBacklogBytes?: number;
+  /** Least time between two renders of a watched view (coalescing). Default 50 ms. */
+  renderIntervalMs?: number;
+  /** How long a control waits for the probe. Default 30 s. */
+  controlTimeoutMs?: number;
+  /** How often stale probes are swept. Default: a quarter of the report interval, at most 5 s. */
+  sweepIntervalMs?: number;
+}
+
+interface ViewSocketData {
+  kind: 'view';
+  principal: Principal;
+  topic: string;
+  closed: boolean;
+}
+
+interface ControlSocketData {
+  kind: 'control';
+  principal: Principal;
+  probeId: string | null;
+  closed: boolean;
+  channel: ChannelSocket | null;
+}
+
+const SEARCH_QUERY_SPEC = routeSpec('search').query!;
+
+export class MonitoringApp {
+  readonly model: LiveModel;
+  readonly hub: ViewHub;
+  readonly search: SearchIndex;
+  readonly controls: Controls;
+  readonly metrics: AppMetrics;
+  readonly audit: AuditLog;
+  readonly log: Logger;
+  private readonly ingest: Ingest;
+  private readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | null = null;
+  private ready = false;
+  private stopping: Promise<void> | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly viewSockets = new Map<string, Set<WebSocket<ViewSocketData>>>();
+  private readonly controlSockets = new Set<WebSocket<ControlSocketData>>();
+  private readonly backlogLimit: number;
+  port = 0;
+
+  constructor(private readonly opts: AppOptions) {
+    this.log = opts.logger ?? createLogger('app');
+    this.model = new LiveModel(opts.model);
+    this.metrics = new AppMetrics({
+      probes: () => {
+        let live = 0;
+        let stale = 0;
+        for (const p of this.model.probeList()) if (p.state === 'live') live++;
+        else stale++;
+        return { live, stale };
+      },
+      containers: () => this.model.topology('container').size,
+      viewNodes: () => VIEW_IDS.map((v) => ({ view: v, nodes: this.hub.last(v)?.nodes.size ?? this.hub.current(v).nodes.size })),
+      websocketClients: () => [
+        { kind: 'view', clients: [...this.viewSockets.values()].reduce((n, s) => n + s.size, 0) },
+        { kind: 'control', clients: this.controlSockets.size },
+      ],
+    });
+    this.backlogLimit = opts.maxClientBacklogBytes ?? 1024 * 1024;
+    this.hub = new ViewHub(this.model, {
+      minIntervalMs: opts.renderIntervalMs ?? 50,
+      publish: (topic, message) => this.app.publish(topic, message, false),
+      afterPublish: (topics) => this.enforceBacklog(topics),
+      onRender: (view, s) => this.metrics.renderSeconds.observe({ view }, s),
+      onDeltaLatency: (s) => this.metrics.deltaLatency.observe(s),
+    });
+    this.search = new SearchIndex(this.model);
+    this.audit = opts.auditLogPath ? new FileAuditLog(opts.auditLogPath) : new LogAuditLog(this.log);
+    this.controls = new Controls(this.model, this.audit, opts.controlTimeoutMs);
+    this.ingest = new Ingest(this.model, this.metrics, opts.ingest);
+    assertCheckable(FILTERS_QUERY);
+    assertCheckable(SEARCH_QUERY_SPEC);
+    assertCheckable(CONTROL_BODY);
+    this.app = opts.tls
+      ? uWS.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile, ...(opts.tls.passphrase ? { passphrase: opts.tls.passphrase } : {}) })
+      : uWS.App();
+    this.routes();
+  }
+
+  /** The base URL (http or https) the app listens on. */
+  get url(): string {
+    const host = this.opts.host ?? '127.0.0.1';
+    return `${this.opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const host = this.opts.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.app.listen(host, this.opts.port, (socket) => {
+        if (!socket) {
+          reject(Object.assign(new Error(`cannot listen on ${host}:${this.opts.port}`), { code: 'E_LISTEN' }));
+          return;
+        }
+        this.listenSocket = socket;
+        this.port = uWS.us_socket_local_port(socket);
+        resolve();
+      });
+    });
+    const sweepMs = this.opts.sweepIntervalMs ?? Math.min(5000, Math.max(100, this.model.intervalMs / 4));
+    this.sweepTimer = setInterval(() => this.model.sweep(), sweepMs);
+    this.ready = true;
+    this.log.info({ url: this.url, tokens: this.opts.tokens.size, tls: Boolean(this.opts.tls) }, 'listening');
+  }
+
+  /** Stops accepting, closes sockets, lets reports in progress finish (up to `graceMs`), then releases everything. */
+  stop(graceMs = 5000): Promise<void> {
+    this.stopping ??= this.doStop(graceMs);
+    return this.stopping;
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    this.ready = false;
+    this.ingest.drain();
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.hub.close();
+    for (const set of this.viewSockets.values()) for (const ws of set) if (!ws.getUserData().closed) ws.end(1001, 'app shutting down');
+    this.controls.close();
+    const deadline = performance.now() + graceMs;
+    while (this.ingest.pending > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // close() exists in this uWS build (it ends every socket) but is missing from its typings.
+    (this.app as unknown as { close(): void }).close();
+    this.audit.close();
+    this.log.info({}, 'stopped');
+  }
+
+  private deps(): HttpDeps {
+    return { tokens: this.opts.tokens, metrics: this.metrics, log: this.log };
+  }
+
+  private routes(): void {
+    const app = this.app;
+    const deps = this.deps();
+    const def = (name: string, extra: Partial<Parameters<typeof route>[3]> = {}) => {
+      const spec = routeSpec(name);
+      return { name, role: spec.role, ...(spec.query ? { query: spec.query } : {}), ...extra };
+    };
+
+    route(app, 'get', '/healthz', def('healthz'), deps, () => ({ status: 200, json: { status: 'ok' } }));
+    route(app, 'get', '/readyz', def('readyz'), deps, () =>
+      this.ready ? { status: 200, json: { ready: true } } : errorReply(new AppError(503, 'SHUTTING_DOWN', 'not ready', undefined, 1)),
+    );
+    route(app, 'get', '/metrics', def('metrics'), deps, async () => ({
+      status: 200,
+      raw: await this.metrics.registry.metrics(),
+      contentType: this.metrics.registry.contentType,
+    }));
+    const openapi = openApiText();
+    route(app, 'get', OPENAPI_PATH, def('openapi'), deps, () => ({ status: 200, raw: openapi }));
+
+    route(app, 'post', routeSpec('report').path, def('report', { maxBodyBytes: this.ingest.maxEncodedBytes, admit: (req) => this.ingest.admit(req) }), deps, (req) =>
+      this.ingest.handle(req),
+    );
+
+    route(app, 'get', '/api/topology', def('views'), deps, () => ({
+      status: 200,
+      json: VIEW_IDS.map((v) => ({
+        id: v,
+        label: VIEWS[v].label,
+        nodes: this.hub.current(v).nodes.size,
+        filters: VIEWS[v].filters,
+        url: `/api/topology/${v}`,
+        ws: `/api/topology/${v}/ws`,
+      })),
+    }));
+    route(app, 'get', uwsPattern(routeSpec('view').path), def('view'), deps, (req) => {
+      const view = this.viewParam(req.params[0]!);
+      const filters = this.filters(view, req.query);
+      const r = this.hub.current(view);
+      const parts: string[] = [];
+      for (const n of r.nodes.values()) if (passes(filters, n.facets)) parts.push(n.json);
+      return { status: 200, raw: `{"view":${JSON.stringify(view)},"filter":${JSON.stringify(ViewHub.topicName(view, filters).split('?')[1])},"nodes":[${parts.join(',')}]}` };
+    });
+    route(app, 'get', uwsPattern(routeSpec('node').path), def('node'), deps, (req) => {
+      const view = this.viewParam(req.params[0]!);
+      const detail = nodeDetail(this.model, this.hub.current(view), req.params[1]!);
+      if (!detail) throw new AppError(404, 'UNKNOWN_NODE', `no node ${JSON.stringify(req.params[1]!.slice(0, 200))} in view ${view}`);
+      return { status: 200, json: detail };
+    });
+    route(app, 'get', '/api/search', def('search'), deps, (req) => {
+      const t0 = performance.now();
+      const result = this.search.search(req.query.q as string, (req.query.limit as number | undefined) ?? 50);
+      this.metrics.searchSeconds.observe((performance.now() - t0) / 1000);
+      return { status: 200, json: result };
+    });
+    route(app, 'get', '/api/probes', def('probes'), deps, () => ({
+      status: 200,
+      json: this.model.probeList().map((p) => ({ ...p, controlChannel: this.controlsConnected(p.probeId) })),
+    }));
+    // The route admits viewers so that a viewer's attempt is audited before it is refused.
+    route(app, 'post', '/api/control', { name: 'control', role: 'viewer', maxBodyBytes: 16 * 1024 }, deps, (req) => this.control(req));
+
+    registerStatic(app, deps);
+    this.viewFeed();
+    this.controlChannel();
+
+    app.any('/*', (res, req) => {
+      const path = req.getUrl();
+      const t0 = performance.now();
+      writeReply(res, errorReply(new AppError(404, 'NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${path.slice(0, 200)}`)));
+      this.metrics.http('unmatched', 404, (performance.now() - t0) / 1000);
+    });
+  }
+
+  private controlsConnected(probeId: string): boolean {
+    for (const ws of this.controlSockets) if (ws.getUserData().probeId === probeId) return true;
+    return false;
+  }
+
+  private viewParam(v: string): ViewId {
+    if (!isViewId(v)) throw new AppError(404, 'UNKNOWN_VIEW', `no view ${JSON.stringify(v.slice(0, 100))}; views: ${VIEW_IDS.join(', ')}`, 'view');
+    return v;
+  }
+
+  private filters(view: ViewId, query: Record<string, unknown>): Filters {
+    for (const k of Object.keys(query)) {
+      if (!(VIEWS[view].filters as readonly string[]).includes(k)) throw new AppError(400, 'BAD_QUERY', `view ${view} has no ${k} filter`, k);
+    }
+    return query as Filters;
+  }
+
+  private async control(req: Req): Promise<Reply> {
+    const who = req.principal!;
+    const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', 'content-type');
+    let body: unknown;
+    try {
+      body = JSON.parse((req.body ?? Buffer.alloc(0)).toString('utf8'));
+    } catch {
+      throw new AppError(400, 'BAD_REQUEST', 'the body is not JSON');
+    }
+    if (!allows(who.role, 'admin')) {
+      this.controls.auditRefusal(typeof body === 'object' && body !== null ? (body as Partial<ControlBody>) : {}, who, req.remote, 'FORBIDDEN');
+      throw new AppError(403, 'FORBIDDEN', `controls need the admin role; the token has ${who.role}`);
+    }
+    const problem = check(CONTROL_BODY, body);
+    if (problem) throw new AppError(400, 'BAD_REQUEST', `${problem.path || 'body'} ${problem.message}`, problem.path);
+    const outcome = await this.controls.run(body as ControlBody, who, req.remote);
+    this.metrics.controls.inc({ control: (body as ControlBody).control, result: 'ok' });
+    return { status: 200, json: outcome };
+  }
+
+  /** Resets and closes clients of `topics` whose unsent backlog is over the bound. */
+  private enforceBacklog(topics: string[]): void {
+    for (const topic of topics) {
+      const set = this.viewSockets.get(topic);
+      if (!set) continue;
+      for (const ws of set) {
+        const d = ws.getUserData();
+        if (d.closed || ws.getBufferedAmount() <= this.backlogLimit) continue;
+        d.closed = true;
+        this.metrics.websocketResets.inc();
+        this.log.warn({ who: d.principal.name, topic, backlog: ws.getBufferedAmount() }, 'websocket client too slow: reset');
+        // The client reconnects and starts again from a full view.
+        ws.send('{"type":"reset","reason":"client fell behind; reconnect for a full view"}', false);
+        ws.end(4008, 'slow consumer');
+      }
+    }
+  }
+
+  private upgradeAuth(headers: Map<string, string>, role: 'viewer' | 'probe'): { principal: Principal; protocol: string } {
+    const sub = tokenFromSubprotocols(headers.get('sec-websocket-protocol') ?? '');
+    const authorization = headers.get('authorization') ?? (sub ? `Bearer ${sub.token}` : undefined);
+    return { principal: authenticate(this.opts.tokens, authorization, role), protocol: headers.get('authorization') ? '' : (sub?.protocol ?? '') };
+  }
+
+  private viewFeed(): void {
+    this.app.ws<ViewSocketData>(uwsPattern(routeSpec('view_ws').path), {
+      compression: uWS.DISABLED,
+      maxPayloadLength: 4 * 1024,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      // A hard cap far above the reset bound: the bound is what normally applies (enforceBacklog).
+      maxBackpressure: Math.max(this.backlogLimit * 8, 16 * 1024 * 1024),
+      closeOnBackpressureLimit: 1,
+      upgrade: (res, req, context) => {
+        const t0 = performance.now();
+        const headers = copyHeaders(req);
+        try {
+          if (!this.ready) throw new AppError(503, 'SHUTTING_DOWN', 'not ready', undefined, 1);
+          const { principal, protocol } = this.upgradeAuth(headers, 'viewer');
+          const view = this.viewParam(req.getParameter(0) ?? '');
+          const q = queryObject(FILTERS_QUERY, new URLSearchParams(req.getQuery() ?? ''));
+          if ('problem' in q) throw new AppError(400, 'BAD_QUERY', `query parameter ${q.problem.path} ${q.problem.message}`, q.problem.path);
+          const filters = this.filters(view, q.value);
+          const topic = ViewHub.topicName(view, filters);
+          res.upgrade<ViewSocketData>(
+            { kind: 'view', principal, topic, closed: false },
+            headers.get('sec-websocket-key') ?? '',
+            protocol,
+            headers.get('sec-websocket-extensions') ?? '',
+            context,
+          );
+          this.metrics.http('view_ws', 101, (performance.now() - t0) / 1000);
+        } catch (err) {
+          const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error');
+          writeReply(res, errorReply(e));
+          this.metrics.http('view_ws', e.status, (performance.now() - t0) / 1000);
+        }
+      },
+      open: (ws) => {
+        const d = ws.getUserData();
+        const [view, query] = splitTopic(d.topic);
+        const { topic, full } = this.hub.subscribe(view, Object.fromEntries(new URLSearchParams(query)) as Filters);
+        let set = this.viewSockets.get(topic);
+        if (!set) this.viewSockets.set(topic, (set = new Set()));
+        set.add(ws);
+        // Full view first, then subscribe: nothing can be published in between (one thread).
+        ws.send(full, false);
+        ws.subscribe(topic);
+        if (ws.getBufferedAmount() > this.backlogLimit * 8) {
+          d.closed = true;
+          ws.end(4008, 'slow consumer');
+        }
+      },
+      message: () => {
+        // The feed is one-way; client messages are ignored (pings are handled by uWS).
+      },
+      close: (ws) => {
+        const d = ws.getUserData();
+        d.closed = true;
+        this.viewSockets.get(d.topic)?.delete(ws);
+        if (this.viewSockets.get(d.topic)?.size === 0) this.viewSockets.delete(d.topic);
+        this.hub.unsubscribe(d.topic);
+      },
+    });
+  }
+
+  private controlChannel(): void {
+    this.app.ws<ControlSocketData>(CONTROL_PATH, {
+      compression: uWS.DISABLED,
+      maxPayloadLength: MAX_CONTROL_MESSAGE_BYTES,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      maxBackpressure: 4 * MAX_CONTROL_MESSAGE_BYTES,
+      closeOnBackpressureLimit: 1,
+      upgrade: (res, req, context) => {
+        const t0 = performance.now();
+        const headers = copyHeaders(req);
+        try {
+          if (!this.ready) throw new AppError(503, 'SHUTTING_DOWN', 'not ready', undefined, 1);
+          const { principal, protocol } = this.upgradeAuth(headers, 'probe');
+          res.upgrade<ControlSocketData>(
+            { kind: 'control', principal, probeId: null, closed: false, channel: null },
+            headers.get('sec-websocket-key') ?? '',
+            protocol,
+            headers.get('sec-websocket-extensions') ?? '',
+            context,
+          );
+          this.metrics.http('probe_control', 101, (performance.now() - t0) / 1000);
+        } catch (err) {
+          const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error');
+          writeReply(res, errorReply(e));
+          this.metrics.http('probe_control', e.status, (performance.now() - t0) / 1000);
+        }
+      },
+      open: (ws) => {
+        this.controlSockets.add(ws);
+        const d = ws.getUserData();
+        d.channel = {
+          send: (text) => (d.closed ? false : ws.send(text, false) !== 2),
+          close: (code, reason) => {
+            if (!d.closed) {
+              d.closed = true;
+              ws.end(code, reason);
+            }
+          },
+        };
+      },
+      message: (ws, message, isBinary) => {
+        const d = ws.getUserData();
+        const refuse = (reason: string): void => {
+          this.log.warn({ who: d.principal.name, reason }, 'control channel message refused');
+          d.channel!.close(1008, reason.slice(0, 120));
+        };
+        if (isBinary) return refuse('control messages are JSON text frames');
+        let msg;
+        try {
+          msg = parseProbeMessage(Buffer.from(message).toString('utf8'));
+        } catch (err) {
+          return refuse(err instanceof ProtocolError ? err.message : 'bad message');
+        }
+        if (msg.type === 'hello') {
+          if (d.probeId !== null) return refuse('hello sent twice');
+          try {
+            this.controls.register(d.channel!, msg, d.principal.name);
+          } catch (err) {
+            return refuse(err instanceof AppError ? err.message : 'refused');
+          }
+          d.probeId = msg.probeId;
+          this.log.info({ probeId: msg.probeId, who: d.principal.name, controls: msg.controls }, 'control channel open');
+          return;
+        }
+        if (d.probeId === null) return refuse('the first message must be hello');
+        this.controls.onResult(d.channel!, msg);
+      },
+      close: (ws) => {
+        const d = ws.getUserData();
+        d.closed = true;
+        this.controlSockets.delete(ws);
+        if (d.channel) this.controls.unregister(d.channel);
+      },
+    });
+  }
+}
+
+function splitTopic(topic: string): [ViewId, string] {
+  const q = topic.indexOf('?');
+  return [topic.slice('view/'.length, q) as ViewId, topic.slice(q + 1)];
+}

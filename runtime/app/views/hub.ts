@@ -1,0 +1,226 @@
+/**
+ * The views, rendered once per change and shared.
+ *
+ * A model change marks every view dirty. Views that someone watches over the
+ * WebSocket are rendered on the next tick (changes arriving meanwhile are
+ * coalesced, at most one render per view per `minIntervalMs`), and each of the
+ * view's topics (one per filter set) gets one delta message, published once to
+ * all its subscribers. Views nobody watches are rendered only when the REST API
+ * asks, and a render younger than `restMaxAgeMs` is reused.
+ *
+ * A topic keeps the serialised nodes it last published, so its delta is exact
+ * whatever happened in between (a REST render, a reset): new ids are `add`,
+ * changed serialisations `update`, missing ids `remove`, and `seq` counts the
+ * topic's messages so that a client can tell it missed one.
+ */
+import type { LiveModel, ChangeSet } from '../model';
+import { VIEW_IDS, filterKey, type Filters, type ViewId } from './catalog';
+import { passes } from './filter';
+import { ViewRenderer, type RenderedView } from './render';
+
+export interface Topic {
+  readonly name: string;
+  readonly view: ViewId;
+  readonly filters: Filters;
+  seq: number;
+  /** id → serialised node, as last sent. */
+  nodes: Map<string, string>;
+  subscribers: number;
+}
+
+export interface HubOptions {
+  minIntervalMs?: number;
+  restMaxAgeMs?: number;
+  /** Sends one message to every subscriber of a topic. */
+  publish: (topic: string, message: string) => void;
+  /** Called after a tick published, with the topics it published to. */
+  afterPublish?: (topics: string[]) => void;
+  onRender?: (view: ViewId, seconds: number) => void;
+  /** Report arrival → delta published, in seconds. */
+  onDeltaLatency?: (seconds: number) => void;
+}
+
+interface Pending {
+  arrivedAt: number;
+  sources: string[];
+}
+
+const MAX_SOURCES = 64;
+
+export class ViewHub {
+  private readonly renderers = new Map<ViewId, ViewRenderer>();
+  private readonly renders = new Map<ViewId, RenderedView>();
+  private readonly dirty = new Set<ViewId>(VIEW_IDS);
+  private readonly pending = new Map<ViewId, Pending>();
+  private readonly topics = new Map<string, Topic>();
+  /** Topics per watched view. */
+  private readonly watched = new Map<ViewId, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastTick = 0;
+  private lastTickMs = 0;
+  private readonly minIntervalMs: number;
+  private readonly restMaxAgeMs: number;
+  private closed = false;
+
+  constructor(
+    model: LiveModel,
+    private readonly opts: HubOptions,
+  ) {
+    this.minIntervalMs = opts.minIntervalMs ?? 50;
+    this.restMaxAgeMs = opts.restMaxAgeMs ?? 500;
+    for (const v of VIEW_IDS) this.renderers.set(v, new ViewRenderer(model, v));
+    model.onChange((c) => this.onModelChange(c));
+  }
+
+  private onModelChange(c: ChangeSet): void {
+    for (const v of VIEW_IDS) {
+      this.dirty.add(v);
+      // Latency is counted for watched views only: a view nobody watches publishes nothing.
+      if (!this.watched.has(v)) continue;
+      const p = this.pending.get(v);
+      if (!p) {
+        this.pending.set(v, { arrivedAt: c.arrivedAt, sources: c.sources.slice(0, MAX_SOURCES) });
+      } else {
+        p.arrivedAt = Math.min(p.arrivedAt, c.arrivedAt);
+        for (const s of c.sources) if (p.sources.length < MAX_SOURCES) p.sources.push(s);
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer !== null || this.closed || this.topics.size === 0) return;
+    // Renders cost CPU in proportion to the fleet: keep the pause between ticks at least three
+    // times the last tick's work, so rendering stays under about a quarter of a core.
+    const gap = Math.max(this.minIntervalMs, 3 * this.lastTickMs);
+    const wait = Math.max(0, this.lastTick + gap - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.tick();
+    }, wait);
+  }
+
+  /** Renders a view now if it changed (or was never rendered). */
+  private renderNow(view: ViewId): RenderedView {
+    const started = performance.now();
+    const r = this.renderers.get(view)!.render(started);
+    this.renders.set(view, r);
+    this.dirty.delete(view);
+    this.opts.onRender?.(view, (performance.now() - started) / 1000);
+    return r;
+  }
+
+  /** The view for a REST answer: the last render if clean or young enough, else a new one. */
+  current(view: ViewId): RenderedView {
+    const r = this.renders.get(view);
+    if (r && (!this.dirty.has(view) || performance.now() - r.at < this.restMaxAgeMs)) return r;
+    return this.renderNow(view);
+  }
+
+  /** The last render of a view, without rendering (for cheap gauges); null if never rendered. */
+  last(view: ViewId): RenderedView | null {
+    return this.renders.get(view) ?? null;
+  }
+
+  /** Publishes the deltas of every watched view that changed. */
+  tick(): void {
+    this.lastTick = performance.now();
+    const byView = new Map<ViewId, Topic[]>();
+    for (const t of this.topics.values()) {
+      const list = byView.get(t.view);
+      if (list) list.push(t);
+      else byView.set(t.view, [t]);
+    }
+    const published: string[] = [];
+    for (const [view, topics] of byView) {
+      if (!this.dirty.has(view)) continue;
+      const r = this.renderNow(view);
+      const pending = this.pending.get(view);
+      this.pending.delete(view);
+      for (const t of topics) {
+        const msg = this.deltaMessage(t, r, pending);
+        if (msg !== null) {
+          this.opts.publish(t.name, msg);
+          published.push(t.name);
+        }
+      }
+      if (pending && published.length > 0) this.opts.onDeltaLatency?.((Date.now() - pending.arrivedAt) / 1000);
+    }
+    if (published.length > 0) this.opts.afterPublish?.(published);
+    this.lastTickMs = performance.now() - this.lastTick;
+  }
+
+  private deltaMessage(t: Topic, r: RenderedView, pending: Pending | undefined): string | null {
+    const add: string[] = [];
+    const update: string[] = [];
+    const remove: string[] = [];
+    const next = new Map<string, string>();
+    for (const [id, n] of r.nodes) {
+      if (!passes(t.filters, n.facets)) continue;
+      next.set(id, n.json);
+      const old = t.nodes.get(id);
+      if (old === undefined) add.push(n.json);
+      else if (old !== n.json) update.push(n.json);
+    }
+    for (const id of t.nodes.keys()) if (!next.has(id)) remove.push(id);
+    t.nodes = next;
+    if (add.length === 0 && update.length === 0 && remove.length === 0) return null;
+    t.seq++;
+    return (
+      `{"type":"delta","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq}` +
+      `,"add":[${add.join(',')}],"update":[${update.join(',')}],"remove":${JSON.stringify(remove)}` +
+      `,"arrivedAt":${pending?.arrivedAt ?? Date.now()},"reports":${JSON.stringify(pending?.sources ?? [])}}`
+    );
+  }
+
+  /** The topic name of a view and filter set. */
+  static topicName(view: ViewId, filters: Filters): string {
+    return `view/${view}?${filterKey(filters)}`;
+  }
+
+  /**
+   * Registers one subscriber of a view and filter set; returns the topic name
+   * and the full message to send it first (the topic's state at its seq).
+   */
+  subscribe(view: ViewId, filters: Filters): { topic: string; full: string } {
+    const name = ViewHub.topicName(view, filters);
+    let t = this.topics.get(name);
+    if (!t) {
+      const r = this.renders.get(view) ?? this.renderNow(view);
+      const nodes = new Map<string, string>();
+      for (const [id, n] of r.nodes) if (passes(filters, n.facets)) nodes.set(id, n.json);
+      t = { name, view, filters, seq: 0, nodes, subscribers: 0 };
+      this.topics.set(name, t);
+      this.watched.set(view, (this.watched.get(view) ?? 0) + 1);
+      if (this.dirty.has(view)) this.schedule();
+    }
+    t.subscribers++;
+    const full = `{"type":"full","view":${JSON.stringify(view)},"filter":${JSON.stringify(filterKey(filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].join(',')}]}`;
+    return { topic: name, full };
+  }
+
+  unsubscribe(topic: string): void {
+    const t = this.topics.get(topic);
+    if (!t) return;
+    t.subscribers--;
+    if (t.subscribers <= 0) {
+      this.topics.delete(topic);
+      const n = (this.watched.get(t.view) ?? 1) - 1;
+      if (n > 0) this.watched.set(t.view, n);
+      else {
+        this.watched.delete(t.view);
+        this.pending.delete(t.view);
+      }
+    }
+  }
+
+  get topicCount(): number {
+    return this.topics.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,96 @@
+/** `orchestrator app` as a process: TLS, listen address, no default credentials, clean SIGTERM, structured logs. */
+import t from 'tap';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { parseListen } from '../../runtime/app/command';
+import { TOKENS } from './helpers';
+
+const TSX = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
+const RUN = join(__dirname, '../../runtime/app/command.ts');
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'app-cli-'));
+}
+
+function tokensFile(dir: string): string {
+  const f = join(dir, 'tokens');
+  writeFileSync(f, `# test tokens\nalice:viewer:${TOKENS.viewer}\nbot:probe:${TOKENS.probe}\n`, { mode: 0o600 });
+  return f;
+}
+
+/** Starts the app and resolves with its URL once it logs that it listens. */
+function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; url: string; lines: Array<Record<string, unknown>> }> {
+  const proc = spawn(process.execPath, [TSX, RUN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    proc.stderr!.on('data', (d) => (err += d));
+    proc.stdout!.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const o = JSON.parse(line);
+          lines.push(o);
+          if (o.msg === 'listening') resolve({ proc, url: o.url, lines });
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+}
+
+t.test('--listen parsing; 127.0.0.1 unless told', async (t) => {
+  t.same(parseListen('0.0.0.0:4040'), { host: '0.0.0.0', port: 4040 });
+  t.same(parseListen('[::1]:80'), { host: '::1', port: 80 });
+  t.throws(() => parseListen('4040'));
+  t.throws(() => parseListen('h:70000'));
+  const help = spawnSync(process.execPath, [TSX, RUN, '--help'], { encoding: 'utf8' });
+  t.match(help.stdout, /default: 127\.0\.0\.1:4040/);
+});
+
+t.test('no tokens, no app: there are no default credentials', async (t) => {
+  const r = spawnSync(process.execPath, [TSX, RUN, '--listen', '127.0.0.1:0'], { encoding: 'utf8', env: { ...process.env, ORCHESTRATOR_APP_TOKENS: '' } });
+  t.not(r.status, 0);
+  t.match(r.stderr, /no tokens configured/);
+  const half = spawnSync(process.execPath, [TSX, RUN, '--tokens-file', tokensFile(tmp()), '--tls-cert', 'x.pem'], { encoding: 'utf8' });
+  t.not(half.status, 0);
+  t.match(half.stderr, /--tls-cert and --tls-key go together/);
+});
+
+t.test('TLS with certificate and key files; SIGTERM stops it cleanly', async (t) => {
+  const dir = tmp();
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const ssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  t.equal(ssl.status, 0, ssl.stderr);
+  const audit = join(dir, 'audit.jsonl');
+  const { proc, url, lines } = await startProcess(['--listen', '127.0.0.1:0', '--tokens-file', tokensFile(dir), '--tls-cert', cert, '--tls-key', key, '--audit-log', audit]);
+  t.teardown(() => proc.kill('SIGKILL'));
+  t.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const dispatcher = new Agent({ connect: { ca: readFileSync(cert) } });
+  const health = await request(url + '/healthz', { dispatcher });
+  t.equal(health.statusCode, 200);
+  await health.body.text();
+  const views = await request(url + '/api/topology', { dispatcher, headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  t.equal(views.statusCode, 200);
+  t.equal((await views.body.json() as unknown[]).length, 8);
+  const none = await request(url + '/api/topology', { dispatcher });
+  t.equal(none.statusCode, 401);
+  await none.body.text();
+  await dispatcher.close();
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  proc.kill('SIGTERM');
+  t.equal(await exited, 0, 'exit code 0 after SIGTERM');
+  t.ok(lines.some((l) => l.msg === 'stopping' && l.signal === 'SIGTERM'));
+  t.ok(lines.some((l) => l.msg === 'stopped'));
+  t.ok(lines.every((l) => typeof l.level === 'string' && typeof l.time === 'string' && l.service === 'app'), 'structured logs');
+});

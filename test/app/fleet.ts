@@ -1,0 +1,180 @@
+/**
+ * A synthetic fleet for tests and bench/app.ts, made from what the real probe
+ * records: host and process nodes are copies of those in
+ * test/fixtures/reports/probe-loopback.rec (same keys, value kinds and metric
+ * rings), renamed per host. Containers, pods and cross-host connections are
+ * synthesised in the shapes the probe's report schema gives them, since no
+ * recording with containers exists yet (the probe's containers collector is
+ * not finished); when one lands in test/fixtures/reports/, its container nodes
+ * should replace `containerNode` below.
+ */
+import { readRecording, containerNodeId, endpointNodeId, hostNodeId, podNodeId, processNodeId, emptyTopologies, diffReports, type FullReport, type Report, type ReportNode, type DeltaReport } from '../../runtime/report';
+import { join } from 'node:path';
+
+export const RECORDING = join(__dirname, '../fixtures/reports/probe-loopback.rec');
+
+export interface Templates {
+  host: ReportNode;
+  process: ReportNode;
+}
+
+/** Host and process node templates from the recording. */
+export async function loadTemplates(path = RECORDING): Promise<Templates> {
+  const reports = await readRecording(path);
+  const full = reports.find((r) => r.kind === 'full')!;
+  const host = Object.values(full.topologies.host.nodes)[0]!;
+  const process = Object.values(full.topologies.process.nodes)[0]!;
+  return { host, process };
+}
+
+export interface FleetShape {
+  probes: number;
+  containersPerProbe: number;
+  processesPerProbe: number;
+  /** Client connections per probe to a server on the next host. */
+  connectionsPerProbe: number;
+  /** Samples per metric ring (the probe's default is 8). */
+  ring?: number;
+}
+
+function hex(n: number, len: number): string {
+  let s = '';
+  let x = n * 2654435761 + 12345;
+  while (s.length < len) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    s += x.toString(16).padStart(8, '0');
+  }
+  return s.slice(0, len);
+}
+
+const IMAGES = ['docker.io/library/nginx:1.25', 'docker.io/library/redis:7.2', 'quay.io/prometheus/node-exporter:v1.7.0', 'registry.local/shop/api:2.3.1', 'registry.local/shop/web:2.3.1', 'docker.io/library/postgres:16'];
+const NAMES = ['nginx', 'redis-server', 'node_exporter', 'api', 'web', 'postgres', 'sshd', 'systemd-journal', 'containerd-shim', 'kubelet'];
+const NAMESPACES = ['shop', 'monitoring', 'kube-system'];
+
+function latest(values: Record<string, string | number | boolean>, ts: number): ReportNode['latest'] {
+  const out: Record<string, { ts: number; v: string | number | boolean }> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = { ts, v };
+  return out;
+}
+
+function ring(ts: number, n: number, seed: number, scale: number): { samples: Array<[number, number]> } {
+  const samples: Array<[number, number]> = [];
+  const step = Math.max(1, Math.min(15_000, Math.floor(ts / n)));
+  for (let i = n - 1; i >= 0; i--) samples.push([ts - i * step, Math.round(((Math.sin(seed + ts / 15_000 - i) + 1) * scale) * 100) / 100]);
+  return { samples };
+}
+
+/** One simulated probe: builds its reports pass after pass. */
+export class SimProbe {
+  readonly hostname: string;
+  readonly hostId: string;
+  readonly probeId: string;
+  seq = 0;
+  private base: FullReport | null = null;
+  private paused = new Set<number>();
+
+  constructor(
+    readonly index: number,
+    private readonly shape: FleetShape,
+    private readonly t: Templates,
+    generation = 0,
+  ) {
+    this.hostname = `host-${String(index).padStart(4, '0')}`;
+    this.hostId = hostNodeId(this.hostname);
+    this.probeId = `${this.hostname}/${hex(index + generation * 7919, 8)}`;
+  }
+
+  /** Address of this host (10.x.y.z, unique per index). */
+  address(i = this.index): string {
+    return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 1}`.replace(/\.0\.0\.(\d+)$/, '.0.0.$1');
+  }
+
+  containerId(c: number): string {
+    return hex(this.index * 1000 + c, 64);
+  }
+
+  /** Toggles a container between running and paused (a change the views show). */
+  flip(c: number): void {
+    if (this.paused.has(c)) this.paused.delete(c);
+    else this.paused.add(c);
+  }
+
+  full(now: number): FullReport {
+    const s = this.shape;
+    const ringN = s.ring ?? 8;
+    const topo = emptyTopologies();
+    const host: ReportNode = {
+      ...this.t.host,
+      latest: { ...this.t.host.latest, ...latest({ hostname: this.hostname }, 1) },
+      metrics: { load1: ring(now, ringN, this.index, 2), memory_used_bytes: ring(now, ringN, this.index, 4e9), cpu_percent: ring(now, ringN, this.index + 1, 30) },
+    };
+    topo.host.nodes = { [this.hostId]: host };
+    const processes: Record<string, ReportNode> = {};
+    const containers: Record<string, ReportNode> = {};
+    const pods: Record<string, ReportNode> = {};
+    const endpoints: Record<string, ReportNode> = {};
+    const procIds: string[] = [];
+    for (let p = 0; p < s.processesPerProbe; p++) {
+      const pid = 100 + p;
+      const id = processNodeId(this.hostname, pid, 1000 + p);
+      procIds.push(id);
+      const c = s.containersPerProbe > 0 && p < s.containersPerProbe * 2 ? Math.floor(p / 2) : -1;
+      const name = NAMES[p % NAMES.length]!;
+      processes[id] = {
+        latest: {
+          ...this.t.process.latest,
+          ...latest({ pid, ppid: 1, name, cmdline: `/usr/bin/${name} --serve --port ${8000 + p}`, threads: 4, open_fds: 20 + p, started_at: 1_700_000_000_000 + p }, 1),
+        },
+        metrics: { cpu_percent: ring(now, ringN, p, 5), memory_rss_bytes: ring(now, ringN, p + 3, 5e7) },
+        adjacency: [],
+        parents: c >= 0 ? { container: [containerNodeId(this.containerId(c))], host: [this.hostId] } : { host: [this.hostId] },
+      };
+    }
+    for (let c = 0; c < s.containersPerProbe; c++) {
+      const cid = containerNodeId(this.containerId(c));
+      const image = IMAGES[c % IMAGES.length]!;
+      const podUid = `${hex(this.index * 1000 + c, 8)}-${hex(c, 4)}-${hex(this.index, 4)}`;
+      const podId = podNodeId(podUid);
+      const ns = NAMESPACES[c % NAMESPACES.length]!;
+      containers[cid] = {
+        latest: latest({ name: `${image.split('/').pop()!.split(':')[0]}-${this.index}-${c}`, image, state: this.paused.has(c) ? 'paused' : 'running', namespace: ns, command: '/entrypoint.sh' }, 1),
+        metrics: { cpu_percent: ring(now, ringN, c, 10), memory_bytes: ring(now, ringN, c + 1, 1e8) },
+        adjacency: [],
+        parents: { host: [this.hostId], pod: [podId] },
+        controls: { ts: 1, ids: this.paused.has(c) ? ['logs', 'restart', 'stop', 'unpause'] : ['logs', 'pause', 'restart', 'stop'] },
+      };
+      pods[podId] = { latest: latest({ name: `pod-${this.index}-${c}`, namespace: ns }, 1), metrics: {}, adjacency: [], parents: { host: [this.hostId] } };
+    }
+    // Servers: the first process listens on 8080; clients connect to the next host's server.
+    if (procIds.length > 0) {
+      const server = endpointNodeId(this.address(), 8080);
+      endpoints[server] = { latest: {}, metrics: {}, adjacency: [], parents: { host: [this.hostId], process: [procIds[0]!] } };
+      for (let k = 0; k < s.connectionsPerProbe && k + 1 < procIds.length; k++) {
+        const peer = (this.index + 1 + k) % s.probes;
+        if (peer === this.index) continue;
+        const target = endpointNodeId(this.address(peer), 8080);
+        const src = procIds[1 + (k % (procIds.length - 1))]!;
+        const n = processes[src]!;
+        processes[src] = { ...n, adjacency: [...new Set([...n.adjacency, target])].sort() };
+        endpoints[target] ??= { latest: {}, metrics: {}, adjacency: [], parents: {} };
+      }
+    }
+    topo.process.nodes = processes;
+    topo.container.nodes = containers;
+    topo.pod.nodes = pods;
+    topo.endpoint.nodes = endpoints;
+    this.seq++;
+    return { version: 1, kind: 'full', probeId: this.probeId, hostId: this.hostId, seq: this.seq, timestamp: now, topologies: topo, errors: [] };
+  }
+
+  /** The next report: a full one every `fullEvery` reports, deltas against the last full one between. */
+  next(now: number, fullEvery = 4): Report {
+    const f = this.full(now);
+    if (this.base === null || (f.seq - this.base.seq) >= fullEvery) {
+      this.base = f;
+      return f;
+    }
+    const d: DeltaReport = diffReports(this.base, f);
+    return d;
+  }
+}

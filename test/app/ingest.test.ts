@@ -1,0 +1,150 @@
+/**
+ * Auth and ingest: tokens and roles on every route, reports per protocol.ts,
+ * hostile input refused with the right 4xx while the model stays unchanged.
+ */
+import t from 'tap';
+import { gzipSync } from 'node:zlib';
+import { readRecording, type FullReport } from '../../runtime/report';
+import { TokenStore, TokenConfigError } from '../../runtime/app/auth';
+import { RECORDING, SimProbe, loadTemplates } from './fleet';
+import { TOKENS, gzipJson, http, postReport, startApp } from './helpers';
+
+t.test('token files: roles, no defaults, bad entries named', async (t) => {
+  const s = TokenStore.parse('# comment\nalice:viewer:0123456789abcdefXYZ\n\nbot:probe:zzzzzzzzzzzzzzzzzz', 'f');
+  t.same(s.fromHeader('Bearer 0123456789abcdefXYZ'), { name: 'alice', role: 'viewer' });
+  t.equal(s.fromHeader('Bearer 0123456789abcdefXYY'), null);
+  t.equal(s.fromHeader('Basic 0123456789abcdefXYZ'), null);
+  t.throws(() => TokenStore.load({}), TokenConfigError, 'no tokens at all is an error');
+  t.throws(() => TokenStore.parse('a:root:0123456789abcdefXYZ', 'f'), /role must be one of/);
+  t.throws(() => TokenStore.parse('a:viewer:short', 'f'), /at least 16/);
+  t.throws(() => TokenStore.parse('a:viewer:0123456789abcdefXYZ\nb:admin:0123456789abcdefXYZ', 'f'), /already given/);
+  t.equal(TokenStore.load({ env: 'x:admin:0123456789abcdefXYZ,y:probe:0123456789abcdefXYQ' }).size, 2);
+});
+
+t.test('every route but /healthz and /readyz needs a token with the right role', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  t.equal((await http(app, 'GET', '/healthz')).status, 200);
+  t.equal((await http(app, 'GET', '/readyz')).status, 200);
+  for (const path of ['/api/topology', '/api/topology/containers', '/api/search?q=x', '/api/probes', '/metrics', '/api/openapi.json']) {
+    const none = await http(app, 'GET', path);
+    t.equal(none.status, 401, `${path} without a token`);
+    t.equal(none.json.error.code, 'UNAUTHENTICATED');
+    t.equal(none.headers['www-authenticate'], 'Bearer');
+    t.equal((await http(app, 'GET', path, { token: 'not-a-known-token-at-all' })).status, 401, `${path} with an unknown token`);
+    t.equal((await http(app, 'GET', path, { token: TOKENS.probe })).status, 403, `${path} with a probe token`);
+    t.equal((await http(app, 'GET', path, { token: TOKENS.viewer })).status, 200, `${path} with a viewer token`);
+    t.equal((await http(app, 'GET', path, { token: TOKENS.admin })).status, 200, `${path} with an admin token`);
+  }
+  const tpl = await loadTemplates();
+  const r = new SimProbe(0, { probes: 1, containersPerProbe: 1, processesPerProbe: 2, connectionsPerProbe: 0 }, tpl).full(Date.now());
+  t.equal((await postReport(app, r, TOKENS.viewer)).status, 403, 'a viewer cannot post reports');
+  t.equal((await postReport(app, r, TOKENS.admin)).status, 403, 'nor can an admin');
+  t.equal((await http(app, 'GET', '/nope', { token: TOKENS.viewer })).status, 404);
+});
+
+t.test('the recorded reports of the real probe: full, delta, full', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  const reports = await readRecording(RECORDING);
+  for (const r of reports) {
+    const res = await postReport(app, r);
+    t.equal(res.status, 202, `${r.kind} #${r.seq}`);
+    t.same(res.json, { probeId: r.probeId, seq: r.seq });
+  }
+  const last = reports[reports.length - 1] as FullReport;
+  t.equal(app.model.topology('process').size, Object.keys(last.topologies.process.nodes).length, 'the last full report is the picture');
+  t.equal(app.model.topology('host').size, 1);
+  const probes = await http(app, 'GET', '/api/probes', { token: TOKENS.viewer });
+  t.equal(probes.json.length, 1);
+  t.equal(probes.json[0].seq, last.seq);
+  t.equal(probes.json[0].owner, 'probe-a');
+  // A retry of an older report is accepted and ignored.
+  const before = app.model.fingerprint();
+  t.equal((await postReport(app, reports[0]!)).status, 202);
+  t.equal(app.model.fingerprint(), before);
+});
+
+t.test('a delta on a base the app holds applies; on another base it is 409 DELTA_BASE_UNKNOWN', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  const tpl = await loadTemplates();
+  const p = new SimProbe(1, { probes: 2, containersPerProbe: 2, processesPerProbe: 4, connectionsPerProbe: 1 }, tpl);
+  const full = p.next(1_000);
+  t.equal((await postReport(app, full)).status, 202);
+  p.flip(0);
+  const delta = p.next(16_000);
+  t.equal(delta.kind, 'delta');
+  t.equal((await postReport(app, delta)).status, 202);
+  const c = app.model.get('container', `container;${p.containerId(0)}`)!;
+  t.equal(c.node.latest.state!.v, 'paused', 'the delta changed the container');
+  const orphan = { ...delta, seq: delta.seq + 1, baseSeq: 0 } as typeof delta;
+  const before = app.model.fingerprint();
+  const res = await postReport(app, orphan);
+  t.equal(res.status, 409);
+  t.equal(res.json.error.code, 'DELTA_BASE_UNKNOWN');
+  t.equal(app.model.fingerprint(), before);
+});
+
+t.test('hostile input: the right 4xx, the app stays up, the model unchanged', async (t) => {
+  const app = await startApp({ ingest: { maxEncodedBytes: 256 * 1024, maxDecodedBytes: 4 * 1024 * 1024 } });
+  t.teardown(() => app.stop());
+  const tpl = await loadTemplates();
+  const p = new SimProbe(2, { probes: 3, containersPerProbe: 3, processesPerProbe: 6, connectionsPerProbe: 1 }, tpl);
+  const good = p.full(1_000);
+  t.equal((await postReport(app, good)).status, 202);
+  const before = app.model.fingerprint();
+  const encoded = gzipJson(good);
+  const cases: Array<[string, Buffer, Record<string, string>, number, string | RegExp]> = [
+    ['truncated gzip', encoded.subarray(0, Math.floor(encoded.length / 2)), {}, 400, 'E_WIRE_CORRUPT'],
+    ['not gzip at all', Buffer.from('{"version":1}'), {}, 400, 'E_WIRE_CORRUPT'],
+    ['gzip of something not JSON', gzipJson('{"version":1,'), {}, 400, 'E_WIRE_CORRUPT'],
+    ['empty body', Buffer.alloc(0), {}, 400, 'E_WIRE_CORRUPT'],
+    ['a JSON array', gzipJson([1, 2]), {}, 400, 'E_REPORT_INVALID'],
+    ['wrong version', gzipJson({ ...good, version: 2 }), {}, 400, 'E_REPORT_VERSION'],
+    ['seq as a string', gzipJson({ ...good, seq: '7' }), {}, 400, 'E_REPORT_INVALID'],
+    ['unknown top-level field', gzipJson({ ...good, seq: 9, exec: 'rm -rf /' }), {}, 400, 'E_REPORT_INVALID'],
+    ['node id off the grammar', gzipJson({ ...good, seq: 9, topologies: { ...good.topologies, host: { nodes: { 'host;a b': good.topologies.host.nodes[p.hostId] } } } }), {}, 400, 'E_REPORT_INVALID'],
+    ['__proto__ smuggled as a node', Buffer.from(gzipSync(Buffer.from(JSON.stringify({ ...good, seq: 9 }).replace('"topologies":{', '"topologies":{"__proto__":{"polluted":true},')))), {}, 400, 'E_REPORT_INVALID'],
+    ['over the body limit', Buffer.alloc(300 * 1024, 1), {}, 413, 'TOO_LARGE'],
+    ['gzip bomb (5 MB of zeros in 5 KB)', gzipSync(Buffer.alloc(5 * 1024 * 1024)), {}, 413, 'E_WIRE_TOO_LARGE'],
+    ['wrong content type', encoded, { 'content-type': 'text/plain' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['no gzip encoding', Buffer.from(JSON.stringify(good)), { 'content-encoding': 'identity' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+  ];
+  for (const [name, body, headers, status, code] of cases) {
+    const res = await postReport(app, body, TOKENS.probe, headers);
+    t.equal(res.status, status, `${name}: status`);
+    t.match(res.json?.error?.code, code, `${name}: code ${res.json?.error?.code} (${res.json?.error?.message})`);
+    t.equal(app.model.fingerprint(), before, `${name}: model unchanged`);
+  }
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+  // Another token may not report as this probe.
+  const stolen = await postReport(app, { ...good, seq: 50 }, TOKENS.probe2);
+  t.equal(stolen.status, 403);
+  t.equal(stolen.json.error.code, 'PROBE_MISMATCH');
+  t.equal(app.model.fingerprint(), before);
+  t.equal((await http(app, 'GET', '/healthz')).status, 200, 'still up');
+  t.equal((await postReport(app, { ...good, seq: 2 })).status, 202, 'and still ingesting');
+});
+
+t.test('overload: 429 over the per-token rate, 503 over the in-flight budget, both with Retry-After', async (t) => {
+  const app = await startApp({ ingest: { ratePerToken: 1, burstPerToken: 2, maxInFlightBytes: 64 * 1024 } });
+  t.teardown(() => app.stop());
+  const tpl = await loadTemplates();
+  const p = new SimProbe(3, { probes: 1, containersPerProbe: 1, processesPerProbe: 2, connectionsPerProbe: 0 }, tpl);
+  const statuses: number[] = [];
+  let retry: unknown;
+  for (let i = 0; i < 4; i++) {
+    const r = await postReport(app, p.full(1000 + i));
+    statuses.push(r.status);
+    if (r.status === 429) retry = r.headers['retry-after'];
+  }
+  t.same(statuses.slice(0, 2), [202, 202]);
+  t.ok(statuses.slice(2).includes(429), `rate limited: ${statuses}`);
+  t.ok(Number(retry) >= 1, 'Retry-After given');
+  const big = await postReport(app, Buffer.alloc(100 * 1024), TOKENS.probe2);
+  t.equal(big.status, 503);
+  t.equal(big.json.error.code, 'OVERLOADED');
+  t.equal(big.headers['retry-after'], '1');
+  t.equal((await http(app, 'GET', '/healthz')).status, 200);
+});
