@@ -17,7 +17,12 @@
  * (its /metrics): the mean and max time of a full collection pass and per
  * collector. JSON lines, then one summary line.
  *
- *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20]
+ *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR]
+ *
+ * `--baseline DIR`: also run the probe compiled in DIR (a copy of an earlier
+ * `build/` with `node_modules` linked beside it) first, as variant `baseline`,
+ * on the same load in the same run: the machine is shared and noisy, so old
+ * and new are best compared within one run.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -219,13 +224,13 @@ interface VariantResult {
   collectorErrors: number;
 }
 
-async function runVariant(variant: string, nodeFlags: string[], engineSocket: string): Promise<VariantResult> {
+async function runVariant(variant: string, nodeFlags: string[], engineSocket: string, buildDir = join(ROOT, 'build')): Promise<VariantResult> {
   const sink = await startSink();
   const tokenFile = join(work, 'token');
   writeFileSync(tokenFile, 'bench-probe-token-0123456789\n');
   const proc = spawn(
     process.execPath,
-    [...nodeFlags, join(ROOT, 'build/runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
+    [...nodeFlags, join(buildDir, 'runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   children.push(proc);
@@ -309,19 +314,21 @@ async function main(): Promise<void> {
     console.error('bench: deadline reached, cleaning up');
     cleanup();
     process.exit(1);
-  }, (SECONDS * 2 + 300) * 1000);
+  }, (SECONDS * 3 + 300) * 1000);
   deadline.unref();
   build();
   const engine = await startEngine();
   const load = await startLoad();
   console.log(JSON.stringify({ load }));
-  const variants: Array<[string, string[]]> = [
-    ['default', []],
-    ['bounded-heap', ['--max-semi-space-size=1', '--max-old-space-size=48']],
+  const baseline = args.indexOf('--baseline') >= 0 ? args[args.indexOf('--baseline') + 1] : undefined;
+  const variants: Array<[string, string[], string | undefined]> = [
+    ...(baseline ? [['baseline', [], join(baseline, 'build')] as [string, string[], string]] : []),
+    ['default', [], undefined],
+    ['bounded-heap', ['--max-semi-space-size=1', '--max-old-space-size=48'], undefined],
   ];
   const results: VariantResult[] = [];
-  for (const [name, flags] of variants) {
-    const r = await runVariant(name, flags, engine);
+  for (const [name, flags, dir] of variants) {
+    const r = await runVariant(name, flags, engine, dir);
     results.push(r);
     console.log(JSON.stringify(r));
   }

@@ -28,14 +28,23 @@ export interface CollectorResult {
   issues: CollectorIssue[];
 }
 
+/** What kind of pass a collector runs in. */
+export interface PassContext {
+  kind: 'full' | 'delta';
+}
+
 export interface Collector {
   /** Stable name used in reports, logs and metrics: 'host', 'processes', … */
   readonly name: string;
   /**
    * Collects one pass. `now` is the pass's wall-clock time (ms since epoch),
-   * the timestamp of every value and sample it produces.
+   * the timestamp of every value and sample it produces. `pass.kind` is
+   * 'delta' for an event-triggered pass between full reports: a collector
+   * should then refresh what the event may have changed and leave periodic
+   * sampling (metrics) to the next full pass, so that a delta carries only the
+   * changes that caused it.
    */
-  collect(now: number): Promise<CollectorResult>;
+  collect(now: number, pass?: PassContext): Promise<CollectorResult>;
   /** Releases what the collector holds (watch streams, sockets). Optional. */
   close?(): Promise<void>;
 }

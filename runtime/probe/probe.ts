@@ -159,11 +159,11 @@ export class Probe {
     return next;
   }
 
-  private async runCollectors(only: ReadonlySet<string> | null, now: number): Promise<PassStats['collectors']> {
+  private async runCollectors(only: ReadonlySet<string> | null, now: number, kind: 'full' | 'delta'): Promise<PassStats['collectors']> {
     const stats: PassStats['collectors'] = [];
     for (const runner of this.runners) {
       if (only !== null && !only.has(runner.name)) continue;
-      const out = await runner.run(now);
+      const out = await runner.run(now, { kind });
       const ok = out.fragment !== null;
       // A failed collector contributes no nodes: stale nodes would be a lie the
       // app cannot tell from the truth. Its error says why they are missing.
@@ -219,7 +219,7 @@ export class Probe {
   private async collectFull(): Promise<FullReport> {
     const started = performance.now();
     const now = this.clock();
-    const collectors = await this.runCollectors(null, now);
+    const collectors = await this.runCollectors(null, now, 'full');
     const report = this.assemble(now);
     this.lastFull = report;
     this.emit(report, { kind: 'full', seq: report.seq, durationMs: performance.now() - started, collectors });
@@ -229,7 +229,7 @@ export class Probe {
   private async collectDelta(names: readonly string[] | undefined): Promise<DeltaReport | null> {
     const started = performance.now();
     const now = this.clock();
-    const collectors = await this.runCollectors(names ? new Set(names) : null, now);
+    const collectors = await this.runCollectors(names ? new Set(names) : null, now, 'delta');
     const base = this.lastFull!;
     const current = this.assemble(now);
     const delta = diffReports(base, current);

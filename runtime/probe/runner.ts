@@ -5,7 +5,7 @@
  * others nothing.
  */
 import type { CollectorError } from '../report';
-import { failureCode, type Collector, type Fragment } from './collector';
+import { failureCode, type Collector, type Fragment, type PassContext } from './collector';
 
 export interface BackoffPolicy {
   /** Delay after the first failure. */
@@ -64,13 +64,13 @@ export class CollectorRunner {
   }
 
   /** Runs the collector unless it is backing off or still busy. Never throws. */
-  async run(now: number): Promise<RunOutcome> {
+  async run(now: number, pass?: PassContext): Promise<RunOutcome> {
     if (now < this.retryAt || this.inFlight !== null) {
       return { fragment: null, errors: this.lastFailure ? [this.lastFailure] : [], ran: false, durationMs: 0 };
     }
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
-    const work = Promise.resolve().then(() => this.collector.collect(now));
+    const work = Promise.resolve().then(() => this.collector.collect(now, pass));
     this.inFlight = work;
     // The collector may outlive its timeout; it is not started again until it settles.
     work.then(

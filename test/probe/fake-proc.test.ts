@@ -136,3 +136,24 @@ t.test('fake proc tree read without privileges: unreadable entries are counted, 
   t.same(out.issues.map((i) => [i.code, i.count]), [['EACCES', 2]], 'two permission errors counted');
   t.match(out.issues[0]!.message, /unreadable \(EACCES\)/);
 });
+
+t.test('net/sockstat: a table whose namespace has no TCP socket in use is not read', async (t) => {
+  const root = t.testdir();
+  buildTree(root);
+  const identity = { hostname: 'fake', hostId: hostNodeId('fake'), probeId: 'fake/1' };
+  for (const pid of [100, 105, 106, 107]) {
+    writeFileSync(join(root, String(pid), 'net', 'sockstat'), 'sockets: used 3\nTCP: inuse 3 orphan 0 tw 0 alloc 9 mem 1\nUDP: inuse 0 mem 0\n');
+    writeFileSync(join(root, String(pid), 'net', 'sockstat6'), 'TCP6: inuse 0\nUDP6: inuse 0\n');
+  }
+  const processes = new ProcessesCollector({ identity, procRoot: root, passwdPath: join(root, 'no-passwd') });
+  const connections = new ConnectionsCollector({ identity, processes, procRoot: root });
+  await processes.collect(1_000);
+  let c = await connections.collect(1_000);
+  t.same(connections.stats, { tablesRead: 1, tablesSkipped: 1 }, 'tcp read, tcp6 (inuse 0) skipped');
+  t.equal(Object.values(c.nodes.process!).filter((n) => n.adjacency.length > 0).length, 1, 'the edge is still there');
+  for (const pid of [100, 105, 106, 107]) writeFileSync(join(root, String(pid), 'net', 'sockstat'), 'sockets: used 0\nTCP: inuse 0 orphan 0 tw 0 alloc 9 mem 1\n');
+  await processes.collect(2_000);
+  c = await connections.collect(2_000);
+  t.same(connections.stats, { tablesRead: 1, tablesSkipped: 3 }, 'both skipped once nothing is in use');
+  t.same(c.nodes.process, {}, 'no sockets, no edges');
+});

@@ -6,7 +6,7 @@
  * new, changed state, or was last inspected over `inspectTtlMs` ago (pid,
  * start time, restart count and exit code come from inspect; the list has the
  * rest). Stats (CPU, memory, network) only for running containers whose last
- * sample is older than `statsMinIntervalMs`, at most `maxStatsPerPass` of them,
+ * sample is older than `statsMinIntervalMs`, in full passes only, at most `maxStatsPerPass` of them,
  * oldest sample first, `statsConcurrency` at a time: a host with hundreds of
  * containers costs a bounded number of calls per pass, and an event-triggered
  * delta pass (seconds after a full one) calls list and inspect only.
@@ -36,7 +36,7 @@ import {
   type ReportNode,
   type TopologyName,
 } from '../../report';
-import { CollectorFailure, type Collector, type CollectorIssue, type CollectorResult, type ProbeIdentity } from '../collector';
+import { CollectorFailure, type Collector, type CollectorIssue, type CollectorResult, type PassContext, type ProbeIdentity } from '../collector';
 import { DockerEngine, EngineError, type ContainerDetails, type ContainerEvent, type ContainerState, type EngineContainer } from '../engine/docker-engine';
 import { Backoff, mapLimit, sleep } from '../limit';
 import { DEFAULT_RING, LatestMemories, SampleRing, round2 } from '../nodes';
@@ -149,9 +149,9 @@ export class ContainersCollector implements Collector {
     this.hostParents = [opts.identity.hostId];
   }
 
-  async collect(now: number): Promise<CollectorResult> {
+  async collect(now: number, pass?: PassContext): Promise<CollectorResult> {
     this.startEvents();
-    const pass = ++this.pass;
+    const seen = ++this.pass;
     let list: EngineContainer[];
     try {
       list = await this.opts.engine.listContainers();
@@ -172,9 +172,9 @@ export class ContainersCollector implements Collector {
         e = { state: null, details: null, inspectedAt: 0, statsAt: 0, rings: Object.fromEntries(METRIC_KEYS.map((k) => [k, new SampleRing(this.ring)])) as Entry['rings'], controls: undefined, seen: 0 };
         this.entries.set(c.id, e);
       }
-      e.seen = pass;
+      e.seen = seen;
     }
-    for (const [id, e] of this.entries) if (e.seen !== pass) this.entries.delete(id);
+    for (const [id, e] of this.entries) if (e.seen !== seen) this.entries.delete(id);
 
     // Inspect what is new or changed; in parallel, bounded like stats.
     const toInspect = list.filter((c) => {
@@ -195,9 +195,11 @@ export class ContainersCollector implements Collector {
       e.state = c.state;
     });
 
-    // Stats of running containers, oldest sample first, bounded per pass.
+    // Stats of running containers, oldest sample first, bounded per pass; only
+    // in full passes: a delta triggered by one container's event must not
+    // carry a fresh sample of every other (idle) container.
     const due = list
-      .filter((c) => c.state === 'running' && now - this.entries.get(c.id)!.statsAt >= this.statsMinIntervalMs)
+      .filter((c) => pass?.kind !== 'delta' && c.state === 'running' && now - this.entries.get(c.id)!.statsAt >= this.statsMinIntervalMs)
       .sort((a, b) => this.entries.get(a.id)!.statsAt - this.entries.get(b.id)!.statsAt)
       .slice(0, this.maxStats);
     const stats = await mapLimit(due, this.statsConcurrency, (c) => this.opts.engine.stats(c.id));
