@@ -147,16 +147,7 @@ t.test('search: free terms, field:value, ranking, limits', async (t) => {
   t.equal(bad.json.error.path, 'q');
   t.equal((await get(app, `/api/search?q=${'x'.repeat(300)}`)).status, 400, 'over-long queries are refused');
   t.equal((await get(app, '/api/search?q=a&limit=0')).status, 400);
-  // Timing: p99 over a few hundred queries on this small index (the bench measures a large one).
-  const queries = ['nginx', 'image:redis', 'host-0002', 'name:postgres', 'serve', 'shop api', 'p'];
-  const times: number[] = [];
-  for (let i = 0; i < 300; i++) {
-    const t0 = performance.now();
-    app.search.search(queries[i % queries.length]!);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  t.ok(times[Math.floor(times.length * 0.99)]! < 10, `search p99 ${times[Math.floor(times.length * 0.99)]!.toFixed(3)} ms`);
+  // Search latency is measured by bench/app.ts, not asserted here: timed assertions fail on a busy machine.
 });
 
 t.test('/metrics has the names the issue lists', async (t) => {
