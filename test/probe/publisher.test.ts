@@ -93,11 +93,9 @@ t.test('reports reach two apps, encoded, in order, with the token from the file'
   const p = new Publisher({ apps: [a.url, b.url], tokenFile: join(dir, 'token'), observer: tally });
   t.teardown(() => p.close(0));
   const f1 = full(1, 'a');
-  const t0 = performance.now();
   p.publish(f1);
   p.publish(delta(f1, 2, 'b'));
-  const took = performance.now() - t0;
-  t.ok(took < 50, `publish returned in ${took.toFixed(1)} ms, before any answer`);
+  // publish only enqueues: it has returned before the sink saw anything.
   t.equal(a.got.length, 0, 'nothing was sent synchronously');
   t.ok(await until(() => a.got.length === 2 && b.got.length === 2));
   t.same(a.got.map((r) => [r.kind, r.seq]), [['full', 1], ['delta', 2]]);
