@@ -1,0 +1,73 @@
+/** The nodes of the view on screen, kept current from the feed, and how they group. */
+import type { ViewNode } from './types';
+
+export type Grouping = 'none' | 'host' | 'namespace' | 'image';
+export const GROUPINGS: ReadonlyArray<{ id: Grouping; label: string }> = [
+  { id: 'host', label: 'Host' },
+  { id: 'namespace', label: 'Namespace' },
+  { id: 'image', label: 'Image' },
+  { id: 'none', label: 'None' },
+];
+
+export function meta(n: ViewNode, key: string): string {
+  const row = n.metadata.find((m) => m.id === key);
+  return row === undefined ? '' : String(row.value);
+}
+
+export function groupKey(n: ViewNode, by: Grouping): string {
+  switch (by) {
+    case 'none':
+      return '';
+    case 'host': {
+      if (n.topology === 'host') return n.label;
+      const h = n.parents.find((p) => p.topology === 'host');
+      return h ? h.label : '(no host)';
+    }
+    case 'namespace':
+      return meta(n, 'namespace') || '(no namespace)';
+    case 'image':
+      return meta(n, 'image') || (n.topology === 'container_image' ? n.label : '') || '(no image)';
+  }
+}
+
+/** running | paused | stopped | stale | '' (no state reported). */
+export function stateOf(n: ViewNode): string {
+  if (n.stale) return 'stale';
+  const s = (meta(n, 'state') || meta(n, 'status') || meta(n, 'phase')).toLowerCase();
+  if (s === '') return '';
+  if (s === 'paused') return 'paused';
+  if (s === 'running' || s === 'restarting' || s === 'pending') return 'running';
+  return 'stopped';
+}
+
+export class ViewStore {
+  readonly nodes = new Map<string, ViewNode>();
+  /** Incoming edges, kept for the table and keyboard moves. */
+  readonly incoming = new Map<string, Set<string>>();
+  version = 0;
+
+  full(nodes: ViewNode[]): void {
+    this.nodes.clear();
+    for (const n of nodes) this.nodes.set(n.id, n);
+    this.reindex();
+  }
+
+  delta(add: ViewNode[], update: ViewNode[], remove: string[]): void {
+    for (const id of remove) this.nodes.delete(id);
+    for (const n of add) this.nodes.set(n.id, n);
+    for (const n of update) this.nodes.set(n.id, n);
+    this.reindex();
+  }
+
+  private reindex(): void {
+    this.version++;
+    this.incoming.clear();
+    for (const n of this.nodes.values()) {
+      for (const t of n.adjacency) {
+        let s = this.incoming.get(t);
+        if (!s) this.incoming.set(t, (s = new Set()));
+        s.add(n.id);
+      }
+    }
+  }
+}
