@@ -9,6 +9,7 @@ import { packageVersion } from './common/version';
 import { probeCommand } from './probe/command';
 import { appCommand } from './app/command';
 import { zkSyncCommand } from './sync/cli';
+import { upCommand } from './up';
 
 export function buildCli(): Command {
   const program = new Command('orchestrator')
@@ -20,6 +21,7 @@ export function buildCli(): Command {
   program.addCommand(probeCommand().copyInheritedSettings(program));
   program.addCommand(appCommand().copyInheritedSettings(program));
   program.addCommand(zkSyncCommand().copyInheritedSettings(program));
+  program.addCommand(upCommand().copyInheritedSettings(program));
   return program;
 }
 
