@@ -70,8 +70,10 @@ const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
 export function uiDir(): string {
   const env = process.env.ORCHESTRATOR_UI_DIR;
   if (env) return env;
-  const candidates = [join(__dirname, '..', '..', 'ui'), join(__dirname, '..', '..', 'build', 'ui')];
-  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[candidates.length - 1]!;
+  // Compiled, this file is build/runtime/app/static.js and the bundle build/ui; run from source
+  // (tsx), it is runtime/app/static.ts and the bundle still build/ui.
+  const compiled = __filename.endsWith('.js');
+  return compiled ? join(__dirname, '..', '..', 'ui') : join(__dirname, '..', '..', 'build', 'ui');
 }
 
 function load(dir: string): Map<string, File> | null {
