@@ -16,26 +16,15 @@
  * Every wait is bounded; every container, process and file is cleaned up.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Agent, request, WebSocket } from 'undici';
 import { containerNodeId } from '../../runtime/report';
 import { ensureBusyboxImage, podmanCli, podmanSkipReason, removeContainer, runContainer, startPodmanEngine, uniqueContainerName } from '../helpers/podman';
+import { freePort, PROCESS_START_MS, startCli, startStack, stopCli, until } from '../helpers/stack';
 
-const CLI = join(__dirname, '..', '..', 'runtime', 'cli.ts');
 /** The bound of issue 5: a container start reaches the view over the WebSocket within this. */
 const APPEAR_BOUND_MS = 1_000;
-const PROCESS_START_MS = 20_000;
 const STEP_MS = 10_000;
-
-const TOKENS = {
-  probe: 'e2e-probe-token-0123456789abcdef',
-  viewer: 'e2e-viewer-token-0123456789abcdef',
-  admin: 'e2e-admin-token-0123456789abcdef',
-};
 
 interface Meta {
   id: string;
@@ -52,61 +41,6 @@ interface FeedMessage {
   add?: ViewNode[];
   update?: ViewNode[];
   remove?: string[];
-}
-
-/** One `orchestrator` subcommand as a child process (tsx loaded in-process, so a kill reaches the command itself). */
-interface Proc {
-  name: string;
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startCli(name: string, args: string[]): Proc {
-  const proc = spawn(process.execPath, ['--import', require.resolve('tsx'), CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out = (out + String(d)).slice(-200_000)));
-  proc.stderr!.on('data', (d: Buffer) => (out = (out + String(d)).slice(-200_000)));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { name, proc, output: () => out, exited };
-}
-
-/** SIGTERM, then the exit code (null when it had to be killed after `ms`). */
-async function stopCli(p: Proc, ms = 10_000): Promise<number | null | 'killed'> {
-  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return p.proc.exitCode;
-  p.proc.kill('SIGTERM');
-  const code = await Promise.race([p.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
-  if (code !== 'timeout') return code;
-  p.proc.kill('SIGKILL');
-  await p.exited;
-  return 'killed';
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined, procs: Proc[] = []): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    for (const p of procs) if (p.proc.exitCode !== null) throw new Error(`${p.name} exited ${p.proc.exitCode} while waiting for ${what}:\n${p.output().slice(-4000)}`);
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The view feed, with the arrival time of each message. */
@@ -145,27 +79,15 @@ const skip = podmanSkipReason();
 
 t.test('real app + real probe + Podman: a container appears within 1 s; pause/unpause reach the engine, the view and the audit log', { skip: skip ?? false, timeout: 90_000 }, async (t) => {
   const began = performance.now();
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-podman-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const tokensFile = join(dir, 'tokens');
-  writeFileSync(tokensFile, `probe-e2e:probe:${TOKENS.probe}\nviewer-e2e:viewer:${TOKENS.viewer}\nalice:admin:${TOKENS.admin}\n`, { mode: 0o600 });
-  const probeTokenFile = join(dir, 'probe-token');
-  writeFileSync(probeTokenFile, TOKENS.probe + '\n', { mode: 0o600 });
-  const auditFile = join(dir, 'audit.jsonl');
-
   const [, engine] = await Promise.all([ensureBusyboxImage(), startPodmanEngine()]);
   t.teardown(() => engine.stop());
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-
-  const app = startCli('app', ['app', '--listen', `127.0.0.1:${port}`, '--tokens-file', tokensFile, '--audit-log', auditFile]);
-  t.teardown(() => stopCli(app));
-  const probe = startCli('probe', ['probe', '--app', base, '--token-file', probeTokenFile, '--engine-socket', engine.socketPath]);
-  t.teardown(() => stopCli(probe));
-  const procs = [app, probe];
+  // The app and the probe as two processes, on a free port with generated tokens (test/helpers/stack.ts).
+  const stack = await startStack({ engineSocket: engine.socketPath });
+  t.teardown(() => stack.stop());
+  const { app, probe, procs, base, port, tokens: TOKENS, auditLog: auditFile } = stack;
   // On a failure, what the two processes said (kept in memory, so it does not matter when this runs).
   t.teardown(() => {
-    if (!t.passing()) for (const p of procs) process.stderr.write(`--- ${p.name} output (tail) ---\n${p.output().slice(-6000)}\n`);
+    if (!t.passing()) process.stderr.write(stack.output());
   });
 
   const agent = new Agent();
@@ -187,16 +109,8 @@ t.test('real app + real probe + Podman: a container appears within 1 s; pause/un
     return { status: r.statusCode, json };
   };
 
-  // The probe has reported and holds its control channel, with controls on.
-  const probes = await until(
-    'the probe reporting with an open control channel',
-    PROCESS_START_MS,
-    async () => {
-      const r = await api('GET', '/api/probes', TOKENS.viewer);
-      return r.status === 200 && Array.isArray(r.json) && r.json.length === 1 && r.json[0].controlChannel === true ? r.json : undefined;
-    },
-    procs,
-  );
+  // The probe has reported and holds its control channel, with controls on (startStack waited for it).
+  const probes = stack.probes;
   t.equal(probes.length, 1, 'one probe');
   t.comment(`app and probe up in ${Math.round(performance.now() - began)} ms (engine, image and both processes)`);
 
