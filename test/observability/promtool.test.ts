@@ -12,14 +12,12 @@ import t from 'tap';
 import { stringify } from 'yaml';
 import { ENVIRONMENT_NAMES } from '../../constructs/environments';
 import { type K8sObject, distObjects, findObject } from '../lib/platform';
+import { instantiate } from './template-vars';
 
 const PROMTOOL = '/usr/bin/promtool';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-/** Grafana's and Argo Rollouts' template variables, replaced as they are at run time. */
-export function instantiate(expr: string): string {
-  return expr.replace(/\$__rate_interval/g, '1m').replace(/\{\{args\.[a-z-]+\}\}/g, '5d8f7c9b4');
-}
+export { instantiate };
 
 export function distQueries(objects: K8sObject[]): Array<{ source: string; expr: string }> {
   const dashboards = findObject(objects, 'ConfigMap', 'grafana-dashboards').data!;
