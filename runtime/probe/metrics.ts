@@ -64,7 +64,7 @@ export class ProbeMetrics implements PublishObserver {
       registers,
     });
     // Make the series exist at 0 so rate() and alerts work before the first error.
-    this.publishErrors.labels('network');
+    this.publishErrors.labels('network').inc(0);
   }
 
   pass(stats: PassStats): void {
