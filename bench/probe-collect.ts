@@ -14,14 +14,13 @@
  *
  *     npx tsx bench/probe-collect.ts [--passes 20] [--procs 1000] [--conns 2000]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { encodeReportSync, validateReport, type FullReport } from '../runtime/report';
 import { defaultCollectors } from '../runtime/probe/collectors';
 import { ConnectionsCollector } from '../runtime/probe/collectors/connections';
 import { probeIdentity } from '../runtime/probe/identity';
 import { Probe } from '../runtime/probe/probe';
+import { HostLoad } from './lib/host-load';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number): number => {
@@ -34,55 +33,11 @@ const CONNS = arg('conns', 2000);
 const CLIENTS = 4;
 const DEADLINE_MS = 240_000;
 
-const children: ChildProcess[] = [];
-let sleeperGroup = 0;
-
-function cleanup(): void {
-  if (sleeperGroup > 0) {
-    try {
-      process.kill(-sleeperGroup, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
-
-async function firstLine(c: ChildProcess): Promise<string> {
-  let out = '';
-  for await (const chunk of c.stdout!) {
-    out += String(chunk);
-    if (out.includes('\n')) return out.slice(0, out.indexOf('\n'));
-  }
-  throw new Error('child ended before it was ready');
-}
-
-function node(code: string): ChildProcess {
-  const c = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(c);
-  return c;
-}
+const load = new HostLoad();
+const cleanup = (): void => load.stop();
 
 async function startLoad(): Promise<void> {
-  const before = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
-  // One shell forks the sleepers, in its own process group so one kill ends them all.
-  const sh = spawn('sh', ['-c', `i=0; while [ $i -lt ${PROCS} ]; do sleep 600 & i=$((i+1)); done; echo ready; wait`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
-  sleeperGroup = sh.pid!;
-  children.push(sh);
-  await firstLine(sh);
-
-  const server = node("const s=require('net').createServer(()=>{});s.maxConnections=1e6;s.listen(0,'127.0.0.1',()=>console.log(s.address().port));");
-  const port = Number(await firstLine(server));
-  const per = Math.ceil(CONNS / CLIENTS);
-  const clients = Array.from({ length: CLIENTS }, () =>
-    node(`const net=require('net');let n=0;for(let i=0;i<${per};i++){const c=net.connect(${port},'127.0.0.1',()=>{if(++n===${per})console.log('up')});c.on('error',e=>{console.error(e.message);process.exit(1)})}setInterval(()=>{},1e3)`),
-  );
-  await Promise.all(clients.map(firstLine));
-  const after = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
-  console.log(JSON.stringify({ load: { extraProcesses: after - before, pidsNow: after, connections: per * CLIENTS } }));
+  console.log(JSON.stringify({ load: await load.start(PROCS, CONNS, CLIENTS) }));
 }
 
 interface PassSample {

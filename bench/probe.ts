@@ -24,12 +24,14 @@
  * on the same load in the same run: the machine is shared and noisy, so old
  * and new are best compared within one run.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../test/helpers/podman';
+import { HostLoad } from './lib/host-load';
 
 const execFileAsync = promisify(execFile);
 const args = process.argv.slice(2);
@@ -44,24 +46,20 @@ const CONTAINERS = arg('containers', 20);
 const CLIENTS = 4;
 const WARMUP_S = 10;
 const ROOT = join(__dirname, '..');
-const IMAGE = 'localhost/busybox:test';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-const children: ChildProcess[] = [];
-let sleeperGroup = 0;
+const load = new HostLoad();
 const containerNames: string[] = [];
 const work = mkdtempSync(join(tmpdir(), 'bench-probe-'));
 
+let stopEngine: (() => Promise<void>) | undefined;
+
 function cleanup(): void {
-  if (sleeperGroup > 0) {
-    try {
-      process.kill(-sleeperGroup, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    sleeperGroup = 0;
+  load.stop();
+  if (stopEngine) {
+    void stopEngine(); // kills the service by pid at once; the promise only waits for its exit
+    stopEngine = undefined;
   }
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   if (containerNames.length > 0) {
     try {
       execFileSync('podman', ['rm', '--force', '--ignore', '--time', '0', ...containerNames], { stdio: 'ignore', timeout: 60_000 });
@@ -73,79 +71,29 @@ function cleanup(): void {
   rmSync(work, { recursive: true, force: true });
 }
 
-async function firstLine(c: ChildProcess): Promise<string> {
-  let out = '';
-  for await (const chunk of c.stdout!) {
-    out += String(chunk);
-    if (out.includes('\n')) return out.slice(0, out.indexOf('\n'));
-  }
-  throw new Error('child ended before it was ready');
-}
-
-function nodeChild(code: string): ChildProcess {
-  const c = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(c);
-  return c;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A private Podman engine for the run (the harness the tests use), stopped by cleanup(). */
 async function startEngine(): Promise<string> {
-  const sock = join(work, 'engine.sock');
-  const svc = spawn('podman', ['system', 'service', '--time=0', `unix://${sock}`], { stdio: 'ignore' });
-  children.push(svc);
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const req = httpRequest({ socketPath: sock, path: '/v1.41/version', timeout: 500 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
-    if (ok) return sock;
-    await sleep(100);
-  }
-  throw new Error('podman system service did not come up');
-}
-
-async function ensureImage(): Promise<void> {
-  try {
-    execFileSync('podman', ['image', 'exists', IMAGE]);
-    return;
-  } catch {
-    // build it below
-  }
-  const dir = join(work, 'img');
-  execFileSync('sh', ['-c', `mkdir -p ${dir}/root/bin && cp /bin/busybox ${dir}/root/bin/ && for c in sh sleep; do ln -s busybox ${dir}/root/bin/$c; done && tar -C ${dir}/root -cf ${dir}/b.tar . && podman import -q ${dir}/b.tar ${IMAGE}`]);
+  const engine = await startPodmanEngine();
+  stopEngine = engine.stop;
+  return engine.socketPath;
 }
 
 async function startLoad(): Promise<Record<string, number>> {
-  const before = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
-  const sh = spawn('sh', ['-c', `i=0; while [ $i -lt ${PROCS} ]; do sleep 900 & i=$((i+1)); done; echo ready; wait`], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  sleeperGroup = sh.pid!;
-  children.push(sh);
-  await firstLine(sh);
-  const server = nodeChild("const s=require('net').createServer(()=>{});s.maxConnections=1e6;s.listen(0,'127.0.0.1',()=>console.log(s.address().port));");
-  const port = Number(await firstLine(server));
-  const per = Math.ceil(CONNS / CLIENTS);
-  const clients = Array.from({ length: CLIENTS }, () =>
-    nodeChild(`const net=require('net');let n=0;for(let i=0;i<${per};i++){const c=net.connect(${port},'127.0.0.1',()=>{if(++n===${per})console.log('up')});c.on('error',e=>{console.error(e.message);process.exit(1)})}setInterval(()=>{},1e3)`),
-  );
-  await Promise.all(clients.map(firstLine));
-  await ensureImage();
+  const figures = await load.start(PROCS, CONNS, CLIENTS);
+  await ensureBusyboxImage();
   // Created in parallel batches: podman run one at a time takes a few seconds each here.
   for (let i = 0; i < CONTAINERS; i += 5) {
     await Promise.all(
       Array.from({ length: Math.min(5, CONTAINERS - i) }, (_, j) => {
         const name = `bench-probe-${process.pid}-${i + j}`;
         containerNames.push(name);
-        return execFileAsync('podman', ['run', '--detach', '--name', name, '--network', 'none', IMAGE, 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 5; done"], { timeout: 120_000 });
+        return execFileAsync('podman', ['run', '--detach', '--name', name, '--network', 'none', BUSYBOX_IMAGE, 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 5; done"], { timeout: 120_000 });
       }),
     );
   }
-  const after = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
-  return { extraProcesses: after - before, pids: after, connections: per * CLIENTS, containers: CONTAINERS };
+  return { ...figures, containers: CONTAINERS };
 }
 
 function cpuTicks(pid: number): number {
@@ -233,7 +181,7 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
     [...nodeFlags, join(buildDir, 'runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  children.push(proc);
+  load.track(proc);
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
   const pid = proc.pid!;
