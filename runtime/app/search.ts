@@ -52,13 +52,40 @@ export interface SearchResult {
   hits: SearchHit[];
 }
 
+interface Posting {
+  readonly token: string;
+  /** doc number → 1 when the token (without its field) is one of the doc's label tokens, else 0. */
+  readonly docs: Map<number, number>;
+  /** `docs` as dense arrays for queries that read the whole posting (rebuilt after a change). */
+  nums: Int32Array | null;
+  labels: Uint8Array | null;
+}
+
+/** The posting's docs as arrays: a query reading 100,000 entries reads typed arrays, not a Map. */
+function dense(p: Posting): [Int32Array, Uint8Array] {
+  if (p.nums === null || p.labels === null) {
+    const nums = new Int32Array(p.docs.size);
+    const labels = new Uint8Array(p.docs.size);
+    let i = 0;
+    for (const [num, label] of p.docs) {
+      nums[i] = num;
+      labels[i++] = label;
+    }
+    p.nums = nums;
+    p.labels = labels;
+  }
+  return [p.nums, p.labels];
+}
+
 interface Doc {
+  readonly num: number;
+  readonly id: string;
   topology: TopologyName;
   label: string;
   labelMinor: string;
-  labelTokens: Set<string>;
-  tokens: string[];
-  /** field → text, to show what matched. */
+  /** The postings the doc is in (interned: one token string per vocabulary entry, not per doc). */
+  postings: Posting[];
+  /** field → text, to show what matched; also how a re-index is skipped when no text changed. */
   fields: Map<string, string>;
 }
 
@@ -85,159 +112,301 @@ function bucketOf(token: string): string {
 }
 
 export class SearchIndex {
-  private readonly docs = new Map<string, Doc>();
-  private readonly postings = new Map<string, Set<string>>();
-  private readonly buckets = new Map<string, Set<string>>();
+  private readonly ids = new Map<string, Doc>();
+  /** Docs by number; numbers of removed docs are reused. */
+  private readonly byNum: Array<Doc | undefined> = [];
+  private readonly freeNums: number[] = [];
+  private readonly postings = new Map<string, Posting>();
+  /** First two characters (after `field=`) → postings: a prefix query reads one bucket. */
+  private readonly buckets = new Map<string, Set<Posting>>();
+  /** First character (after `field=`) → bucket keys: a one-character prefix reads only its buckets. */
+  private readonly buckets1 = new Map<string, Set<string>>();
+  // Per-query scratch, indexed by doc number (no Map per query): stamps say which entries are current.
+  private mark = new Int32Array(1024);
+  private best = new Int32Array(1024);
+  private acc = new Int32Array(1024);
+  private stamp = 0;
 
   constructor(private readonly model: LiveModel) {
     model.onChange((c) => this.apply(c));
   }
 
   get size(): number {
-    return this.docs.size;
+    return this.ids.size;
   }
 
   private apply(c: ChangeSet): void {
     for (const t of TOPOLOGY_NAMES) {
       if (!INDEXED_SET.has(t)) continue;
       for (const id of c.changed[t]) {
-        this.remove(id);
         const m = this.model.get(t, id);
-        if (m) this.add(t, id);
+        if (!m) {
+          this.remove(id);
+          continue;
+        }
+        const fields = this.fieldsOf(t, id);
+        const d = this.ids.get(id);
+        // New metric samples change the node, not its text: most changes need no re-index.
+        if (d && d.topology === t && sameFields(d.fields, fields)) continue;
+        this.remove(id);
+        this.add(t, id, fields);
       }
     }
   }
 
-  private add(topology: TopologyName, id: string): void {
+  private fieldsOf(topology: TopologyName, id: string): Map<string, string> {
     const m = this.model.get(topology, id)!;
     const nm = naming(topology, id, m.node);
     const fields = new Map<string, string>();
-    const tokens = new Set<string>();
-    const put = (field: string, value: string): void => {
-      fields.set(field, value);
-      for (const tok of tokenize(value)) {
-        tokens.add(tok);
-        tokens.add(`${field}=${tok}`);
-      }
-    };
-    put('label', `${nm.label} ${nm.labelMinor}`);
-    put('topology', topology);
+    fields.set('label', `${nm.label} ${nm.labelMinor}`);
+    fields.set('topology', topology);
     for (const k in m.node.latest) {
       const v = m.node.latest[k]!.v;
       // Numbers other than named ids (sizes, counts, times) are unique per node: indexing
       // them would cost a posting set each and no one searches for them.
-      if (typeof v === 'string' || (typeof v === 'number' && NUMERIC_FIELDS.has(k))) put(k, String(v));
+      if (typeof v === 'string' || (typeof v === 'number' && NUMERIC_FIELDS.has(k))) fields.set(k, String(v));
     }
-    const list = [...tokens];
-    for (const tok of list) {
+    return fields;
+  }
+
+  private add(topology: TopologyName, id: string, fields: Map<string, string>): void {
+    const m = this.model.get(topology, id)!;
+    const nm = naming(topology, id, m.node);
+    const labelTokens = new Set(tokenize(nm.label));
+    const tokens = new Map<string, string>(); // token → its plain part
+    for (const [field, value] of fields) {
+      for (const tok of tokenize(value)) {
+        tokens.set(tok, tok);
+        tokens.set(`${field}=${tok}`, tok);
+      }
+    }
+    const num = this.freeNums.pop() ?? this.byNum.length;
+    if (num >= this.mark.length) this.grow(num + 1);
+    const postings: Posting[] = [];
+    for (const [tok, plain] of tokens) {
       let p = this.postings.get(tok);
       if (!p) {
-        this.postings.set(tok, (p = new Set()));
+        p = { token: tok, docs: new Map(), nums: null, labels: null };
+        this.postings.set(tok, p);
         const b = bucketOf(tok);
         let bucket = this.buckets.get(b);
-        if (!bucket) this.buckets.set(b, (bucket = new Set()));
-        bucket.add(tok);
+        if (!bucket) {
+          this.buckets.set(b, (bucket = new Set()));
+          const b1 = bucket1Of(tok);
+          let keys = this.buckets1.get(b1);
+          if (!keys) this.buckets1.set(b1, (keys = new Set()));
+          keys.add(b);
+        }
+        bucket.add(p);
       }
-      p.add(id);
+      p.docs.set(num, labelTokens.has(plain) ? 1 : 0);
+      p.nums = p.labels = null;
+      postings.push(p);
     }
-    this.docs.set(id, { topology, label: nm.label, labelMinor: nm.labelMinor, labelTokens: new Set(tokenize(nm.label)), tokens: list, fields });
+    const d: Doc = { num, id, topology, label: nm.label, labelMinor: nm.labelMinor, postings, fields };
+    this.byNum[num] = d;
+    this.ids.set(id, d);
   }
 
   private remove(id: string): void {
-    const d = this.docs.get(id);
+    const d = this.ids.get(id);
     if (!d) return;
-    for (const tok of d.tokens) {
-      const p = this.postings.get(tok);
-      if (!p) continue;
-      p.delete(id);
-      if (p.size === 0) {
-        this.postings.delete(tok);
-        const b = bucketOf(tok);
-        const bucket = this.buckets.get(b);
-        bucket?.delete(tok);
-        if (bucket?.size === 0) this.buckets.delete(b);
+    for (const p of d.postings) {
+      p.docs.delete(d.num);
+      p.nums = p.labels = null;
+      if (p.docs.size > 0) continue;
+      this.postings.delete(p.token);
+      const b = bucketOf(p.token);
+      const bucket = this.buckets.get(b);
+      bucket?.delete(p);
+      if (bucket?.size === 0) {
+        this.buckets.delete(b);
+        const b1 = bucket1Of(p.token);
+        const keys = this.buckets1.get(b1);
+        keys?.delete(b);
+        if (keys?.size === 0) this.buckets1.delete(b1);
       }
     }
-    this.docs.delete(id);
+    this.ids.delete(id);
+    this.byNum[d.num] = undefined;
+    this.freeNums.push(d.num);
+  }
+
+  private grow(n: number): void {
+    let size = this.mark.length;
+    while (size < n) size *= 2;
+    const mark = new Int32Array(size);
+    mark.set(this.mark);
+    this.mark = mark;
+    this.best = new Int32Array(size);
+    this.acc = new Int32Array(size);
   }
 
   /**
    * Runs a query (already checked for length by the API schema). Returns at
    * most `limit` hits, best first, and how many matched in all.
+   *
+   * Each word's postings are read once into per-doc scratch arrays; after the
+   * first word only the docs still matching are carried (or, when they are
+   * fewer than the word's postings, looked up one by one), and the best
+   * `limit` are chosen with a bounded heap, not by sorting every match.
    */
   search(query: string, limit = 50): SearchResult {
     const terms = query.trim().split(/\s+/).filter((t) => t.length > 0).slice(0, MAX_TERMS);
     if (terms.length === 0) return { query, total: 0, hits: [] };
-    let scores: Map<string, number> | null = null;
-    const matchedFields = new Map<string, Set<string>>();
+    let survivors: number[] | null = null;
+    const termFields: string[] = [];
     for (const term of terms) {
       const colon = term.indexOf(':');
       const field = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
       const words = tokenize(colon > 0 ? term.slice(colon + 1) : term);
       if (words.length === 0) continue;
-      // Every word of a term must match (a term like `nginx:1.25` is two words).
-      let termScores: Map<string, number> | null = null;
       for (const w of words) {
-        const wordScores = this.matchWord(field, w, scores ?? termScores);
-        termScores = termScores === null ? wordScores : intersectAdd(termScores, wordScores);
-        if (termScores.size === 0) break;
+        survivors = this.matchWord(field, w, survivors);
+        if (survivors.length === 0) return { query, total: 0, hits: [] };
       }
-      if (termScores === null) continue;
-      scores = scores === null ? termScores : intersectAdd(scores, termScores);
-      if (field) for (const id of termScores.keys()) addTo(matchedFields, id, field);
-      if (scores.size === 0) break;
+      if (field) termFields.push(field);
     }
-    if (scores === null || scores.size === 0) return { query, total: 0, hits: [] };
-    const ranked = [...scores].sort((a, b) => b[1] - a[1] || this.docs.get(a[0])!.label.length - this.docs.get(b[0])!.label.length || (a[0] < b[0] ? -1 : 1));
-    const hits = ranked.slice(0, limit).map(([id, score]) => {
-      const d = this.docs.get(id)!;
-      const m = this.model.get(d.topology, id);
-      const fields = matchedFields.get(id) ?? new Set(this.freeFields(d, terms));
+    if (survivors === null || survivors.length === 0) return { query, total: 0, hits: [] };
+    const top = this.topK(survivors, Math.max(0, limit));
+    const hits = top.map((num) => {
+      const d = this.byNum[num]!;
+      const m = this.model.get(d.topology, d.id);
+      const fields = termFields.length > 0 ? new Set(termFields) : new Set(this.freeFields(d, terms));
       return {
-        id,
+        id: d.id,
         topology: d.topology,
         view: VIEW_OF[d.topology] ?? null,
         label: d.label,
         labelMinor: d.labelMinor,
-        score,
+        score: this.acc[num]!,
         matches: [...fields].filter((f) => d.fields.has(f)).map((f) => ({ field: f, value: d.fields.get(f)!.slice(0, 200) })),
         stale: m?.stale ?? false,
       };
     });
-    return { query, total: scores.size, hits };
+    return { query, total: survivors.length, hits };
   }
 
-  /** Ids matching one word (exact or prefix), with scores; restricted to `within` when given. */
-  private matchWord(field: string, word: string, within: Map<string, number> | null): Map<string, number> {
+  /** The postings one word matches: [posting, exact]. */
+  private tokensOf(field: string, word: string): Array<[Posting, boolean]> {
     const key = field ? `${field}=${word}` : word;
-    const out = new Map<string, number>();
-    const visit = (tok: string, exact: boolean): void => {
-      const ids = this.postings.get(tok);
-      if (!ids) return;
-      const plain = field ? tok.slice(field.length + 1) : tok;
-      const consider = (id: string): void => {
-        const d = this.docs.get(id)!;
-        const s = (d.labelTokens.has(plain) ? 10 : 3) * (exact ? 2 : 1);
-        const prev = out.get(id);
-        if (prev === undefined || s > prev) out.set(id, s);
-      };
-      if (within && within.size < ids.size) {
-        for (const id of within.keys()) if (ids.has(id)) consider(id);
-      } else {
-        for (const id of ids) if (!within || within.has(id)) consider(id);
-      }
+    const out: Array<[Posting, boolean]> = [];
+    const scan = (bucket: Set<Posting> | undefined): void => {
+      if (bucket) for (const p of bucket) if (p.token.startsWith(key)) out.push([p, p.token === key]);
     };
-    if (word.length >= 2) {
-      const bucket = this.buckets.get(bucketOf(key));
-      if (bucket) for (const tok of bucket) if (tok.startsWith(key)) visit(tok, tok === key);
-    } else {
-      // One character: the tokens it starts are spread over every bucket it begins.
-      for (const [b, toks] of this.buckets) {
-        if (!b.startsWith(key) || (!field && b.includes('='))) continue;
-        for (const tok of toks) visit(tok, tok === key);
+    if (word.length >= 2) scan(this.buckets.get(bucketOf(key)));
+    else for (const b of this.buckets1.get(key) ?? []) scan(this.buckets.get(b));
+    return out;
+  }
+
+  /**
+   * Docs matching one word (exact or prefix) among `within` (all docs when
+   * null); adds each doc's best score for the word to `acc`.
+   */
+  private matchWord(field: string, word: string, within: number[] | null): number[] {
+    const tokens = this.tokensOf(field, word);
+    const stamp = ++this.stamp;
+    const mark = this.mark;
+    const best = this.best;
+    const acc = this.acc;
+    const next: number[] = [];
+    const score = (label: number, exact: boolean): number => (label === 1 ? 10 : 3) * (exact ? 2 : 1);
+    if (within === null) {
+      for (const [p, exact] of tokens) {
+        const [nums, labels] = dense(p);
+        for (let i = 0; i < nums.length; i++) {
+          const num = nums[i]!;
+          const s = score(labels[i]!, exact);
+          if (mark[num] !== stamp) {
+            mark[num] = stamp;
+            best[num] = s;
+            next.push(num);
+          } else if (s > best[num]!) best[num] = s;
+        }
+      }
+      for (const num of next) acc[num] = best[num]!;
+      return next;
+    }
+    let postingsSize = 0;
+    for (const [p] of tokens) postingsSize += p.docs.size;
+    if (within.length <= postingsSize) {
+      for (const num of within) {
+        let b = -1;
+        for (const [p, exact] of tokens) {
+          const label = p.docs.get(num);
+          if (label !== undefined) b = Math.max(b, score(label, exact));
+        }
+        if (b >= 0) {
+          acc[num] = acc[num]! + b;
+          next.push(num);
+        }
+      }
+      return next;
+    }
+    // Many survivors, few postings: mark the survivors, then read the postings.
+    for (const num of within) mark[num] = stamp;
+    const found = ++this.stamp;
+    for (const [p, exact] of tokens) {
+      const [nums, labels] = dense(p);
+      for (let i = 0; i < nums.length; i++) {
+        const num = nums[i]!;
+        const m = mark[num];
+        if (m !== stamp && m !== found) continue;
+        const s = score(labels[i]!, exact);
+        if (m === stamp) {
+          mark[num] = found;
+          best[num] = s;
+          next.push(num);
+        } else if (s > best[num]!) best[num] = s;
       }
     }
-    return out;
+    for (const num of next) acc[num] = acc[num]! + best[num]!;
+    return next;
+  }
+
+  /** Ranks before: higher score, then shorter label, then smaller id. */
+  private before(a: number, b: number): boolean {
+    const sa = this.acc[a]!;
+    const sb = this.acc[b]!;
+    if (sa !== sb) return sa > sb;
+    const da = this.byNum[a]!;
+    const db = this.byNum[b]!;
+    if (da.label.length !== db.label.length) return da.label.length < db.label.length;
+    return da.id < db.id;
+  }
+
+  /** The best `k` of `nums`, best first: a bounded heap whose root is the worst kept. */
+  private topK(nums: number[], k: number): number[] {
+    if (k === 0) return [];
+    const heap: number[] = [];
+    const worse = (i: number, j: number): boolean => this.before(heap[j]!, heap[i]!);
+    const down = (i: number): void => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let w = i;
+        if (l < heap.length && worse(l, w)) w = l;
+        if (r < heap.length && worse(r, w)) w = r;
+        if (w === i) return;
+        [heap[i], heap[w]] = [heap[w]!, heap[i]!];
+        i = w;
+      }
+    };
+    for (const num of nums) {
+      if (heap.length < k) {
+        heap.push(num);
+        for (let i = heap.length - 1; i > 0; ) {
+          const parent = (i - 1) >> 1;
+          if (!worse(i, parent)) break;
+          [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+          i = parent;
+        }
+      } else if (this.before(num, heap[0]!)) {
+        heap[0] = num;
+        down(0);
+      }
+    }
+    return heap.sort((a, b) => (this.before(a, b) ? -1 : 1));
   }
 
   /** For display: the fields whose text holds a free term. */
@@ -253,18 +422,13 @@ export class SearchIndex {
   }
 }
 
-function intersectAdd(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  for (const [id, s] of small) {
-    const t = large.get(id);
-    if (t !== undefined) out.set(id, s + t);
-  }
-  return out;
+function sameFields(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
-function addTo(m: Map<string, Set<string>>, id: string, field: string): void {
-  let s = m.get(id);
-  if (!s) m.set(id, (s = new Set()));
-  s.add(field);
+function bucket1Of(token: string): string {
+  const eq = token.indexOf('=');
+  return token.slice(0, eq + 2);
 }

@@ -37,11 +37,19 @@ export interface FleetShape {
   ring?: number;
 }
 
+/**
+ * A deterministic hex string per `n`, distinct for distinct `n` (32-bit integer
+ * arithmetic: the float products this once used lost precision beyond 2^53, so
+ * container ids of different hosts collided once a fleet had a few hundred hosts).
+ */
 function hex(n: number, len: number): string {
-  let s = '';
-  let x = n * 2654435761 + 12345;
+  let s = (n >>> 0).toString(16).padStart(8, '0');
+  let x = (Math.imul(n ^ 0x9e3779b9, 0x85ebca6b) ^ 12345) >>> 0;
   while (s.length < len) {
-    x = (x * 1103515245 + 12345) % 2147483648;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     s += x.toString(16).padStart(8, '0');
   }
   return s.slice(0, len);

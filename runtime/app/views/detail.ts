@@ -33,7 +33,7 @@ export function nodeDetail(model: LiveModel, view: RenderedView, id: string): No
   const node = JSON.parse(r.json) as ViewNode;
   const label = (x: string): string => view.nodes.get(x)?.label ?? x;
   const outgoing = node.adjacency.map((x) => ({ id: x, label: label(x) }));
-  const incoming = [...(view.incoming.get(id) ?? [])].sort().map((x) => ({ id: x, label: label(x) }));
+  const incoming = [...(view.incoming.get(id)?.keys() ?? [])].sort().map((x) => ({ id: x, label: label(x) }));
   const children: NodeDetail['children'] = [];
   const probes = new Set<string>();
   if (node.topology === 'group') {

@@ -8,15 +8,18 @@
  * all its subscribers. Views nobody watches are rendered only when the REST API
  * asks, and a render younger than `restMaxAgeMs` is reused.
  *
- * A topic keeps the serialised nodes it last published, so its delta is exact
- * whatever happened in between (a REST render, a reset): new ids are `add`,
- * changed serialisations `update`, missing ids `remove`, and `seq` counts the
- * topic's messages so that a client can tell it missed one.
+ * Renders are incremental (see ViewRenderer): each returns the ids whose
+ * serialisation changed, and the hub keeps, per watched view, the ids changed
+ * since its last tick (REST renders in between included). A topic keeps the
+ * serialised nodes it last published and compares only those ids, so a delta
+ * costs what changed, not the size of the view: new ids are `add`, changed
+ * serialisations `update`, missing ids `remove`, and `seq` counts the topic's
+ * messages so that a client can tell it missed one.
  */
 import type { LiveModel, ChangeSet } from '../model';
 import { VIEW_IDS, filterKey, type Filters, type ViewId } from './catalog';
 import { passes } from './filter';
-import { ViewRenderer, type RenderedView } from './render';
+import { ChangeClassifier, ViewRenderer, type RenderedView } from './render';
 
 export interface Topic {
   readonly name: string;
@@ -26,6 +29,8 @@ export interface Topic {
   /** id → serialised node, as last sent. */
   nodes: Map<string, string>;
   subscribers: number;
+  /** The full message at `seq`, built once for every subscriber that joins at that seq. */
+  full: { seq: number; message: string } | null;
 }
 
 export interface HubOptions {
@@ -50,6 +55,9 @@ const MAX_SOURCES = 64;
 export class ViewHub {
   private readonly renderers = new Map<ViewId, ViewRenderer>();
   private readonly renders = new Map<ViewId, RenderedView>();
+  private readonly classifier: ChangeClassifier;
+  /** Watched views: ids whose serialisation changed since the view's last tick. */
+  private readonly since = new Map<ViewId, Set<string>>();
   private readonly dirty = new Set<ViewId>(VIEW_IDS);
   private readonly pending = new Map<ViewId, Pending>();
   private readonly topics = new Map<string, Topic>();
@@ -69,12 +77,15 @@ export class ViewHub {
     this.minIntervalMs = opts.minIntervalMs ?? 50;
     this.restMaxAgeMs = opts.restMaxAgeMs ?? 500;
     for (const v of VIEW_IDS) this.renderers.set(v, new ViewRenderer(model, v));
+    this.classifier = new ChangeClassifier(model);
     model.onChange((c) => this.onModelChange(c));
   }
 
   private onModelChange(c: ChangeSet): void {
+    const structural = this.classifier.classify(c.changed);
     for (const v of VIEW_IDS) {
       this.dirty.add(v);
+      this.renderers.get(v)!.note(c.changed, structural);
       // Latency is counted for watched views only: a view nobody watches publishes nothing.
       if (!this.watched.has(v)) continue;
       const p = this.pending.get(v);
@@ -103,8 +114,14 @@ export class ViewHub {
   /** Renders a view now if it changed (or was never rendered). */
   private renderNow(view: ViewId): RenderedView {
     const started = performance.now();
-    const r = this.renderers.get(view)!.render(started);
+    const out = this.renderers.get(view)!.render(started);
+    const r = out.view;
     this.renders.set(view, r);
+    if (this.watched.has(view)) {
+      let s = this.since.get(view);
+      if (!s) this.since.set(view, (s = new Set()));
+      for (const id of out.changed) s.add(id);
+    }
     this.dirty.delete(view);
     this.opts.onRender?.(view, (performance.now() - started) / 1000);
     return r;
@@ -137,8 +154,10 @@ export class ViewHub {
       const r = this.renderNow(view);
       const pending = this.pending.get(view);
       this.pending.delete(view);
+      const ids = this.since.get(view) ?? new Set<string>();
+      this.since.delete(view);
       for (const t of topics) {
-        const msg = this.deltaMessage(t, r, pending);
+        const msg = this.deltaMessage(t, r, ids, pending);
         if (msg !== null) {
           this.opts.publish(t.name, msg);
           published.push(t.name);
@@ -150,22 +169,26 @@ export class ViewHub {
     this.lastTickMs = performance.now() - this.lastTick;
   }
 
-  private deltaMessage(t: Topic, r: RenderedView, pending: Pending | undefined): string | null {
+  private deltaMessage(t: Topic, r: RenderedView, ids: ReadonlySet<string>, pending: Pending | undefined): string | null {
     const add: string[] = [];
     const update: string[] = [];
     const remove: string[] = [];
-    const next = new Map<string, string>();
-    for (const [id, n] of r.nodes) {
-      if (!passes(t.filters, n.facets)) continue;
-      next.set(id, n.json);
+    for (const id of ids) {
+      const n = r.nodes.get(id);
       const old = t.nodes.get(id);
-      if (old === undefined) add.push(n.json);
-      else if (old !== n.json) update.push(n.json);
+      if (n !== undefined && passes(t.filters, n.facets)) {
+        if (old === undefined) add.push(n.json);
+        else if (old !== n.json) update.push(n.json);
+        else continue;
+        t.nodes.set(id, n.json);
+      } else if (old !== undefined) {
+        remove.push(id);
+        t.nodes.delete(id);
+      }
     }
-    for (const id of t.nodes.keys()) if (!next.has(id)) remove.push(id);
-    t.nodes = next;
     if (add.length === 0 && update.length === 0 && remove.length === 0) return null;
     t.seq++;
+    t.full = null;
     return (
       `{"type":"delta","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq}` +
       `,"add":[${add.join(',')}],"update":[${update.join(',')}],"remove":${JSON.stringify(remove)}` +
@@ -189,14 +212,18 @@ export class ViewHub {
       const r = this.renders.get(view) ?? this.renderNow(view);
       const nodes = new Map<string, string>();
       for (const [id, n] of r.nodes) if (passes(filters, n.facets)) nodes.set(id, n.json);
-      t = { name, view, filters, seq: 0, nodes, subscribers: 0 };
+      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null };
       this.topics.set(name, t);
       this.watched.set(view, (this.watched.get(view) ?? 0) + 1);
       if (this.dirty.has(view)) this.schedule();
     }
     t.subscribers++;
-    const full = `{"type":"full","view":${JSON.stringify(view)},"filter":${JSON.stringify(filterKey(filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].join(',')}]}`;
-    return { topic: name, full };
+    // A topic's nodes change only with a delta, which bumps seq: one full message per seq, not per subscriber
+    // (100 clients joining a 10,000-container view would otherwise build 100 copies of 15 MB).
+    if (t.full === null || t.full.seq !== t.seq) {
+      t.full = { seq: t.seq, message: `{"type":"full","view":${JSON.stringify(view)},"filter":${JSON.stringify(filterKey(filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].join(',')}]}` };
+    }
+    return { topic: name, full: t.full.message };
   }
 
   unsubscribe(topic: string): void {
@@ -210,6 +237,7 @@ export class ViewHub {
       else {
         this.watched.delete(t.view);
         this.pending.delete(t.view);
+        this.since.delete(t.view);
       }
     }
   }

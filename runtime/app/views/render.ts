@@ -92,8 +92,8 @@ export interface RenderedView {
   /** performance.now() at render. */
   at: number;
   nodes: ReadonlyMap<string, RenderedNode>;
-  /** id → ids of the nodes with an edge to it. */
-  incoming: ReadonlyMap<string, ReadonlySet<string>>;
+  /** id → ids of the nodes with an edge to it (→ how many sources give that edge). */
+  incoming: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 interface CacheEntry {
@@ -102,12 +102,54 @@ interface CacheEntry {
   rendered: RenderedNode;
 }
 
-const EMPTY: readonly string[] = [];
+/** What one render produced: the view, and the ids whose serialisation changed (added, updated or removed). */
+export interface RenderOutcome {
+  view: RenderedView;
+  changed: ReadonlySet<string>;
+  /** True when the render walked the whole model (a structural change, or the first render). */
+  full: boolean;
+}
 
-/** Renders one view, reusing the serialisations of its previous render where nothing changed. */
+/** A source's (a process's or an endpoint's) edges, lifted to the view: [from, to] pairs. */
+type Edges = ReadonlyArray<readonly [string, string]>;
+
+interface MemberState {
+  facets: Facets;
+  stale: boolean;
+}
+
+const EMPTY: readonly string[] = [];
+const NO_EDGES: Edges = [];
+
+/**
+ * Renders one view incrementally.
+ *
+ * State kept between renders: each source's edges (its contribution), edge
+ * counts per (from, to) so that two sources giving one edge keep it until both
+ * are gone, children counts, groups and their members, and each node's
+ * serialisation. A change that can move nodes between parents, groups or
+ * labels (the `structural` flag of `note`, see ChangeClassifier) makes the next
+ * render walk the whole model, reusing serialisations whose inputs did not
+ * change; any other change re-renders only the changed nodes, the sources
+ * among them, and the nodes whose edges those sources changed.
+ */
 export class ViewRenderer {
-  private cache = new Map<string, CacheEntry>();
   readonly spec: ViewSpec;
+  private readonly nodes = new Map<string, RenderedNode>();
+  private readonly cache = new Map<string, CacheEntry>();
+  /** from → to → how many sources give that edge. */
+  private readonly out = new Map<string, Map<string, number>>();
+  /** to → from → count (the incoming side of `out`). */
+  private readonly inc = new Map<string, Map<string, number>>();
+  private readonly contrib = new Map<string, Edges>();
+  private childCounts = new Map<string, Map<TopologyName, number>>();
+  private readonly groups = new Map<string, Set<string>>();
+  private readonly groupOfMember = new Map<string, string>();
+  private readonly memberState = new Map<string, MemberState>();
+  private needsFull = true;
+  private readonly pendingBase = new Set<string>();
+  private readonly pendingProcesses = new Set<string>();
+  private readonly pendingEndpoints = new Set<string>();
 
   constructor(
     private readonly model: LiveModel,
@@ -116,83 +158,186 @@ export class ViewRenderer {
     this.spec = VIEWS[view];
   }
 
-  render(now: number): RenderedView {
+  /** Records a model change for the next render. */
+  note(changed: Readonly<Record<TopologyName, ReadonlySet<string>>>, structural: boolean): void {
+    if (this.needsFull) return;
+    if (structural) {
+      this.needsFull = true;
+      this.pendingBase.clear();
+      this.pendingProcesses.clear();
+      this.pendingEndpoints.clear();
+      return;
+    }
+    for (const id of changed[this.spec.base]) this.pendingBase.add(id);
+    for (const id of changed.process) this.pendingProcesses.add(id);
+    for (const id of changed.endpoint) this.pendingEndpoints.add(id);
+  }
+
+  /** Forgets all incremental state: the next render walks the whole model (tests compare the two paths). */
+  invalidate(): void {
+    this.needsFull = true;
+  }
+
+  render(now: number): RenderOutcome {
+    const changed = new Set<string>();
+    const full = this.needsFull;
+    if (full) this.renderFull(changed);
+    else this.renderIncremental(changed);
+    this.needsFull = false;
+    this.pendingBase.clear();
+    this.pendingProcesses.clear();
+    this.pendingEndpoints.clear();
+    return { view: { view: this.spec.id, version: this.model.version, at: now, nodes: this.nodes, incoming: this.inc }, changed, full };
+  }
+
+  private edgesOf(ctx: LiftContext, topology: 'process' | 'endpoint', m: MergedNode | undefined): Edges {
+    if (!m || m.node.adjacency.length === 0) return NO_EDGES;
+    const from = ctx.lift(topology, m.id);
+    if (from.length === 0) return NO_EDGES;
+    const out: Array<readonly [string, string]> = [];
+    for (const target of m.node.adjacency) {
+      const tt = topologyOf(target);
+      if (tt === null) continue;
+      for (const to of ctx.lift(tt, target)) for (const f of from) if (f !== to) out.push([f, to]);
+    }
+    return out.length === 0 ? NO_EDGES : out;
+  }
+
+  /** Adds (sign 1) or removes (-1) a source's edges; `touched` gets the ids whose adjacency or incoming changed. */
+  private applyEdges(edges: Edges, sign: 1 | -1, touched: Set<string> | null): void {
+    for (const [f, to] of edges) {
+      if (bump(this.out, f, to, sign)) touched?.add(f);
+      if (bump(this.inc, to, f, sign)) touched?.add(to);
+    }
+  }
+
+  private renderFull(changed: Set<string>): void {
     const ctx = new LiftContext(this.model, this.spec);
-    const edges = new Map<string, Set<string>>();
-    const incoming = new Map<string, Set<string>>();
+    this.out.clear();
+    this.inc.clear();
+    this.contrib.clear();
     const childCounts = new Map<string, Map<TopologyName, number>>();
     const addChild = (parent: string, t: TopologyName): void => {
       let m = childCounts.get(parent);
       if (!m) childCounts.set(parent, (m = new Map()));
       m.set(t, (m.get(t) ?? 0) + 1);
     };
-
-    // Edges, and the children counts that come from processes.
-    for (const [topology, sourceTopology] of [['process', 'process'], ['endpoint', 'endpoint']] as const) {
+    for (const topology of ['process', 'endpoint'] as const) {
       for (const m of this.model.topology(topology).values()) {
-        if (sourceTopology === 'process' && this.spec.base !== 'process') for (const up of ctx.lift('process', m.id)) addChild(up, 'process');
-        if (m.node.adjacency.length === 0) continue;
-        const from = ctx.lift(topology, m.id);
-        if (from.length === 0) continue;
-        for (const target of m.node.adjacency) {
-          const tt = topologyOf(target);
-          if (tt === null) continue;
-          for (const to of ctx.lift(tt, target)) {
-            for (const f of from) {
-              if (f === to) continue;
-              let set = edges.get(f);
-              if (!set) edges.set(f, (set = new Set()));
-              set.add(to);
-              let inc = incoming.get(to);
-              if (!inc) incoming.set(to, (inc = new Set()));
-              inc.add(f);
-            }
-          }
-        }
+        if (topology === 'process' && this.spec.base !== 'process') for (const up of ctx.lift('process', m.id)) addChild(up, 'process');
+        const e = this.edgesOf(ctx, topology, m);
+        if (e.length === 0) continue;
+        this.contrib.set(m.id, e);
+        this.applyEdges(e, 1, null);
       }
     }
-    // Children counts from the other levels.
     if (this.spec.base === 'host' || this.spec.base === 'pod') {
       for (const c of this.model.topology('container').values()) for (const up of ctx.lift('container', c.id)) addChild(up, 'container');
     }
     if (this.spec.base === 'service' || this.spec.base === 'controller' || this.spec.base === 'host') {
       for (const p of this.model.topology('pod').values()) for (const up of ctx.lift('pod', p.id)) addChild(up, 'pod');
     }
+    this.childCounts = childCounts;
 
-    const nodes = new Map<string, RenderedNode>();
-    const nextCache = new Map<string, CacheEntry>();
+    const seen = new Set<string>();
     const base = this.model.topology(this.spec.base);
     if (this.spec.groupBy === undefined) {
       for (const m of base.values()) {
-        const adjacency = edges.has(m.id) ? [...edges.get(m.id)!].sort() : (EMPTY as string[]);
-        const children = childList(childCounts.get(m.id));
-        const parents = this.parentRefs(m.node);
-        const key = `${m.stale ? 1 : 0}|${adjacency.join(',')}|${JSON.stringify(children)}|${parents.map((p) => p.label).join(',')}|${incoming.has(m.id) ? 1 : 0}`;
-        const cached = this.cache.get(m.id);
-        if (cached && cached.node === m.node && cached.key === key) {
-          nodes.set(m.id, cached.rendered);
-          nextCache.set(m.id, cached);
-          continue;
-        }
-        const rendered = this.renderOne(m, adjacency, children, parents, incoming.has(m.id));
-        nodes.set(m.id, rendered);
-        nextCache.set(m.id, { node: m.node, key, rendered });
+        seen.add(m.id);
+        this.renderBase(m, changed);
       }
     } else {
-      const groups = new Map<string, MergedNode[]>();
+      this.groups.clear();
+      this.groupOfMember.clear();
+      this.memberState.clear();
       for (const m of base.values()) {
         const g = ctx.groupOf(m);
-        let list = groups.get(g);
-        if (!list) groups.set(g, (list = []));
-        list.push(m);
+        let set = this.groups.get(g);
+        if (!set) this.groups.set(g, (set = new Set()));
+        set.add(m.id);
+        this.groupOfMember.set(m.id, g);
+        this.memberState.set(m.id, { facets: facetsOf(this.model, m, true), stale: m.stale });
       }
-      for (const [gid, members] of groups) {
-        const adjacency = edges.has(gid) ? [...edges.get(gid)!].sort() : [];
-        nodes.set(gid, this.renderGroup(gid, members, adjacency, incoming.has(gid)));
+      for (const gid of this.groups.keys()) {
+        seen.add(gid);
+        this.renderGroupNode(gid, changed);
       }
     }
-    this.cache = nextCache;
-    return { view: this.spec.id, version: this.model.version, at: now, nodes, incoming };
+    for (const id of this.nodes.keys()) {
+      if (seen.has(id)) continue;
+      this.nodes.delete(id);
+      this.cache.delete(id);
+      changed.add(id);
+    }
+  }
+
+  private renderIncremental(changed: Set<string>): void {
+    const ctx = new LiftContext(this.model, this.spec);
+    const touched = new Set<string>();
+    for (const [topology, ids] of [['process', this.pendingProcesses], ['endpoint', this.pendingEndpoints]] as const) {
+      for (const id of ids) {
+        const old = this.contrib.get(id) ?? NO_EDGES;
+        const next = this.edgesOf(ctx, topology, this.model.get(topology, id));
+        if (sameEdges(old, next)) continue;
+        this.applyEdges(old, -1, touched);
+        this.applyEdges(next, 1, touched);
+        if (next.length > 0) this.contrib.set(id, next);
+        else this.contrib.delete(id);
+      }
+    }
+    if (this.spec.groupBy === undefined) {
+      for (const id of this.pendingBase) touched.add(id);
+      for (const id of touched) {
+        const m = this.model.get(this.spec.base, id);
+        if (m) this.renderBase(m, changed);
+      }
+      return;
+    }
+    const dirty = new Set<string>();
+    for (const id of this.pendingBase) {
+      const m = this.model.get(this.spec.base, id);
+      const gid = this.groupOfMember.get(id);
+      // Members come and go only with a structural change (a full render).
+      if (!m || gid === undefined) continue;
+      this.memberState.set(id, { facets: facetsOf(this.model, m, true), stale: m.stale });
+      dirty.add(gid);
+    }
+    for (const id of touched) if (this.groups.has(id)) dirty.add(id);
+    for (const gid of dirty) this.renderGroupNode(gid, changed);
+  }
+
+  private renderBase(m: MergedNode, changed: Set<string>): void {
+    const outs = this.out.get(m.id);
+    const adjacency = outs ? [...outs.keys()].sort() : (EMPTY as string[]);
+    const children = childList(this.childCounts.get(m.id));
+    const parents = this.parentRefs(m.node);
+    const hasIncoming = this.inc.has(m.id);
+    const ns = m.topology === 'container' ? namespaceOf(this.model, m) : '';
+    const key = `${m.stale ? 1 : 0}|${adjacency.join(',')}|${JSON.stringify(children)}|${parents.map((p) => p.label).join(',')}|${hasIncoming ? 1 : 0}|${ns}`;
+    const cached = this.cache.get(m.id);
+    if (cached && cached.node === m.node && cached.key === key) {
+      if (this.nodes.get(m.id) !== cached.rendered) {
+        this.nodes.set(m.id, cached.rendered);
+        changed.add(m.id);
+      }
+      return;
+    }
+    const rendered = this.renderOne(m, adjacency, children, parents, hasIncoming);
+    this.cache.set(m.id, { node: m.node, key, rendered });
+    const prev = this.nodes.get(m.id);
+    this.nodes.set(m.id, rendered);
+    if (prev === undefined || prev.json !== rendered.json) changed.add(m.id);
+  }
+
+  private renderGroupNode(gid: string, changed: Set<string>): void {
+    const members = this.groups.get(gid);
+    if (!members || members.size === 0) return;
+    const outs = this.out.get(gid);
+    const adjacency = outs ? [...outs.keys()].sort() : [];
+    const rendered = this.renderGroup(gid, members, adjacency, this.inc.has(gid));
+    const prev = this.nodes.get(gid);
+    this.nodes.set(gid, rendered);
+    if (prev === undefined || prev.json !== rendered.json) changed.add(gid);
   }
 
   private parentRefs(node: ReportNode): NodeRef[] {
@@ -225,41 +370,142 @@ export class ViewRenderer {
     return { id: m.id, label: nm.label, json: JSON.stringify(v), facets: facetsOf(this.model, m, adjacency.length > 0 || hasIncoming), members: [m.id] };
   }
 
-  private renderGroup(gid: string, members: MergedNode[], adjacency: string[], hasIncoming: boolean): RenderedNode {
-    const first = members[0]!;
+  private renderGroup(gid: string, members: ReadonlySet<string>, adjacency: string[], hasIncoming: boolean): RenderedNode {
+    const firstId = members.values().next().value as string;
+    const first = this.model.get(this.spec.base, firstId)!;
     const nm = naming(first.topology, first.id, first.node);
     const label = this.spec.groupBy === 'image' ? imageName(text(first.node, KEYS.image)) || '(no image)' : nm.label;
-    const facets = members.map((m) => facetsOf(this.model, m, true));
+    const n = members.size;
     const v: ViewNode = {
       id: gid,
       topology: 'group',
       label,
-      labelMinor: `${members.length} ${plural(members.length, this.spec.base === 'process' ? ['process', 'processes'] : ['container', 'containers'])}`,
+      labelMinor: `${n} ${plural(n, this.spec.base === 'process' ? ['process', 'processes'] : ['container', 'containers'])}`,
       shape: nm.shape,
       rank: label,
-      stack: members.length,
+      stack: n,
       adjacency,
       metadata: [],
       metrics: [],
       parents: [],
-      children: [{ topology: this.spec.base, count: members.length }],
+      children: [{ topology: this.spec.base, count: n }],
       controls: [],
     };
-    if (members.every((m) => m.stale)) v.stale = true;
-    const namespaces = new Set(facets.map((f) => f.namespace));
+    let namespace: string | null = null;
+    let oneNamespace = true;
+    let running = false;
+    let system = true;
+    let allStale = true;
+    for (const id of members) {
+      const s = this.memberState.get(id)!;
+      if (namespace === null) namespace = s.facets.namespace;
+      else if (namespace !== s.facets.namespace) oneNamespace = false;
+      running ||= s.facets.running;
+      system &&= s.facets.system;
+      allStale &&= s.stale;
+    }
+    if (allStale) v.stale = true;
+    const snapshot = [...members];
+    let sorted = false;
     return {
       id: gid,
       label,
       json: JSON.stringify(v),
-      facets: {
-        namespace: namespaces.size === 1 ? [...namespaces][0]! : '',
-        running: facets.some((f) => f.running),
-        system: facets.every((f) => f.system),
-        connected: adjacency.length > 0 || hasIncoming,
+      facets: { namespace: oneNamespace && namespace !== null ? namespace : '', running, system, connected: adjacency.length > 0 || hasIncoming },
+      // Sorted when asked (node detail), not per render: a group can hold thousands of members.
+      get members(): readonly string[] {
+        if (!sorted) {
+          snapshot.sort();
+          sorted = true;
+        }
+        return snapshot;
       },
-      members: members.map((m) => m.id).sort(),
     };
   }
+}
+
+/** Adds or removes one (a, b) count; true when the pair appeared or disappeared. */
+function bump(map: Map<string, Map<string, number>>, a: string, b: string, sign: 1 | -1): boolean {
+  let m = map.get(a);
+  if (sign > 0) {
+    if (!m) map.set(a, (m = new Map()));
+    const c = (m.get(b) ?? 0) + 1;
+    m.set(b, c);
+    return c === 1;
+  }
+  if (!m) return false;
+  const c = (m.get(b) ?? 0) - 1;
+  if (c > 0) {
+    m.set(b, c);
+    return false;
+  }
+  m.delete(b);
+  if (m.size === 0) map.delete(a);
+  return true;
+}
+
+function sameEdges(a: Edges, b: Edges): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]![0] !== b[i]![0] || a[i]![1] !== b[i]![1]) return false;
+  return true;
+}
+
+/**
+ * Decides, per model change, whether it is structural: whether it can change
+ * anything beyond the changed nodes' own rendering and their own edges. A node
+ * appearing or disappearing, new parents, or a new label, name, image or
+ * namespace (what lifts, groups, parent labels and namespace facets read) is
+ * structural; metrics, states and other values are not. One classifier serves
+ * every view; it keeps one small record per raw node.
+ */
+export class ChangeClassifier {
+  private readonly seen = new Map<string, { parents: ReportNode['parents']; sig: string }>();
+
+  constructor(private readonly model: LiveModel) {}
+
+  classify(changed: Readonly<Record<TopologyName, ReadonlySet<string>>>): boolean {
+    let structural = false;
+    for (const t of TOPOLOGY_NAMES) {
+      for (const id of changed[t]) {
+        const key = `${t}\u0000${id}`;
+        const m = this.model.get(t, id);
+        const prev = this.seen.get(key);
+        if (!m) {
+          if (prev) this.seen.delete(key);
+          structural = true;
+          continue;
+        }
+        const sig = signature(t, m);
+        if (!prev) {
+          this.seen.set(key, { parents: m.node.parents, sig });
+          structural = true;
+          continue;
+        }
+        if (prev.sig !== sig || !sameParents(prev.parents, m.node.parents)) structural = true;
+        prev.parents = m.node.parents;
+        prev.sig = sig;
+      }
+    }
+    return structural;
+  }
+}
+
+function signature(t: TopologyName, m: MergedNode): string {
+  const n = m.node;
+  return `${naming(t, m.id, n).label}\u0000${text(n, KEYS.name)}\u0000${text(n, KEYS.image)}\u0000${text(n, KEYS.namespace)}`;
+}
+
+function sameParents(a: ReportNode['parents'], b: ReportNode['parents']): boolean {
+  if (a === b) return true;
+  for (const t of TOPOLOGY_NAMES) {
+    const x = a[t];
+    const y = b[t];
+    if (x === y) continue;
+    if (x === undefined || y === undefined || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 /**
@@ -385,7 +631,7 @@ export function controlsOf(node: ReportNode): ControlRef[] {
   return (node.controls?.ids ?? []).map((id) => ({ id, label: CONTROLS[id].label, destructive: CONTROLS[id].destructive }));
 }
 
-function namespaceOf(model: LiveModel, m: MergedNode): string {
+export function namespaceOf(model: LiveModel, m: MergedNode): string {
   const own = text(m.node, KEYS.namespace);
   if (own || m.topology !== 'container') return own;
   const pod = m.node.parents.pod?.[0];
