@@ -51,7 +51,15 @@ interface ViewSocketData {
   principal: Principal;
   topic: string;
   closed: boolean;
+  /**
+   * Bytes of the first full view still allowed in the backlog: a large view (10,000 containers
+   * is ~15 MB) must reach a new client whole; only what piles up beyond it counts as falling behind.
+   */
+  allowance: number;
 }
+
+/** The largest backlog uWS holds for one view client; a full view larger than this cannot be sent. */
+const MAX_VIEW_CLIENT_BACKLOG_BYTES = 64 * 1024 * 1024;
 
 interface ControlSocketData {
   kind: 'control';
@@ -292,7 +300,7 @@ export class MonitoringApp {
       if (!set) continue;
       for (const ws of set) {
         const d = ws.getUserData();
-        if (d.closed || ws.getBufferedAmount() <= this.backlogLimit) continue;
+        if (d.closed || ws.getBufferedAmount() <= this.backlogLimit + d.allowance) continue;
         d.closed = true;
         this.metrics.websocketResets.inc();
         this.log.warn({ who: d.principal.name, topic, backlog: ws.getBufferedAmount() }, 'websocket client too slow: reset');
@@ -316,7 +324,7 @@ export class MonitoringApp {
       idleTimeout: 120,
       sendPingsAutomatically: true,
       // A hard cap far above the reset bound: the bound is what normally applies (enforceBacklog).
-      maxBackpressure: Math.max(this.backlogLimit * 8, 16 * 1024 * 1024),
+      maxBackpressure: Math.max(this.backlogLimit * 8, MAX_VIEW_CLIENT_BACKLOG_BYTES),
       closeOnBackpressureLimit: 1,
       upgrade: (res, req, context) => {
         const t0 = performance.now();
@@ -330,7 +338,7 @@ export class MonitoringApp {
           const filters = this.filters(view, q.value);
           const topic = ViewHub.topicName(view, filters);
           res.upgrade<ViewSocketData>(
-            { kind: 'view', principal, topic, closed: false },
+            { kind: 'view', principal, topic, closed: false, allowance: 0 },
             headers.get('sec-websocket-key') ?? '',
             protocol,
             headers.get('sec-websocket-extensions') ?? '',
@@ -351,12 +359,20 @@ export class MonitoringApp {
         if (!set) this.viewSockets.set(topic, (set = new Set()));
         set.add(ws);
         // Full view first, then subscribe: nothing can be published in between (one thread).
+        d.allowance = Buffer.byteLength(full);
+        if (d.allowance + this.backlogLimit > MAX_VIEW_CLIENT_BACKLOG_BYTES) {
+          d.closed = true;
+          this.log.warn({ who: d.principal.name, topic, bytes: d.allowance }, 'full view larger than a client backlog may hold: narrow it with filters');
+          ws.end(4009, 'view too large; narrow it with filters');
+          return;
+        }
         ws.send(full, false);
         ws.subscribe(topic);
-        if (ws.getBufferedAmount() > this.backlogLimit * 8) {
-          d.closed = true;
-          ws.end(4008, 'slow consumer');
-        }
+      },
+      drain: (ws) => {
+        // Once the first full view is out, the client is held to the ordinary bound.
+        const d = ws.getUserData();
+        if (d.allowance > 0 && ws.getBufferedAmount() <= this.backlogLimit) d.allowance = 0;
       },
       message: () => {
         // The feed is one-way; client messages are ignored (pings are handled by uWS).

@@ -147,3 +147,29 @@ t.test('a client that does not read is reset and closed; the others go on', asyn
   t.ok(slowClosed, 'its connection is closed');
   t.match(tail.toString('latin1'), /"type":"reset"/);
 });
+
+t.test('a full view larger than the backlog bound reaches a new client whole', async (t) => {
+  // A view of 15,000 processes is several megabytes: more than loopback's socket buffers absorb,
+  // so most of it waits in the server's backlog, far over the 64 KiB bound, until the client reads.
+  const app = await startApp({ maxClientBacklogBytes: 64 * 1024, renderIntervalMs: 5 });
+  t.teardown(() => app.stop());
+  await fleet(app, { probes: 30, containersPerProbe: 2, processesPerProbe: 500, connectionsPerProbe: 1 });
+  const raw = await rawUpgrade(app, '/api/topology/processes/ws', { authorization: `Bearer ${TOKENS.viewer}` });
+  t.equal(raw.status, 101);
+  let closed = false;
+  raw.socket.on('close', () => (closed = true));
+  await new Promise((r) => setTimeout(r, 200)); // the client reads nothing for a while
+  let bytes = 0;
+  let tail = Buffer.alloc(0);
+  raw.socket.on('data', (d: Buffer) => {
+    bytes += d.length;
+    tail = Buffer.concat([tail.subarray(-64), d]);
+  });
+  raw.socket.resume();
+  for (let i = 0; i < 500 && !/\]\}$/.test(tail.toString('latin1')) && !closed; i++) await new Promise((r) => setTimeout(r, 10));
+  t.ok(bytes > 4 * 1024 * 1024, `received ${bytes} bytes`);
+  t.match(tail.toString('latin1'), /\]\}$/, 'the full view arrived to its end');
+  t.notOk(closed, 'and the connection stayed open');
+  t.equal((await app.metrics.websocketResets.get()).values[0]?.value ?? 0, 0, 'no reset');
+  raw.socket.destroy();
+});
