@@ -1,7 +1,10 @@
 /**
  * Bidirectional replication between side `a` (the source) and side `b` (the
- * target). Each changed path is processed alone and in arrival order: both
- * sides are read, `decide` (conflicts.ts) compares them with the path's
+ * target). Changed paths are processed in parallel (up to PARALLEL at a
+ * time), but a path never runs beside itself, an ancestor or a descendant,
+ * and related paths start in arrival order (a parent's create before its
+ * child's, a child's delete before its parent's). For each path both sides are
+ * read, `decide` (conflicts.ts) compares them with the path's
  * baseline, and the copy is written conditionally on the version just read,
  * so a concurrent change makes the write fail and the path is decided again
  * (now as a conflict) instead of being overwritten unseen.
@@ -14,7 +17,7 @@ import { decide, sameContent, type Baseline, type SideState, type Strategy } fro
 import { SyncError, errorCode, isCode, type SyncErrorCode } from './errors';
 import { depthOf, parentOf, type PathFilter } from './paths';
 import { SEQUENCE_MARKER } from './sequence';
-import { readTree, type NodeRecord } from './tree-walk';
+import { WALK_SESSIONS, readTree, type NodeRecord } from './tree-walk';
 import { topRoots } from './verify';
 import type { ZkClient } from './zk/client';
 import { CreateMode, type WatchEvent } from './zk/types';
@@ -48,6 +51,10 @@ export interface BidirectionalOptions {
 }
 
 const MAX_ATTEMPTS = 5;
+/** Unrelated paths processed at the same time. */
+const PARALLEL = 64;
+/** How far down the queue a free worker looks for a path not blocked by a related one. */
+const SCAN = 512;
 const RESOLVED_KEPT = 200;
 
 function summary(s: SideState): StateSummary {
@@ -73,7 +80,9 @@ export class BidirectionalReplicator {
   private readonly pending = new Set<string>();
   private readonly order: string[] = [];
   private readonly firstSeen = new Map<string, number>();
-  private running = false;
+  /** Paths being processed, and for each ancestor of one how many are below it. */
+  private readonly busy = new Set<string>();
+  private readonly busyBelow = new Map<string, number>();
   private paused = true;
   private idleWaiters: (() => void)[] = [];
 
@@ -89,7 +98,7 @@ export class BidirectionalReplicator {
   }
 
   get backlog(): number {
-    return this.pending.size + (this.running ? 1 : 0);
+    return this.pending.size + this.busy.size;
   }
 
   get oldestPendingMs(): number | undefined {
@@ -119,7 +128,7 @@ export class BidirectionalReplicator {
       this.order.push(path);
       this.firstSeen.set(path, Date.now());
     }
-    void this.run();
+    this.run();
   }
 
   pause(): void {
@@ -128,7 +137,7 @@ export class BidirectionalReplicator {
 
   resume(): void {
     this.paused = false;
-    void this.run();
+    this.run();
   }
 
   idle(timeoutMs = 30_000): Promise<boolean> {
@@ -142,33 +151,67 @@ export class BidirectionalReplicator {
     });
   }
 
-  private async run(): Promise<void> {
-    if (this.running || this.paused) return;
-    this.running = true;
-    try {
-      while (!this.paused && this.order.length > 0) {
-        const path = this.order.shift()!;
-        this.pending.delete(path);
-        this.firstSeen.delete(path);
-        try {
-          await this.process(path);
-        } catch (err) {
-          if (isCode(err, 'ZK_CONNECTION_LOSS', 'ZK_SESSION_EXPIRED')) {
-            // Re-decided after the reconnect's full reconcile.
-            this.enqueueLater(path);
-            this.options.onError?.(errorCode(err), path, err);
-            break;
-          }
+  /** Is `path` the same as, an ancestor of or a descendant of a path in `set` (with `below` its ancestor counts)? */
+  private static related(path: string, set: ReadonlySet<string>, below: ReadonlyMap<string, number>): boolean {
+    if (set.size === 0) return false;
+    if (set.has(path) || (below.get(path) ?? 0) > 0) return true;
+    for (let p = path; p !== '/'; ) {
+      p = parentOf(p);
+      if (set.has(p)) return true;
+    }
+    return false;
+  }
+
+  private static mark(path: string, set: Set<string>, below: Map<string, number>, delta: 1 | -1): void {
+    if (delta === 1) set.add(path);
+    else set.delete(path);
+    for (let p = path; p !== '/'; ) {
+      p = parentOf(p);
+      const n = (below.get(p) ?? 0) + delta;
+      if (n === 0) below.delete(p);
+      else below.set(p, n);
+    }
+  }
+
+  /** The first queued path free to start: not related to a busy path nor to an earlier queued one. */
+  private takeRunnable(): string | undefined {
+    const skipped = new Set<string>();
+    const skippedBelow = new Map<string, number>();
+    const n = Math.min(this.order.length, SCAN);
+    for (let i = 0; i < n; i++) {
+      const path = this.order[i]!;
+      if (BidirectionalReplicator.related(path, this.busy, this.busyBelow) || BidirectionalReplicator.related(path, skipped, skippedBelow)) {
+        BidirectionalReplicator.mark(path, skipped, skippedBelow, 1);
+        continue;
+      }
+      this.order.splice(i, 1);
+      return path;
+    }
+    return undefined;
+  }
+
+  private run(): void {
+    while (!this.paused && this.busy.size < PARALLEL && this.order.length > 0) {
+      const path = this.takeRunnable();
+      if (path === undefined) break;
+      this.pending.delete(path);
+      this.firstSeen.delete(path);
+      BidirectionalReplicator.mark(path, this.busy, this.busyBelow, 1);
+      void this.process(path)
+        .catch((err: unknown) => {
+          // After a lost connection the path is decided again after the reconnect's full reconcile.
+          if (isCode(err, 'ZK_CONNECTION_LOSS', 'ZK_SESSION_EXPIRED')) this.enqueueLater(path);
           this.options.onError?.(errorCode(err), path, err);
-        }
-      }
-    } finally {
-      this.running = false;
-      if (this.backlog === 0) {
-        const w = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const f of w) f();
-      }
+        })
+        .finally(() => {
+          BidirectionalReplicator.mark(path, this.busy, this.busyBelow, -1);
+          this.run();
+          if (this.backlog === 0) {
+            const w = this.idleWaiters;
+            this.idleWaiters = [];
+            for (const f of w) f();
+          }
+        });
     }
   }
 
@@ -261,9 +304,8 @@ export class BidirectionalReplicator {
         const acl = (await src.getAcl(path)).acl;
         const parent = parentOf(path);
         if (parent !== '/' && (await dst.exists(parent)) === null) await this.process(parent);
-        await dst.create(path, x.data, acl, CreateMode.PERSISTENT);
-        const st = await dst.exists(path);
-        if (st === null) return false;
+        // create2 returns the stat of our own create: a second read could see a later change.
+        const { stat: st } = await dst.create2(path, x.data, acl, CreateMode.PERSISTENT);
         written = { exists: true, data: x.data, version: st.version, mzxid: st.mzxid, mtime: st.mtime };
       }
       if (from === 'a') this.setBaseline(path, x, written);
@@ -314,7 +356,7 @@ export class BidirectionalReplicator {
     const ta = new Map<string, NodeRecord>();
     const tb = new Map<string, NodeRecord>();
     for (const root of roots) {
-      const [ra, rb] = await Promise.all([readTree(this.a, root, { skip }), readTree(this.b, root, { skip })]);
+      const [ra, rb] = await Promise.all([readTree(this.a, root, { skip, sessions: WALK_SESSIONS }), readTree(this.b, root, { skip, sessions: WALK_SESSIONS })]);
       for (const [k, v] of ra) if (v.stat.ephemeralOwner === 0n) ta.set(k, v);
       for (const [k, v] of rb) if (v.stat.ephemeralOwner === 0n) tb.set(k, v);
     }

@@ -12,7 +12,7 @@ import { SyncError } from './errors';
 import { SyncEngine, type EngineOptions } from './engine';
 import { PathFilter } from './paths';
 import { verifyTrees, topRoots, type VerifySummary } from './verify';
-import { readTree } from './tree-walk';
+import { WALK_SESSIONS, readTree } from './tree-walk';
 import { ZkClient } from './zk/client';
 import { connectBoth } from './connect';
 
@@ -104,7 +104,7 @@ export async function runCutover(o: CutoverOptions): Promise<VerifySummary | und
           const t0 = performance.now();
           try {
             for (const root of topRoots(filter.prefixes)) {
-              const tree = await readTree(s, root, { skip: (p) => !filter.includes(p) });
+              const tree = await readTree(s, root, { skip: (p) => !filter.includes(p), sessions: WALK_SESSIONS });
               for (const n of tree.values()) {
                 nodes++;
                 bytes += n.data?.length ?? 0;

@@ -49,6 +49,8 @@ export class OneWayReplicator {
   private draining = false;
   private paused = true;
   private inflight = 0;
+  /** Repairs running (taken off the queue but not done: still backlog, or idle would resolve early). */
+  private repairing = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -65,7 +67,7 @@ export class OneWayReplicator {
 
   /** Events waiting to be applied. */
   get backlog(): number {
-    return this.queue.length + this.inflight;
+    return this.queue.length + this.inflight + this.repairing;
   }
 
   /** hrtime of the oldest event not yet applied, if any. */
@@ -132,11 +134,14 @@ export class OneWayReplicator {
         const task = this.queue[0]!;
         if (task.repair) {
           this.queue.shift();
+          this.repairing++;
           try {
             await this.repairPath(task.ev.path);
             this.done(task.ev);
           } catch (err) {
             this.fail(task.ev.path, err);
+          } finally {
+            this.repairing--;
           }
           continue;
         }

@@ -11,7 +11,7 @@ import type { SyncError } from './errors';
 import { isCode } from './errors';
 import { depthOf, parentOf, type PathFilter } from './paths';
 import { SEQUENCE_MARKER, advanceSequenceCounters, looksSequential } from './sequence';
-import { readTree, type NodeRecord } from './tree-walk';
+import { WALK_SESSIONS, readTree, type NodeRecord } from './tree-walk';
 import { topRoots } from './verify';
 import { applyWrites, type WriteResult } from './writer';
 import type { ZkClient } from './zk/client';
@@ -22,7 +22,10 @@ export interface TreeSyncOptions {
   ephemerals: 'skip' | 'mirror';
   /** True when the engine authenticates to the target (temporary ACLs then name only the engine). */
   targetHasAuth?: boolean;
+  /** Batches in flight per tree (see tree-walk.ts). */
   concurrency?: number;
+  /** Sessions per ensemble for the walks. @default WALK_SESSIONS */
+  sessions?: number;
   onError?: (path: string, err: SyncError) => void;
 }
 
@@ -58,7 +61,8 @@ export async function syncTree(source: ZkClient, target: ZkClient, options: Tree
   const src = new Map<string, NodeRecord>();
   const dst = new Map<string, NodeRecord>();
   for (const root of roots) {
-    const [s, d] = await Promise.all([readTree(source, root, { skip, concurrency: options.concurrency }), readTree(target, root, { skip, concurrency: options.concurrency })]);
+    const walk = { skip, sessions: options.sessions ?? WALK_SESSIONS, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) };
+    const [s, d] = await Promise.all([readTree(source, root, walk), readTree(target, root, walk)]);
     for (const [k, v] of s) src.set(k, v);
     for (const [k, v] of d) dst.set(k, v);
   }

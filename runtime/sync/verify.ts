@@ -5,7 +5,7 @@
  */
 import { aclKey, dataHash, nodeHash, subtreeHash, type NodeDigest } from './digest';
 import { joinPath, type PathFilter } from './paths';
-import { walkTree } from './tree-walk';
+import { WALK_SESSIONS, walkTree } from './tree-walk';
 import type { ZkClient } from './zk/client';
 
 export type DifferenceKind = 'missing-on-target' | 'extra-on-target' | 'data' | 'acl' | 'ephemeral';
@@ -36,40 +36,54 @@ export interface VerifyOptions {
   ephemerals: 'skip' | 'mirror';
   /** Most differences listed in the summary. @default 100 */
   maxListed?: number;
+  /** Batches in flight per tree (see tree-walk.ts). */
   concurrency?: number;
+  /** Sessions per ensemble for the walk. @default WALK_SESSIONS */
+  sessions?: number;
 }
 
-interface Entry {
-  own: NodeDigest;
-  children: string[];
-  sub?: Buffer;
+interface Entry extends NodeDigest {
+  children: readonly string[];
+  sub?: string;
   count?: number;
 }
 
 export type TreeDigest = Map<string, Entry>;
 
+const NO_CHILDREN: readonly string[] = [];
+
 /** Reads one tree into per-path digests (no data kept) and computes subtree checksums. */
-export async function digestTree(client: ZkClient, roots: readonly string[], options: Pick<VerifyOptions, 'filter' | 'ephemerals' | 'concurrency'>): Promise<TreeDigest> {
+export async function digestTree(client: ZkClient, roots: readonly string[], options: Pick<VerifyOptions, 'filter' | 'ephemerals' | 'concurrency' | 'sessions'>): Promise<TreeDigest> {
   const map: TreeDigest = new Map();
-  const order: string[] = [];
+  const parents: string[] = [];
   for (const root of roots) {
     await walkTree(client, root, {
-      concurrency: options.concurrency ?? 200,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      sessions: options.sessions ?? WALK_SESSIONS,
       skip: (p) => !options.filter.includes(p) && !options.filter.isAncestorOfPrefix(p),
       onNode: (n) => {
         const ephemeral = n.stat.ephemeralOwner !== 0n;
         if (ephemeral && options.ephemerals === 'skip') return;
-        map.set(n.path, { own: { data: dataHash(n.data), acl: aclKey(n.acl), ephemeral }, children: n.children });
-        order.push(n.path);
+        const e: Entry = { data: dataHash(n.data), acl: aclKey(n.acl), ephemeral, children: NO_CHILDREN };
+        if (n.children.length === 0) {
+          // A leaf's subtree checksum is known at once: most znodes never need the second pass.
+          e.sub = subtreeHash(nodeHash(e), []);
+          e.count = 1;
+        } else {
+          e.children = n.children;
+          parents.push(n.path);
+        }
+        map.set(n.path, e);
+        parents.push(n.path);
       },
     });
   }
   // Parents are visited before their children, so the reverse order has every
   // child's subtree checksum ready before its parent's.
-  for (let i = order.length - 1; i >= 0; i--) {
-    const path = order[i]!;
+  for (let i = parents.length - 1; i >= 0; i--) {
+    const path = parents[i]!;
     const e = map.get(path)!;
-    const kids: [string, Buffer][] = [];
+    const kids: [string, string][] = [];
     let count = 1;
     for (const name of e.children) {
       const c = map.get(joinPath(path, name));
@@ -78,7 +92,7 @@ export async function digestTree(client: ZkClient, roots: readonly string[], opt
         count += c.count ?? 1;
       }
     }
-    e.sub = subtreeHash(nodeHash(e.own), kids);
+    e.sub = subtreeHash(nodeHash(e), kids);
     e.count = count;
   }
   return map;
@@ -99,11 +113,11 @@ export function compareDigests(source: TreeDigest, target: TreeDigest, roots: re
     if (s === undefined && t === undefined) return;
     if (s === undefined) return add({ path, kind: 'extra-on-target', nodes: t!.count ?? 1 });
     if (t === undefined) return add({ path, kind: 'missing-on-target', nodes: s.count ?? 1 });
-    if (s.sub!.equals(t.sub!)) return;
+    if (s.sub === t.sub) return;
     compared++;
-    if (!s.own.data.equals(t.own.data)) add({ path, kind: 'data' });
-    if (s.own.acl !== t.own.acl) add({ path, kind: 'acl' });
-    if (s.own.ephemeral !== t.own.ephemeral) add({ path, kind: 'ephemeral' });
+    if (s.data !== t.data) add({ path, kind: 'data' });
+    if (s.acl !== t.acl) add({ path, kind: 'acl' });
+    if (s.ephemeral !== t.ephemeral) add({ path, kind: 'ephemeral' });
     const names = new Set([...s.children, ...t.children]);
     for (const name of [...names].sort()) visit(joinPath(path, name));
   };
@@ -113,7 +127,7 @@ export function compareDigests(source: TreeDigest, target: TreeDigest, roots: re
 
 function rootDigest(tree: TreeDigest, roots: readonly string[]): { nodes: number; digest: string } {
   let nodes = 0;
-  const parts: [string, Buffer][] = [];
+  const parts: [string, string][] = [];
   for (const r of roots) {
     const e = tree.get(r);
     if (e) {
@@ -121,7 +135,7 @@ function rootDigest(tree: TreeDigest, roots: readonly string[]): { nodes: number
       parts.push([r, e.sub!]);
     }
   }
-  return { nodes, digest: subtreeHash(Buffer.alloc(0), parts).toString('hex') };
+  return { nodes, digest: Buffer.from(subtreeHash('', parts), 'latin1').toString('hex') };
 }
 
 /** Reads both trees at the same time and compares them. */

@@ -13,7 +13,10 @@ import { AddWatchMode, AddWatchRequest, onNotification } from './add-watch';
 import { installGuards, JUTE_MAX_BUFFER } from './guards';
 import { installFraming, installReadTimeout, installWriteCoalescing } from './io';
 import { lib, type LibAcl, type LibClient, type LibException, type LibStat, type LibTransaction } from './library';
+import { OP, RawBatch, RawRequest, decodeAclOnly, decodeCreate2, decodeGetAcl, decodeMultiRead, encodeCreate, encodeMultiRead, type ReadOp, type ReadResult } from './raw';
 import type { Acl, ConnectionState, Stat, WatchEvent, WriteOp } from './types';
+
+export type { ReadOp, ReadResult } from './raw';
 
 export interface ZkAuth {
   scheme: string;
@@ -68,9 +71,6 @@ function toLibAcl(acl: readonly Acl[]): LibAcl[] {
   return acl.map((a) => new lib.ACL(a.perms, new lib.Id(a.scheme, a.id)));
 }
 
-function fromLibAcl(acl: LibAcl[]): Acl[] {
-  return acl.map((a) => ({ perms: a.permission, scheme: a.id.scheme, id: a.id.id }));
-}
 
 export declare interface ZkClient {
   on(event: 'state', listener: (state: ConnectionState) => void): this;
@@ -82,6 +82,10 @@ export class ZkClient extends EventEmitter {
   private current: ConnectionState = 'disconnected';
   private closed = false;
   private readonly readTimeout: { touch: () => void; stop: () => void };
+  private pool: { server: string; size: number; clients: Promise<ZkClient[]> } | undefined;
+  private noMultiRead = false;
+  /** Raw requests issued in this tick, sent together at its end (see RawBatch). */
+  private rawBatch: RawRequest[] | undefined;
 
   private constructor(readonly options: ZkClientOptions) {
     super();
@@ -212,10 +216,9 @@ export class ZkClient extends EventEmitter {
     );
   }
 
+  /** getACL, decoded by us (raw.ts): the library's generic decoder costs more than the request. */
   getAcl(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
-    return this.call('getACL', path, (resolve, reject) =>
-      this.client.getACL(path, (err, acl, stat) => (err ? reject(this.fail('getACL', path, err)) : resolve({ acl: fromLibAcl(acl), stat: toStat(stat) }))),
-    );
+    return this.raw('getACL', path, OP.getACL, this.full(path)).then(decodeGetAcl);
   }
 
   /** The znode's stat, or null when it does not exist. */
@@ -228,6 +231,147 @@ export class ZkClient extends EventEmitter {
     return this.call('create', path, (resolve, reject) =>
       this.client.create(path, data ?? undefined, toLibAcl(acl), mode, (err, created) => (err ? reject(this.fail('create', path, err)) : resolve(created))),
     );
+  }
+
+  /** A znode's ACL without its stat (the cheapest ACL read: tree walks). */
+  getAclOnly(path: string): Promise<Acl[]> {
+    return this.raw('getACL', path, OP.getACL, this.full(path)).then(decodeAclOnly);
+  }
+
+  /**
+   * create2 (opcode 15): creates a znode and returns the created path and its
+   * Stat from the same request, so the version and mzxid are those of our
+   * create, not of whatever a later read would see.
+   */
+  async create2(path: string, data: Buffer | null, acl: readonly Acl[], mode: number): Promise<{ path: string; stat: Stat }> {
+    if ((data?.length ?? 0) > 1048576) throw new SyncError('ZK_REQUEST_TOO_LARGE', `create ${path} on ${this.options.label}: data of ${data!.length} bytes is over ZooKeeper's 1 MiB limit`, { path });
+    const r = decodeCreate2(await this.raw('create', path, OP.create2, encodeCreate(this.full(path), data, acl, mode)));
+    return { path: this.relative(r.path), stat: r.stat };
+  }
+
+  /**
+   * Many reads in one request (multiRead, opcode 22, ZooKeeper 3.6+): the
+   * server handles the request once and answers every op in one reply, so a
+   * batch of N costs about what one read costs. Each op succeeds or fails on
+   * its own (`error` with ZooKeeper's code). On a server without multiRead
+   * the ops are sent one by one.
+   */
+  async multiRead(ops: readonly ReadOp[]): Promise<ReadResult[]> {
+    if (ops.length === 0) return [];
+    if (!this.noMultiRead) {
+      try {
+        return decodeMultiRead(await this.raw('multiRead', ops[0]!.path, OP.multiRead, encodeMultiRead(ops.map((o) => this.full(o.path)), ops)));
+      } catch (err) {
+        if (!(err instanceof SyncError) || err.code !== 'ZK_UNIMPLEMENTED') throw err;
+        this.noMultiRead = true;
+      }
+    }
+    return Promise.all(
+      ops.map(async (o): Promise<ReadResult> => {
+        try {
+          if (o.op === 'getData') return { op: 'getData', ...(await this.getData(o.path)) };
+          return { op: 'getChildren', children: (await this.getChildren(o.path)).children };
+        } catch (err) {
+          const zk = err instanceof SyncError ? (err.details.zkCode as number | undefined) : undefined;
+          if (zk === undefined || zk === -4 || zk === -112) throw err;
+          return { op: 'error', zkCode: zk };
+        }
+      }),
+    );
+  }
+
+  /**
+   * `k` sessions for parallel reads: this one and k-1 more to the same server
+   * (the server answers one session's requests one at a time; several
+   * sessions use several of its threads). Reads on the same server as this
+   * session see every write this session made. Opened on first use, re-opened
+   * when this session moved to another server or one of them broke, closed
+   * with this client. Falls back to this session alone if they cannot open.
+   */
+  async readers(k: number): Promise<ZkClient[]> {
+    const size = Math.max(1, Math.floor(k));
+    if (size === 1 || this.closed) return [this];
+    const server = this.currentServer();
+    const current = this.pool;
+    if (current && current.server === server && current.size === size) {
+      const clients = await current.clients;
+      if (clients.every((c) => c.state === 'connected')) return [this, ...clients];
+      if (this.pool !== current) return this.readers(k);
+    }
+    if (current) void current.clients.then((cs) => Promise.all(cs.map((c) => c.close())));
+    const chroot = this.options.connect.includes('/') ? this.options.connect.slice(this.options.connect.indexOf('/')) : '';
+    const opened = Promise.allSettled(
+      Array.from({ length: size - 1 }, (_, i) =>
+        ZkClient.connect({
+          ...this.options,
+          session: undefined,
+          connect: (server ?? this.options.connect.split('/')[0]!) + chroot,
+          label: `${this.options.label}/r${i + 1}`,
+          // A server at its connection limit (maxClientCnxns) never answers: do not wait long, read with fewer.
+          connectTimeoutMs: Math.min(this.options.connectTimeoutMs ?? 10_000, 3000),
+        }),
+      ),
+    ).then(async (r) => {
+      const ok = r.filter((x): x is PromiseFulfilledResult<ZkClient> => x.status === 'fulfilled').map((x) => x.value);
+      if (this.closed) {
+        await Promise.all(ok.map((c) => c.close()));
+        return [];
+      }
+      return ok;
+    });
+    this.pool = { server: server ?? '', size, clients: opened };
+    return [this, ...(await opened)];
+  }
+
+  /** `host:port` of the server this session is connected to. */
+  private currentServer(): string | undefined {
+    const cm = this.client.connectionManager as unknown as { servers?: { host: string; port: number }[]; nextServerIndex?: number };
+    const n = cm.servers?.length ?? 0;
+    if (n === 0 || cm.nextServerIndex === undefined) return undefined;
+    const s = cm.servers![(cm.nextServerIndex - 1 + n) % n]!;
+    return `${s.host}:${s.port}`;
+  }
+
+  private full(path: string): string {
+    const root = this.client.connectionManager.chrootPath;
+    return root ? (path === '/' ? root : root + path) : path;
+  }
+
+  private relative(fullPath: string): string {
+    const root = this.client.connectionManager.chrootPath;
+    if (!root) return fullPath;
+    return fullPath === root ? '/' : fullPath.slice(root.length);
+  }
+
+  private raw(op: string, path: string, opcode: number, body: Buffer | string): Promise<Buffer> {
+    const req = new RawRequest(opcode, body);
+    const limit = this.options.maxPacketBytes ?? JUTE_MAX_BUFFER;
+    if (req.byteSize() > limit) {
+      return Promise.reject(new SyncError('ZK_REQUEST_TOO_LARGE', `${op} ${path} on ${this.options.label}: request of ${req.byteSize()} bytes is over the server's limit of ${limit} (jute.maxbuffer); not sent`, { path }));
+    }
+    return new Promise((resolve, reject) => {
+      req.done = (err, reply) => {
+        if (err) reject(this.fail(op, path, err as LibException | SyncError));
+        else resolve(reply!);
+      };
+      if (this.rawBatch === undefined) {
+        this.rawBatch = [];
+        process.nextTick(() => this.flushRaw());
+      }
+      this.rawBatch.push(req);
+    });
+  }
+
+  private flushRaw(): void {
+    const items = this.rawBatch ?? [];
+    this.rawBatch = undefined;
+    if (items.length === 0) return;
+    const cm = this.client.connectionManager;
+    if (items.length === 1) cm.queue(items[0]!, (err) => err && items[0]!.done(err));
+    else {
+      const batch = new RawBatch(cm, items);
+      cm.queue(batch, (err) => err && batch.fail(err));
+    }
   }
 
   /** `version` -1 writes unconditionally. */
@@ -299,6 +443,9 @@ export class ZkClient extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.readTimeout.stop();
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) await pool.clients.then((cs) => Promise.all(cs.map((c) => c.close())));
     const wasConnected = this.current === 'connected';
     this.current = 'closed';
     if (!wasConnected) {
@@ -311,6 +458,13 @@ export class ZkClient extends EventEmitter {
         this.socket?.destroy();
       };
       cm.socket?.destroy();
+      // Requests queued while disconnected would otherwise wait forever for a
+      // reconnect that will not come (a read session replaced mid-walk).
+      const lost = (): LibException => lib.Exception.create(-4); // CONNECTION_LOSS
+      const queued = (cm as unknown as { packetQueue?: { queue?: { callback?: (e: unknown) => void }[] } }).packetQueue;
+      for (const p of queued?.queue?.splice(0) ?? []) p.callback?.(lost());
+      const sent = (cm as unknown as { pendingQueue?: { callback?: (e: unknown) => void }[] }).pendingQueue;
+      for (const p of sent?.splice(0) ?? []) p.callback?.(lost());
       return;
     }
     await new Promise<void>((resolve) => {

@@ -13,7 +13,8 @@
  *   the socket for the rest of the tick so that requests issued together leave
  *   in one write; latency grows by at most one tick.
  */
-import type { LibConnectionManager } from './library';
+import { lib, type LibConnectionManager } from './library';
+import { RawBatch, RawRequest } from './raw';
 
 interface SocketLike {
   cork(): void;
@@ -21,7 +22,15 @@ interface SocketLike {
   writable?: boolean;
 }
 
-type Cm = LibConnectionManager & { onSocketData(buffer: Buffer): void; socket?: SocketLike & { destroy(): void } };
+type Cm = LibConnectionManager & {
+  onSocketData(buffer: Buffer): void;
+  socket?: SocketLike & { destroy(): void };
+  pendingQueue?: { request: unknown; callback?: (err: unknown) => void }[];
+  zxid?: Buffer;
+};
+
+/** Frame layout of a reply: length, xid, zxid, err, then the body. */
+const REPLY_BODY = 4 + 4 + 8 + 4;
 
 export function installFraming(connectionManager: LibConnectionManager, onBytes?: () => void): void {
   const cm = connectionManager as Cm;
@@ -57,6 +66,25 @@ export function installFraming(connectionManager: LibConnectionManager, onBytes?
       if (head.length === frame) chunks.shift();
       else chunks[0] = head.subarray(frame);
       buffered -= frame;
+      // Replies to our own requests (raw.ts) are completed here, as the
+      // library would (pending queue in order, last zxid seen), without its
+      // generic decoding: the body is handed to the request as it is.
+      if (cm.state !== 1 /* CONNECTING: the connect response */ && frame >= REPLY_BODY) {
+        const head0 = cm.pendingQueue?.[0];
+        const packet = head0?.request;
+        const req = packet instanceof RawBatch ? packet.items[packet.next] : packet instanceof RawRequest ? packet : undefined;
+        if (req !== undefined && one.readInt32BE(4) === req.header.xid) {
+          if (packet instanceof RawBatch) {
+            if (++packet.next === packet.items.length) cm.pendingQueue!.shift();
+          } else cm.pendingQueue!.shift();
+          const zxid = one.subarray(8, 16);
+          if (cm.zxid === undefined || !cm.zxid.equals(zxid)) cm.zxid = Buffer.from(zxid);
+          const err = one.readInt32BE(16);
+          if (err === 0) req.done(null, one.subarray(REPLY_BODY));
+          else req.done(lib.Exception.create(err));
+          continue;
+        }
+      }
       decodeOne(one);
       if (owner !== cm.socket) return; // the reply made the library drop the socket
     }

@@ -96,6 +96,7 @@ export interface LibModule {
   ACL: new (perms: number, id: unknown) => LibAcl;
   Id: new (scheme: string, id: string) => LibId;
   State: Record<string, LibState>;
+  Exception: { create(code: number): LibException };
 }
 
 export interface LibJute {
