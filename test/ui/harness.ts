@@ -14,6 +14,16 @@ import { startApp, TOKENS } from '../app/helpers';
 
 export { TOKENS };
 
+/**
+ * Where the tests' screenshots go: docs/images/ (the user guide's pictures) when
+ * ORCHESTRATOR_SCREENSHOTS=docs (`npm run screenshots`), otherwise a temporary folder, so that
+ * an ordinary test run does not rewrite tracked files.
+ */
+export const SCREENSHOTS: string = process.env.ORCHESTRATOR_SCREENSHOTS === 'docs'
+  ? join(__dirname, '../../docs/images')
+  : mkdtempSync(join(tmpdir(), 'ui-shots-'));
+if (process.env.ORCHESTRATOR_SCREENSHOTS !== 'docs') process.on('exit', () => rmSync(SCREENSHOTS, { recursive: true, force: true }));
+
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [

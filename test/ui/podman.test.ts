@@ -11,7 +11,7 @@
  * - Its details, Pause (confirmed in the dialog): the page shows it paused and
  *   `podman inspect` agrees; Unpause (no confirmation) brings it back to
  *   running, in the page and on the engine.
- * - The paused container's details are the screenshot docs/images/ui-paused.png
+ * - The paused container's details are the screenshot docs/images/ui-paused.png (`npm run screenshots`)
  *   (docs/user-guide.md).
  *
  * Every wait is bounded; containers, processes, the browser and the build are
@@ -26,9 +26,8 @@ import { containerNodeId } from '../../runtime/report';
 import { buildUi } from '../../runtime/ui/build';
 import { ensureBusyboxImage, podmanCli, podmanSkipReason, removeContainer, runContainer, startPodmanEngine, uniqueContainerName } from '../helpers/podman';
 import { startStack } from '../helpers/stack';
-import { CHROMIUM, CHROMIUM_ARGS, clickNode, ui, waitDrawn } from './harness';
+import { CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, clickNode, ui, waitDrawn } from './harness';
 
-const IMAGES = join(__dirname, '../../docs/images');
 /** Bound on each step in the page (a node appearing, a state changing). */
 const STEP_MS = 10_000;
 
@@ -164,7 +163,7 @@ t.test('real app + real probe + Podman in Chromium: containers drawn live, pause
   await page.waitForSelector('#details button[data-control="unpause"]', { timeout: STEP_MS });
   t.same((await page.locator('#details button.control').allTextContents()).sort(), ['Logs', 'Remove', 'Stop', 'Unpause'], 'a paused container offers Unpause');
   t.equal(await page.locator('#details .cstatus .banner.error').count(), 0, 'no error shown');
-  await page.screenshot({ path: join(IMAGES, 'ui-paused.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-paused.png') });
   await waitTableState(page, secondNode, 'paused');
   t.pass('the view fed over the WebSocket has it paused too (table State column)');
 

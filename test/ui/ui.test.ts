@@ -2,7 +2,7 @@
  * The topology page end to end: the real app (in-process) serving a fresh UI
  * build, fed by recorded probe reports (test/fixtures/reports) and by a
  * synthetic fleet made from them, driven in headless Chromium. Screenshots go
- * to docs/images/ for docs/user-guide.md. Every wait is bounded.
+ * to docs/images/ for docs/user-guide.md when run by `npm run screenshots`. Every wait is bounded.
  */
 import t from 'tap';
 import { join } from 'node:path';
@@ -13,9 +13,8 @@ import { readRecording } from '../../runtime/report';
 import { UI_CSP } from '../../runtime/app/static';
 import { postReport } from '../app/helpers';
 import { loadTemplates, RECORDING, SimProbe, type FleetShape } from '../app/fleet';
-import { clickNode, drawnLabels, openPage, startHarness, TOKENS, ui, waitDrawn, type Harness } from './harness';
+import { SCREENSHOTS, clickNode, drawnLabels, openPage, startHarness, TOKENS, ui, waitDrawn, type Harness } from './harness';
 
-const IMAGES = join(__dirname, '../../docs/images');
 
 let h: Harness;
 const shape: FleetShape = { probes: 6, containersPerProbe: 6, processesPerProbe: 14, connectionsPerProbe: 2 };
@@ -118,7 +117,7 @@ t.test('recorded reports: the graph draws the expected nodes, and a node added b
     if (!q || Math.abs(q.x - p.x) > 1 || Math.abs(q.y - p.y) > 1) moved++;
   }
   t.equal(moved, 0, 'nodes already drawn kept their place');
-  await page.screenshot({ path: join(IMAGES, 'ui-processes-live.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-processes-live.png') });
 
   // Report #3 (full, client gone): the node leaves, the others stay put.
   t.equal((await postReport(h.app, reports[2]!, TOKENS.probe2)).status, 202);
@@ -131,7 +130,7 @@ t.test('search narrows and highlights; clicking a node opens its details; admin 
   const { page, context, errors } = await openPage(h, TOKENS.admin, 'view=containers');
   const total = shape.probes * shape.containersPerProbe;
   t.equal(await waitDrawn(page, total), total);
-  await page.screenshot({ path: join(IMAGES, 'ui-containers.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-containers.png') });
 
   await page.keyboard.press('/');
   t.equal(await page.evaluate(() => document.activeElement?.id), 'search', '/ focuses the search box');
@@ -143,7 +142,7 @@ t.test('search narrows and highlights; clicking a node opens its details; admin 
   t.equal(await page.locator('#search-results .hit').count(), 6, 'results list the matches');
   t.match(await page.locator('#search-results .hit mark').first().textContent(), /redis/i, 'matches are marked');
   t.match(page.url(), /q=image%3Aredis/, 'the search is in the URL');
-  await page.screenshot({ path: join(IMAGES, 'ui-search.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-search.png') });
 
   // The table narrows to the matches.
   await page.keyboard.press('Escape'); // closes the results, keeps nothing typed? (Escape in the box clears it)
@@ -152,7 +151,7 @@ t.test('search narrows and highlights; clicking a node opens its details; admin 
   await page.click('#mode');
   await page.waitForFunction(() => document.querySelectorAll('.trow[data-id]').length === 6, undefined, { timeout: 5000 });
   t.equal(await page.locator('.trow[data-id]').count(), 6, 'table shows only the 6 matches');
-  await page.screenshot({ path: join(IMAGES, 'ui-table.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-table.png') });
   await page.click('#mode');
 
   // Click a node on the canvas.
@@ -165,13 +164,13 @@ t.test('search narrows and highlights; clicking a node opens its details; admin 
   t.match(page.url(), new RegExp(`node=${encodeURIComponent(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'the selected node is in the URL');
   const buttons = await page.locator('#details button.control').allTextContents();
   t.same(buttons.sort(), ['Logs', 'Pause', 'Restart', 'Stop'], 'admin sees the node controls');
-  await page.screenshot({ path: join(IMAGES, 'ui-details.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-details.png') });
 
   // A destructive control asks first; cancelling sends nothing.
   await page.click('#details button[data-control="pause"]');
   await page.waitForSelector('#confirm[open]', { timeout: 5000 });
   t.match(await page.locator('#confirm').textContent(), /Pause redis-/);
-  await page.screenshot({ path: join(IMAGES, 'ui-confirm.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-confirm.png') });
   await page.click('#confirm button[value="no"]');
   t.equal(await page.locator('#details .cstatus').textContent(), '', 'cancelled: nothing ran');
   // Confirmed, with no probe control channel connected: the failure is shown plainly.
@@ -212,7 +211,7 @@ t.test('grouping collapses and expands; keyboard moves; dark theme', async (t) =
   await page.waitForFunction((n) => (window as unknown as { orchestratorUi: { groups(): string[] } }).orchestratorUi.groups().length === n, shape.probes, { timeout: 5000 });
   t.equal((await ui<string[]>(page, 'nodes')).length, 0, 'collapsed: one node per host');
   t.match(page.url(), /collapsed=host-0000/);
-  await page.screenshot({ path: join(IMAGES, 'ui-collapsed-dark.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-collapsed-dark.png') });
   // Clicking a group node expands it.
   const groupId = 'group:host-0001';
   await clickNode(page, groupId);
@@ -285,7 +284,7 @@ t.test('errors are plain and recover: refused token, lost connection', async (t)
   await page.goto(`${proxy.url}/?view=containers#token=not-a-valid-token-0000000000`);
   await page.waitForSelector('.banner.error[data-key="auth"]', { timeout: 8000 });
   t.match(await page.locator('.banner[data-key="auth"]').textContent(), /token was refused/);
-  await page.screenshot({ path: join(IMAGES, 'ui-token-refused.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-token-refused.png') });
   // Entering a good token recovers without a reload.
   await page.click('.banner[data-key="auth"] button');
   await page.fill('#token-input', TOKENS.viewer);
@@ -299,7 +298,7 @@ t.test('errors are plain and recover: refused token, lost connection', async (t)
   await page.waitForSelector('.banner.error[data-key="feed"]', { timeout: 8000 });
   t.match(await page.locator('.banner[data-key="feed"]').textContent(), /lost|cannot be reached/);
   t.equal((await ui<string[]>(page, 'nodes')).length, shape.probes * shape.containersPerProbe, 'the last view stays on screen');
-  await page.screenshot({ path: join(IMAGES, 'ui-connection-lost.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'ui-connection-lost.png') });
   proxy.up();
   // A change made while the page was cut off arrives with the fresh full view.
   fleet[0]!.flip(0);
