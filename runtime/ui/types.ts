@@ -8,7 +8,7 @@ export interface MetricRow {
   value: number;
   min: number;
   max: number;
-  samples: Array<[number, number]>;
+  samples: ReadonlyArray<readonly [number, number]>;
 }
 
 export interface NodeRef {
