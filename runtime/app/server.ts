@@ -3,7 +3,7 @@
  * uWebSockets.js routes, and owns the process-level lifecycle (listen, clean
  * shutdown).
  */
-import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import { CONTROL_PATH, MAX_CONTROL_MESSAGE_BYTES, parseProbeMessage, ProtocolError } from '../control/protocol';
 import { createLogger, type Logger } from '../common/logging';
 import { allows, tokenFromSubprotocols, type Principal, type TokenStore } from './auth';
@@ -317,6 +317,25 @@ export class MonitoringApp {
     return { principal: authenticate(this.opts.tokens, authorization, role), protocol: headers.get('authorization') ? '' : (sub?.protocol ?? '') };
   }
 
+  /**
+   * Authenticates a WebSocket upgrade for `role` and completes it with the socket's data, or
+   * answers the error (e.g. 401, 403, 400 from `data`); counted under `route` either way.
+   */
+  private upgradeSocket<T>(res: HttpResponse, req: HttpRequest, context: uWS.us_socket_context_t, route: string, role: 'viewer' | 'probe', data: (principal: Principal) => T): void {
+    const t0 = performance.now();
+    const headers = copyHeaders(req);
+    try {
+      if (!this.ready) throw new AppError(503, 'SHUTTING_DOWN', 'not ready', undefined, 1);
+      const { principal, protocol } = this.upgradeAuth(headers, role);
+      res.upgrade<T>(data(principal), headers.get('sec-websocket-key') ?? '', protocol, headers.get('sec-websocket-extensions') ?? '', context);
+      this.metrics.http(route, 101, (performance.now() - t0) / 1000);
+    } catch (err) {
+      const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error');
+      writeReply(res, errorReply(e));
+      this.metrics.http(route, e.status, (performance.now() - t0) / 1000);
+    }
+  }
+
   private viewFeed(): void {
     this.app.ws<ViewSocketData>(uwsPattern(routeSpec('view_ws').path), {
       compression: uWS.DISABLED,
@@ -326,31 +345,14 @@ export class MonitoringApp {
       // A hard cap far above the reset bound: the bound is what normally applies (enforceBacklog).
       maxBackpressure: Math.max(this.backlogLimit * 8, MAX_VIEW_CLIENT_BACKLOG_BYTES),
       closeOnBackpressureLimit: 1,
-      upgrade: (res, req, context) => {
-        const t0 = performance.now();
-        const headers = copyHeaders(req);
-        try {
-          if (!this.ready) throw new AppError(503, 'SHUTTING_DOWN', 'not ready', undefined, 1);
-          const { principal, protocol } = this.upgradeAuth(headers, 'viewer');
+      upgrade: (res, req, context) =>
+        this.upgradeSocket<ViewSocketData>(res, req, context, 'view_ws', 'viewer', (principal) => {
           const view = this.viewParam(req.getParameter(0) ?? '');
           const q = queryObject(FILTERS_QUERY, new URLSearchParams(req.getQuery() ?? ''));
           if ('problem' in q) throw new AppError(400, 'BAD_QUERY', `query parameter ${q.problem.path} ${q.problem.message}`, q.problem.path);
-          const filters = this.filters(view, q.value);
-          const topic = ViewHub.topicName(view, filters);
-          res.upgrade<ViewSocketData>(
-            { kind: 'view', principal, topic, closed: false, allowance: 0 },
-            headers.get('sec-websocket-key') ?? '',
-            protocol,
-            headers.get('sec-websocket-extensions') ?? '',
-            context,
-          );
-          this.metrics.http('view_ws', 101, (performance.now() - t0) / 1000);
-        } catch (err) {
-          const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error');
-          writeReply(res, errorReply(e));
-          this.metrics.http('view_ws', e.status, (performance.now() - t0) / 1000);
-        }
-      },
+          const topic = ViewHub.topicName(view, this.filters(view, q.value));
+          return { kind: 'view', principal, topic, closed: false, allowance: 0 };
+        }),
       open: (ws) => {
         const d = ws.getUserData();
         const [view, query] = splitTopic(d.topic);
@@ -395,26 +397,9 @@ export class MonitoringApp {
       sendPingsAutomatically: true,
       maxBackpressure: 4 * MAX_CONTROL_MESSAGE_BYTES,
       closeOnBackpressureLimit: 1,
-      upgrade: (res, req, context) => {
-        const t0 = performance.now();
-        const headers = copyHeaders(req);
-        try {
-          if (!this.ready) throw new AppError(503, 'SHUTTING_DOWN', 'not ready', undefined, 1);
-          const { principal, protocol } = this.upgradeAuth(headers, 'probe');
-          res.upgrade<ControlSocketData>(
-            { kind: 'control', principal, probeId: null, closed: false, channel: null },
-            headers.get('sec-websocket-key') ?? '',
-            protocol,
-            headers.get('sec-websocket-extensions') ?? '',
-            context,
-          );
-          this.metrics.http('probe_control', 101, (performance.now() - t0) / 1000);
-        } catch (err) {
-          const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error');
-          writeReply(res, errorReply(e));
-          this.metrics.http('probe_control', e.status, (performance.now() - t0) / 1000);
-        }
-      },
+      upgrade: (res, req, context) =>
+        this.upgradeSocket<ControlSocketData>(res, req, context, 'probe_control', 'probe', (principal) =>
+          ({ kind: 'control', principal, probeId: null, closed: false, channel: null })),
       open: (ws) => {
         this.controlSockets.add(ws);
         const d = ws.getUserData();
