@@ -51,17 +51,23 @@ export const ZK_SYNC_STATUS_PATH = '/status';
 
 /** Prometheus metric names exported by the sync engine (prom-client). */
 export const ZK_SYNC_METRICS = Object.freeze({
-  /** Gauge: current replication lag in milliseconds (the last change's source→target delay). */
+  /**
+   * Gauge, label `direction` (source-to-target, target-to-source): current replication lag in
+   * milliseconds. The lag of the most recent applied change, held 30 s and then 0 when idle, or
+   * the age of the oldest change not applied yet if larger (a stuck backlog raises it).
+   */
   lagMs: 'zk_sync_lag_ms',
-  /** Counter: znodes written to the target (creates, updates, deletes). */
+  /** Histogram (`_bucket`, `_sum`, `_count`), label `direction`: every applied change's lag, in seconds. */
+  lagSeconds: 'zk_sync_lag_seconds',
+  /** Counter, label `direction`: znodes written (creates, updates, deletes). */
   syncedNodes: 'zk_synced_nodes_total',
-  /** Counter: conflicts detected (bidirectional mode). */
+  /** Counter, label `strategy`: conflicts detected (bidirectional mode; 0 from startup). */
   conflicts: 'zk_conflict_count_total',
-  /** Counter, label `kind`: errors by kind. */
+  /** Counter, label `kind` (every error code, 0 from startup): errors by kind. */
   errors: 'zk_sync_errors_total',
-  /** Counter, label `side` (source|target): reconnects. */
+  /** Counter, label `side` (source|target, 0 from startup): reconnects. */
   reconnects: 'zk_sync_reconnects_total',
-  /** Counter, label `side`: session expiries. */
+  /** Counter, label `side` (source|target, 0 from startup): session expiries. */
   sessionExpiries: 'zk_sync_session_expiries_total',
   /** Gauge, label `phase` (snapshot, continuous, verify, ...): 1 for the current phase, 0 otherwise. */
   phase: 'zk_sync_phase',

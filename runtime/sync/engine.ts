@@ -88,6 +88,9 @@ export class SyncEngine {
     // Without a chroot the root holds ZooKeeper's own /zookeeper: never synced.
     this.filter = new PathFilter(paths, options.excludes ?? [], true);
     this.metrics = options.metrics ?? new SyncMetrics();
+    // Every series the queries read exists from startup, at 0 (metrics.ts).
+    this.metrics.track(options.mode === 'bidirectional' ? ['source-to-target', 'target-to-source'] : ['source-to-target'], options.conflicts);
+    this.metrics.setPendingAge(() => (this.stopped ? undefined : this.oldestPendingMs()));
     this.metrics.setPhase('connecting');
   }
 
@@ -131,8 +134,9 @@ export class SyncEngine {
           strategy: this.options.conflicts,
           onApplied: (_path, from, lagMs) => {
             this.applied++;
-            this.metrics.synced.inc({ direction: from === 'a' ? 'source-to-target' : 'target-to-source' });
-            this.metrics.observeLag(lagMs);
+            const direction = from === 'a' ? 'source-to-target' : 'target-to-source';
+            this.metrics.synced.inc({ direction });
+            this.metrics.observeLag(lagMs, direction);
           },
           onConflict: (c) => {
             this.metrics.conflicts.inc({ strategy: c.strategy });
@@ -156,7 +160,7 @@ export class SyncEngine {
     this.metrics.synced.inc({ direction: 'source-to-target' });
     const pipeline = Number(a.appliedAt - a.receivedAt) / 1e6;
     const wall = a.sourceMtime !== undefined ? Date.now() - a.sourceMtime : 0;
-    this.metrics.observeLag(Math.max(pipeline, wall));
+    this.metrics.observeLag(Math.max(pipeline, wall), 'source-to-target');
     this.options.onApplied?.(a);
   }
 

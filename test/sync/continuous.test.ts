@@ -66,7 +66,9 @@ t.test('one-way continuous sync', { skip: zookeeperSkipReason() }, async (t) => 
     const st = engine.status();
     t.ok(st.lagMs && st.lagMs.count >= 50, `lag measured: ${JSON.stringify(st.lagMs)}`);
     const text = await engine.metrics.registry.metrics();
-    t.match(text, /zk_sync_lag_ms_count \d+/);
+    t.match(text, /^# TYPE zk_sync_lag_ms gauge$/m);
+    t.match(text, /^zk_sync_lag_ms\{direction="source-to-target"\} [0-9.]+$/m, 'the current lag has a series');
+    t.match(text, /^zk_sync_lag_seconds_count\{direction="source-to-target"\} [1-9]\d*$/m, 'every change in the histogram');
     t.match(text, /zk_synced_nodes_total\{direction="source-to-target"\} \d+/);
     t.match(text, /zk_sync_phase\{phase="streaming"\} 1/);
   });

@@ -9,11 +9,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { SyncError, codeOfZk } from '../errors';
+import { isValidPath } from '../paths';
 import { AddWatchMode, AddWatchRequest, onNotification } from './add-watch';
 import { installGuards, JUTE_MAX_BUFFER } from './guards';
 import { installFraming, installReadTimeout, installWriteCoalescing } from './io';
 import { lib, type LibAcl, type LibClient, type LibException, type LibStat, type LibTransaction } from './library';
-import { OP, RawBatch, RawRequest, decodeAclOnly, decodeCreate2, decodeGetAcl, decodeMultiRead, encodeCreate, encodeMultiRead, type ReadOp, type ReadResult } from './raw';
+import { OP, RawBatch, RawRequest, decodeAclOnly, decodeCreate2, decodeGetAcl, decodeMultiRead, decodeStat, encodeCreate, encodeMultiRead, encodeSetData, type ReadOp, type ReadResult } from './raw';
 import type { Acl, ConnectionState, Stat, WatchEvent, WriteOp } from './types';
 
 export type { ReadOp, ReadResult } from './raw';
@@ -193,6 +194,9 @@ export class ZkClient extends EventEmitter {
    * data over 1 MiB) into coded errors instead of exceptions thrown at us.
    */
   private call<T>(op: string, path: string, fn: (resolve: (v: T) => void, reject: (e: unknown) => void) => void): Promise<T> {
+    // Our raw requests issued earlier in this tick leave first: a session's
+    // requests must reach the server in the order they were issued.
+    this.flushRaw();
     return new Promise<T>((resolve, reject) => {
       try {
         fn(resolve, reject);
@@ -374,11 +378,16 @@ export class ZkClient extends EventEmitter {
     }
   }
 
-  /** `version` -1 writes unconditionally. */
+  /**
+   * `version` -1 writes unconditionally. Encoded by us (raw.ts): the library
+   * throws on null data, and null (no data) must stay distinct from empty.
+   */
   setData(path: string, data: Buffer | null, version: number): Promise<Stat> {
-    return this.call('setData', path, (resolve, reject) =>
-      this.client.setData(path, data ?? undefined, version, (err, stat) => (err ? reject(this.fail('setData', path, err)) : resolve(toStat(stat)))),
-    );
+    if (!isValidPath(path)) return Promise.reject(new SyncError('SYNC_USAGE', `setData ${path} on ${this.options.label}: not a valid znode path`, { path }));
+    if ((data?.length ?? 0) > 1048576) {
+      return Promise.reject(new SyncError('ZK_REQUEST_TOO_LARGE', `setData ${path} on ${this.options.label}: data of ${data!.length} bytes is over ZooKeeper's 1 MiB limit`, { path }));
+    }
+    return this.raw('setData', path, OP.setData, encodeSetData(this.full(path), data, version)).then(decodeStat);
   }
 
   delete(path: string, version: number): Promise<void> {
@@ -427,6 +436,7 @@ export class ZkClient extends EventEmitter {
    * until the connection drops. Re-add after every reconnect.
    */
   addPersistentRecursiveWatch(path: string): Promise<void> {
+    this.flushRaw();
     const cm = this.client.connectionManager;
     const full = cm.chrootPath ? (path === '/' ? cm.chrootPath : cm.chrootPath + path) : path;
     return new Promise((resolve, reject) =>

@@ -1,7 +1,8 @@
 /**
  * Requests the library does not know, encoded and decoded by us:
  * multiRead (opcode 22, ZooKeeper 3.6+: many getData / getChildren in one
- * request), create2 (opcode 15: a create that returns the new znode's Stat)
+ * request), create2 (opcode 15: a create that returns the new znode's Stat),
+ * setData (opcode 5: the library throws on null data, see encodeSetData)
  * and getACL (opcode 6, decoded here because the library's generic jute
  * decoder is several times slower than a straight reader).
  *
@@ -15,7 +16,7 @@
 import { jute } from './library';
 import type { Acl, Stat } from './types';
 
-export const OP = { getData: 4, getACL: 6, getChildren: 8, create2: 15, multiRead: 22 } as const;
+export const OP = { getData: 4, setData: 5, getACL: 6, getChildren: 8, create2: 15, multiRead: 22 } as const;
 /** MultiHeader type of a failed op inside a multi reply. */
 const OP_ERROR = -1;
 
@@ -283,6 +284,20 @@ export function decodeMultiRead(body: Buffer): ReadResult[] {
 
 export function encodeCreate(fullPath: string, data: Buffer | null, acl: readonly Acl[], mode: number): Buffer {
   return new JuteWriter().string(fullPath).buffer(data).acl(acl).int(mode).done();
+}
+
+/**
+ * SetDataRequest: path, data, version. `null` data is sent as ZooKeeper's null
+ * buffer (length -1) and an empty Buffer as length 0, so each is stored as it
+ * was read (the library's setData throws on null and would need a Buffer).
+ */
+export function encodeSetData(fullPath: string, data: Buffer | null, version: number): Buffer {
+  return new JuteWriter().string(fullPath).buffer(data).int(version).done();
+}
+
+/** A reply that is a Stat alone (SetDataResponse). */
+export function decodeStat(body: Buffer): Stat {
+  return new JuteReader(body).stat();
 }
 
 /** Create2Response: the created path (with the chroot) and the new znode's Stat. */
