@@ -5,8 +5,8 @@
  * ../shared/notes/real-services.md).
  *
  * Guarantees the tests rely on:
- * - ports come from a free-port probe and a start that loses a port race is
- *   retried on new ports, so parallel test files never collide;
+ * - ports come from a per-process window below the ephemeral range (see freePorts), and a
+ *   start that loses a port race is retried on new ports, so parallel test files never collide;
  * - a server is ready when `ruok` answers `imok` and `srvr` reports a mode
  *   (an ensemble member without quorum answers `imok` but serves nothing);
  * - every JVM is paired with a watchdog shell that SIGKILLs it when this test
@@ -295,22 +295,34 @@ export function fourLetter(port: number, cmd: string, timeoutMs = 2000): Promise
   });
 }
 
-/** `n` distinct free TCP ports on loopback, from the kernel (listen on port 0). */
+/**
+ * Ports for ZooKeeper members come from 20000-31999, below the kernel's ephemeral range
+ * (32768+), in a window chosen by this process's pid: a member that restarts must get its own
+ * port back, and a port from the ephemeral range can be handed to any other test's client or
+ * listener while the member is down. Ports this process handed out are never handed out again.
+ */
+const PORT_RANGE = { first: 20_000, last: 31_999 } as const;
+const handedOut = new Set<number>();
+let cursor = PORT_RANGE.first + ((process.pid * 97) % (PORT_RANGE.last - PORT_RANGE.first));
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** `n` distinct TCP ports on loopback that are free now and were not handed out before by this process. */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
   const ports: number[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const srv = net.createServer();
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => resolve());
-      });
-      servers.push(srv);
-      ports.push((srv.address() as net.AddressInfo).port);
-    }
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  for (let tried = 0; ports.length < n; tried++) {
+    if (tried > PORT_RANGE.last - PORT_RANGE.first) throw new Error(`no ${n} free ports in ${PORT_RANGE.first}-${PORT_RANGE.last}`);
+    const port = cursor;
+    cursor = cursor >= PORT_RANGE.last ? PORT_RANGE.first : cursor + 1;
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    ports.push(port);
   }
   return ports;
 }
