@@ -30,6 +30,7 @@ import {
   type TopologyName,
 } from '../report';
 import { AppError } from './errors';
+import { Interner, NodeSharer } from './share';
 
 export interface MergedNode {
   readonly id: string;
@@ -103,6 +104,7 @@ export class LiveModel {
   private readonly probes = new Map<string, Probe>();
   private readonly nodes = {} as Record<TopologyName, Map<string, MergedNode>>;
   private readonly listeners: Array<(c: ChangeSet) => void> = [];
+  private readonly sharer = new NodeSharer(new Interner());
   /** Increases with every change of the merged picture. */
   version = 0;
 
@@ -131,6 +133,9 @@ export class LiveModel {
       throw new AppError(403, 'PROBE_MISMATCH', `probe ${report.probeId} reports with another token`, 'probeId');
     }
     if (probe && report.seq <= probe.info.seq) return { seq: probe.info.seq, applied: false, changedNodes: 0 };
+    // Share what did not change with the probe's previous picture (see share.ts): without it a
+    // parsed report shares nothing with the last one, and base and current are two full copies.
+    report = this.share(report, probe?.current ?? null);
     let next: FullReport;
     if (report.kind === 'delta') {
       if (!probe || probe.base.seq !== report.baseSeq) {
@@ -176,6 +181,22 @@ export class LiveModel {
     for (const topology of TOPOLOGY_NAMES) for (const id of changes[topology]) this.remerge(topology, id, report.probeId);
     const n = this.emit(changes, arrivedAt, [`${report.probeId}#${report.seq}`]);
     return { seq: report.seq, applied: true, changedNodes: n };
+  }
+
+  /** The report with each node rebuilt to share unchanged parts with `prev`'s picture of it. */
+  private share<R extends Report>(report: R, prev: FullReport | null): R {
+    const topologies = {} as Record<TopologyName, { nodes: Record<string, ReportNode> }>;
+    for (const t of TOPOLOGY_NAMES) {
+      const incoming = report.topologies[t].nodes;
+      const before = prev?.topologies[t].nodes;
+      const nodes: Record<string, ReportNode> = {};
+      for (const id in incoming) {
+        const old = before !== undefined && hasOwn(before, id) ? before[id] : undefined;
+        nodes[id] = this.sharer.node(incoming[id]!, old);
+      }
+      topologies[t] = { nodes };
+    }
+    return { ...report, topologies };
   }
 
   /** Marks probes silent for too long stale, and removes those silent for longer. Call periodically. */
