@@ -17,7 +17,13 @@
  * (its /metrics): the mean and max time of a full collection pass and per
  * collector. JSON lines, then one summary line.
  *
- *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR]
+ *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR] [--variants default,bounded-heap]
+ *
+ * Variants (`--variants`, comma-separated): default, bounded-heap, semi-1,
+ * arena-2 (MALLOC_ARENA_MAX=2), recommended (the flags docs/probe.md
+ * recommends). Each result also carries the probe's own memory breakdown
+ * (heap, external, V8 spaces, anonymous vs file-backed RSS) at start, at its
+ * peak RSS and at the end, from a preloaded sampler.
  *
  * `--baseline DIR`: also run the probe compiled in DIR (a copy of an earlier
  * `build/` with `node_modules` linked beside it) first, as variant `baseline`,
@@ -46,6 +52,15 @@ const CONTAINERS = arg('containers', 20);
 const CLIENTS = 4;
 const WARMUP_S = 10;
 const ROOT = join(__dirname, '..');
+/** `--variants a,b`: which of VARIANTS to run (default: default,bounded-heap). */
+const VARIANT_NAMES = (args.indexOf('--variants') >= 0 ? args[args.indexOf('--variants') + 1]! : 'default,bounded-heap').split(',');
+const VARIANTS: Record<string, { flags: string[]; env?: Record<string, string> }> = {
+  default: { flags: [] },
+  'bounded-heap': { flags: ['--max-semi-space-size=1', '--max-old-space-size=48'] },
+  'semi-1': { flags: ['--max-semi-space-size=1'] },
+  recommended: { flags: ['--max-semi-space-size=1', '--max-old-space-size=48', '--v8-pool-size=1'], env: { MALLOC_ARENA_MAX: '2' } },
+  'arena-2': { flags: [], env: { MALLOC_ARENA_MAX: '2' } },
+};
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 const load = new HostLoad();
@@ -159,6 +174,8 @@ function startSink(): Promise<Sink> {
 
 interface VariantResult {
   variant: string;
+  env: Record<string, string>;
+  memory: { start: MemSample; atPeak: MemSample; last: MemSample };
   nodeFlags: string[];
   seconds: number;
   cpuPercentSteady: number;
@@ -172,14 +189,38 @@ interface VariantResult {
   collectorErrors: number;
 }
 
-async function runVariant(variant: string, nodeFlags: string[], engineSocket: string, buildDir = join(ROOT, 'build')): Promise<VariantResult> {
+/**
+ * Preloaded into the probe (`-r`): every 2 s, its own view of its memory
+ * (process.memoryUsage, V8 spaces, RssAnon/RssFile) appended as a JSON line;
+ * the bench reports the sample taken at peak RSS and the last one.
+ */
+const MEMLOG_PRELOAD = `
+const v8 = require('v8'), fs = require('fs'), out = process.env.PROBE_MEMLOG;
+const mb = (n) => Math.round(n / 104857.6) / 10;
+function snap() {
+  const m = process.memoryUsage(), st = fs.readFileSync('/proc/self/status', 'latin1');
+  const kb = (k) => mb(Number(new RegExp('^' + k + ':\\\\s+(\\\\d+)', 'm').exec(st)[1]) * 1024);
+  const spaces = {};
+  for (const s of v8.getHeapSpaceStatistics()) if (s.space_size > 0) spaces[s.space_name.replace('_space', '')] = [mb(s.space_size), mb(s.space_used_size)];
+  fs.appendFileSync(out, JSON.stringify({ t: Math.round(process.uptime()), rss: mb(m.rss), anon: kb('RssAnon'), file: kb('RssFile'), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), spaces }) + '\\n');
+}
+setImmediate(snap);
+setInterval(snap, 2000).unref();
+`;
+
+interface MemSample { t: number; rss: number; anon: number; file: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; spaces: Record<string, [number, number]> }
+
+async function runVariant(variant: string, nodeFlags: string[], engineSocket: string, buildDir = join(ROOT, 'build'), env: Record<string, string> = {}): Promise<VariantResult> {
   const sink = await startSink();
+  const memlog = join(work, `memlog-${variant}.jsonl`);
+  const preload = join(work, 'memlog.js');
+  writeFileSync(preload, MEMLOG_PRELOAD);
   const tokenFile = join(work, 'token');
   writeFileSync(tokenFile, 'bench-probe-token-0123456789\n');
   const proc = spawn(
     process.execPath,
-    [...nodeFlags, join(buildDir, 'runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    [...nodeFlags, '-r', preload, join(buildDir, 'runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env, PROBE_MEMLOG: memlog } },
   );
   load.track(proc);
   let stderr = '';
@@ -224,8 +265,12 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   let errors = 0;
   for (const l of text.split('\n')) if (l.startsWith('monitoring_probe_collector_errors_total{')) errors += Number(l.slice(l.lastIndexOf(' ') + 1));
   const bytes = sink.reports.bytes;
+  const mem = readFileSync(memlog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MemSample);
+  const peakSample = mem.reduce((a, b) => (b.rss > a.rss ? b : a));
   return {
     variant,
+    env,
+    memory: { start: mem[0]!, atPeak: peakSample, last: mem[mem.length - 1]! },
     nodeFlags,
     seconds: Math.round((tEnd - t0) / 1000),
     cpuPercentSteady: Math.round(((ticksEnd - ticksWarm) / CLK_TCK / ((tEnd - tWarm) / 1000)) * 100 * 100) / 100,
@@ -269,14 +314,17 @@ async function main(): Promise<void> {
   const load = await startLoad();
   console.log(JSON.stringify({ load }));
   const baseline = args.indexOf('--baseline') >= 0 ? args[args.indexOf('--baseline') + 1] : undefined;
-  const variants: Array<[string, string[], string | undefined]> = [
-    ...(baseline ? [['baseline', [], join(baseline, 'build')] as [string, string[], string]] : []),
-    ['default', [], undefined],
-    ['bounded-heap', ['--max-semi-space-size=1', '--max-old-space-size=48'], undefined],
+  const variants: Array<[string, string[], string | undefined, Record<string, string>]> = [
+    ...(baseline ? [['baseline', [], join(baseline, 'build'), {}] as [string, string[], string, Record<string, string>]] : []),
+    ...VARIANT_NAMES.map((n) => {
+      const v = VARIANTS[n];
+      if (!v) throw new Error(`unknown variant ${n} (${Object.keys(VARIANTS).join(', ')})`);
+      return [n, v.flags, undefined, v.env ?? {}] as [string, string[], undefined, Record<string, string>];
+    }),
   ];
   const results: VariantResult[] = [];
-  for (const [name, flags, dir] of variants) {
-    const r = await runVariant(name, flags, engine, dir);
+  for (const [name, flags, dir, env] of variants) {
+    const r = await runVariant(name, flags, engine, dir, env);
     results.push(r);
     console.log(JSON.stringify(r));
   }
@@ -287,7 +335,7 @@ async function main(): Promise<void> {
       results
         .map(
           (r) =>
-            `[${r.variant}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB, full pass mean ${r.fullPassMeanMs} ms (max ${r.fullPassMaxBucketMs} ms)`,
+            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB, full pass mean ${r.fullPassMeanMs} ms (max ${r.fullPassMaxBucketMs} ms)`,
         )
         .join('; ') +
       ` — load ${load.extraProcesses} extra processes, ${load.connections} connections, ${load.containers} containers, ${SECONDS} s per variant; goals <=1%, <=60 MB, <100 ms`,

@@ -10,6 +10,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { setFlagsFromString } from 'node:v8';
 import { createLogger, type Logger } from '../common/logging';
 import { packageVersion } from '../common/version';
 import { ReportRecorder, type Report } from '../report';
@@ -95,7 +96,33 @@ function probeLogger(): Logger {
   return createLogger('probe', { destination: pino.destination({ dest: 2, sync: true }) as unknown as NodeJS.WritableStream });
 }
 
+/**
+ * V8 settings the probe applies to itself before it opens any connection,
+ * for resident memory (measured under the bench load, docs/probe.md "Memory"):
+ *
+ * - `--liftoff-only`: undici parses HTTP with llhttp compiled to WebAssembly,
+ *   and V8 re-compiles that module with TurboFan in the background after the
+ *   first request; the compiler's scratch memory is a transient of about
+ *   34 MB, which was the probe's peak RSS (120 MB instead of about 85). The
+ *   baseline (Liftoff) code parses the probe's few HTTP messages per pass just
+ *   as well. Read when a module is compiled, so setting it here works.
+ * - `--semi-space-growth-factor=1`: the young generation no longer grows (to
+ *   16 MB semi-spaces, 32 MB reserved, most of it resident) under the
+ *   per-pass garbage; what module loading grew it to (4-8 MB) shrinks back
+ *   to 1-2 MB. About the effect of `--max-semi-space-size=1`, which cannot be
+ *   changed once the heap exists.
+ *
+ * Both only affect this process (the probe subcommand), not the other
+ * subcommands sharing the binary.
+ */
+export const PROBE_V8_FLAGS = ['--liftoff-only', '--semi-space-growth-factor=1'] as const;
+
+export function applyProbeV8Flags(): void {
+  for (const f of PROBE_V8_FLAGS) setFlagsFromString(f);
+}
+
 export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
+  applyProbeV8Flags();
   const logger = probeLogger();
   const identity = probeIdentity();
   const controlsOn = opts.controls !== false;
