@@ -3,12 +3,12 @@
  * connections, idle Podman containers on a private engine) until SIGINT/SIGTERM,
  * for measuring the probe by hand: prints one JSON line with the engine socket.
  *
- *     npx tsx bench/probe-load-hold.ts [--procs 1000] [--conns 2000] [--containers 20]
+ *     npx tsx bench/lib/probe-load-hold.ts [--procs 1000] [--conns 2000] [--containers 20]
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../test/helpers/podman';
-import { HostLoad } from './lib/host-load';
+import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../../test/helpers/podman';
+import { HostLoad } from './host-load';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number): number => (args.indexOf(`--${name}`) >= 0 ? Number(args[args.indexOf(`--${name}`) + 1]) : dflt);
