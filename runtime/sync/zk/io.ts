@@ -29,6 +29,18 @@ type Cm = LibConnectionManager & {
   zxid?: Buffer;
 };
 
+/**
+ * The library's exception for a ZooKeeper error code, or, for a code it does not know (its
+ * `Exception.create` throws on those), an Error that still carries the code.
+ */
+export function zkException(code: number): Error {
+  try {
+    return lib.Exception.create(code) as Error;
+  } catch {
+    return Object.assign(new Error(`ZooKeeper error code ${code}`), { code });
+  }
+}
+
 /** Frame layout of a reply: length, xid, zxid, err, then the body. */
 const REPLY_BODY = 4 + 4 + 8 + 4;
 
@@ -81,11 +93,20 @@ export function installFraming(connectionManager: LibConnectionManager, onBytes?
           if (cm.zxid === undefined || !cm.zxid.equals(zxid)) cm.zxid = Buffer.from(zxid);
           const err = one.readInt32BE(16);
           if (err === 0) req.done(null, one.subarray(REPLY_BODY));
-          else req.done(lib.Exception.create(err));
+          else req.done(zkException(err));
           continue;
         }
       }
-      decodeOne(one);
+      try {
+        decodeOne(one);
+      } catch {
+        // The library throws from its socket handler on a reply it cannot decode (an error code
+        // it does not know, such as -12 after a session was closed under us). Left alone that
+        // would crash the process; dropping the connection instead makes the library reconnect
+        // and fail what was in flight with CONNECTION_LOSS, which the engine already handles.
+        cm.socket?.destroy();
+        return;
+      }
       if (owner !== cm.socket) return; // the reply made the library drop the socket
     }
   };
