@@ -25,3 +25,21 @@ t.test('an unknown option is an error that points at --help', async (t) => {
   t.match(r.stderr, /unknown option '--no-such-option'/);
   t.match(r.stderr, /orchestrator --help/);
 });
+
+t.test('a subcommand loads only its own modules (the probe does not carry the app or zk-sync)', async (t) => {
+  const script = [
+    "const { main } = require('./runtime/cli');",
+    "main(['probe', '--help']).then(() => {",
+    "  const loaded = Object.keys(require.cache);",
+    "  process.stderr.write(JSON.stringify({",
+    "    app: loaded.some((f) => f.includes('/runtime/app/')),",
+    "    sync: loaded.some((f) => f.includes('/runtime/sync/')),",
+    "    uws: loaded.some((f) => f.includes('uws') || f.includes('uWebSockets')),",
+    "    probe: loaded.some((f) => f.includes('/runtime/probe/')),",
+    "  }));",
+    "});",
+  ].join('\n');
+  const r = spawnSync(process.execPath, [join(__dirname, '../node_modules/tsx/dist/cli.mjs'), '-e', script], { cwd: join(__dirname, '..'), encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.same(JSON.parse(r.stderr.trim().split('\n').pop()!), { app: false, sync: false, uws: false, probe: true });
+});
