@@ -31,21 +31,24 @@ import {
   type TopologyName,
 } from './schema';
 
-/** Union of two sorted, duplicate-free string lists (result sorted, duplicate-free). */
-export function unionSorted(a: readonly string[], b: readonly string[]): readonly string[] {
-  if (a === b || b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out: string[] = [];
+/**
+ * The merge step of merge sort over two lists sorted by `key` with no key twice in one list:
+ * the result is sorted, and an item whose key is in both lists is `onTie(fromA, fromB)`.
+ */
+function mergeByKey<T, K extends string | number>(a: readonly T[], b: readonly T[], key: (x: T) => K, onTie: (x: T, y: T) => T): T[] {
+  const out: T[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
     const x = a[i]!;
     const y = b[j]!;
-    if (x === y) {
-      out.push(x);
+    const kx = key(x);
+    const ky = key(y);
+    if (kx === ky) {
+      out.push(onTie(x, y));
       i++;
       j++;
-    } else if (x < y) {
+    } else if (kx < ky) {
       out.push(x);
       i++;
     } else {
@@ -55,6 +58,15 @@ export function unionSorted(a: readonly string[], b: readonly string[]): readonl
   }
   while (i < a.length) out.push(a[i++]!);
   while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
+/** Union of two sorted, duplicate-free string lists (result sorted, duplicate-free). */
+export function unionSorted(a: readonly string[], b: readonly string[]): readonly string[] {
+  if (a === b || b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = mergeByKey(a, b, (x) => x, (x) => x);
+  // An input that already holds the union is returned itself, so unchanged lists stay shared.
   return out.length === a.length ? a : out.length === b.length ? b : out;
 }
 
@@ -92,26 +104,7 @@ function mergeLatest(a: Readonly<Record<string, Latest>>, b: Readonly<Record<str
 /** Union of two sample rings by timestamp (the larger value wins a tie), newest `max` kept. */
 export function mergeSamples(a: readonly Sample[], b: readonly Sample[], max = LIMITS.maxSamplesPerMetric): readonly Sample[] {
   if (a === b) return a.length <= max ? a : a.slice(a.length - max);
-  const out: Sample[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
-    if (x[0] === y[0]) {
-      out.push(x[1] >= y[1] ? x : y);
-      i++;
-      j++;
-    } else if (x[0] < y[0]) {
-      out.push(x);
-      i++;
-    } else {
-      out.push(y);
-      j++;
-    }
-  }
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
+  const out = mergeByKey(a, b, (x) => x[0], (x, y) => (x[1] >= y[1] ? x : y));
   return out.length > max ? out.slice(out.length - max) : out;
 }
 
