@@ -14,11 +14,8 @@ import { ViewHub } from '../runtime/app/views/hub';
 import { VIEW_IDS } from '../runtime/app/views/catalog';
 import type { Report } from '../runtime/report';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
+import { flag } from './lib/args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 const STAGES = ['sim', 'model', 'search', 'watched', 'all'] as const;
 type Stage = (typeof STAGES)[number];
 
@@ -57,9 +54,9 @@ async function stage(stage: Stage, probesN: number, rounds: number): Promise<num
 }
 
 async function main(): Promise<void> {
-  const probesN = Number(arg('probes', '1000'));
-  const rounds = Number(arg('rounds', '3'));
-  const only = process.argv.indexOf('--stage') >= 0 ? (arg('stage', 'sim') as Stage) : null;
+  const probesN = Number(flag('probes', '1000'));
+  const rounds = Number(flag('rounds', '3'));
+  const only = process.argv.indexOf('--stage') >= 0 ? (flag('stage', 'sim') as Stage) : null;
   if (only !== null) {
     console.log(JSON.stringify({ stage: only, heap: await stage(only, probesN, rounds) }));
     return;

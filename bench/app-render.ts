@@ -11,18 +11,15 @@ import { SearchIndex } from '../runtime/app/search';
 import { ViewHub } from '../runtime/app/views/hub';
 import { VIEW_IDS } from '../runtime/app/views/catalog';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
+import { flag } from './lib/args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 const pct = (s: number[], p: number): number => (s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))]! : NaN);
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
-  const probesN = Number(arg('probes', '100'));
-  const reportsN = Number(arg('reports', '200'));
-  const perTick = Number(arg('per-tick', '5'));
+  const probesN = Number(flag('probes', '100'));
+  const reportsN = Number(flag('reports', '200'));
+  const perTick = Number(flag('per-tick', '5'));
   const shape: FleetShape = { probes: probesN, containersPerProbe: 10, processesPerProbe: 40, connectionsPerProbe: 3 };
   const tpl = await loadTemplates();
   const probes = Array.from({ length: probesN }, (_, i) => new SimProbe(i, shape, tpl));

@@ -28,15 +28,12 @@ import { join } from 'node:path';
 import { Pool, WebSocket, request } from 'undici';
 import { encodeReport } from '../runtime/report';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
+import { flag } from './lib/args';
 
 const ROOT = join(__dirname, '..');
 const PROBE_TOKEN = 'bench-probe-token-0123456789abcdef';
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789abcdef';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -52,10 +49,10 @@ function emit(o: object): void {
 // ---------------------------------------------------------------- clients role
 
 async function runClients(): Promise<void> {
-  const url = arg('url', '');
-  const n = Number(arg('n', '100'));
+  const url = flag('url', '');
+  const n = Number(flag('n', '100'));
   // `--client-views a,b,…` (a view path with its query, e.g. `containers?namespace=shop`) replaces the default mix.
-  const views = arg('client-views', 'containers,containers,containers,hosts,containers-by-image').split(',');
+  const views = flag('client-views', 'containers,containers,containers,hosts,containers-by-image').split(',');
   const latencies: number[] = [];
   let messages = 0;
   let bytes = 0;
@@ -166,7 +163,7 @@ function listeningPort(pid: number): number | null {
 }
 
 function startClients(url: string, n: number): Promise<{ proc: ChildProcess; next: () => Promise<Record<string, number>> }> {
-  const extra = process.argv.includes('--client-views') ? ['--client-views', arg('client-views', '')] : [];
+  const extra = process.argv.includes('--client-views') ? ['--client-views', flag('client-views', '')] : [];
   const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--role', 'clients', '--url', url.replace('http', 'ws'), '--n', String(n), ...extra], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
   let buf = '';
   const waiting: Array<(o: Record<string, number>) => void> = [];
@@ -339,18 +336,18 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
 }
 
 async function main(): Promise<void> {
-  if (arg('role', 'driver') === 'clients') return runClients();
-  const intervalMs = Number(arg('interval', '15')) * 1000;
-  const seconds = Number(arg('seconds', '45'));
-  const clientsN = Number(arg('clients', '100'));
-  const sizes = [Number(arg('probes', '100'))];
+  if (flag('role', 'driver') === 'clients') return runClients();
+  const intervalMs = Number(flag('interval', '15')) * 1000;
+  const seconds = Number(flag('seconds', '45'));
+  const clientsN = Number(flag('clients', '100'));
+  const sizes = [Number(flag('probes', '100'))];
   const results: Array<Record<string, unknown>> = [];
   for (const probes of sizes) {
     const shape: FleetShape = {
       probes,
-      containersPerProbe: Number(arg('containers', '10')),
-      processesPerProbe: Number(arg('processes', '40')),
-      connectionsPerProbe: Number(arg('connections', '3')),
+      containersPerProbe: Number(flag('containers', '10')),
+      processesPerProbe: Number(flag('processes', '40')),
+      connectionsPerProbe: Number(flag('connections', '3')),
     };
     results.push(await runFleet(shape, clientsN, intervalMs, seconds));
   }

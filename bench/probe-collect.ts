@@ -21,15 +21,11 @@ import { ConnectionsCollector } from '../runtime/probe/collectors/connections';
 import { probeIdentity } from '../runtime/probe/identity';
 import { Probe } from '../runtime/probe/probe';
 import { HostLoad } from './lib/host-load';
+import { numberFlag } from './lib/args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const PASSES = arg('passes', 20);
-const PROCS = arg('procs', 1000);
-const CONNS = arg('conns', 2000);
+const PASSES = numberFlag('passes', 20);
+const PROCS = numberFlag('procs', 1000);
+const CONNS = numberFlag('conns', 2000);
 const CLIENTS = 4;
 const DEADLINE_MS = 240_000;
 

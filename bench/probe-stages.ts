@@ -11,19 +11,15 @@ import { ConnectionsCollector } from '../runtime/probe/collectors/connections';
 import { HostCollector } from '../runtime/probe/collectors/host';
 import { ProcessesCollector } from '../runtime/probe/collectors/processes';
 import { probeIdentity } from '../runtime/probe/identity';
+import { numberFlag } from './lib/args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
 
 async function main(): Promise<void> {
   const identity = probeIdentity();
   const host = new HostCollector({ identity });
   const processes = new ProcessesCollector({ identity });
   const connections = new ConnectionsCollector({ identity, processes });
-  for (let i = 0; i < arg('passes', 10); i++) {
+  for (let i = 0; i < numberFlag('passes', 10); i++) {
     const now = Date.now();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -53,7 +49,7 @@ async function main(): Promise<void> {
         rssMb: Math.round(process.memoryUsage.rss() / 1e6),
       }),
     );
-    await new Promise((r) => setTimeout(r, arg('sleep-ms', 200)));
+    await new Promise((r) => setTimeout(r, numberFlag('sleep-ms', 200)));
   }
 }
 

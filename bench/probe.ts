@@ -38,17 +38,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../test/helpers/podman';
 import { HostLoad } from './lib/host-load';
+import { numberFlag } from './lib/args';
 
 const execFileAsync = promisify(execFile);
 const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const SECONDS = arg('seconds', 150);
-const PROCS = arg('procs', 1000);
-const CONNS = arg('conns', 2000);
-const CONTAINERS = arg('containers', 20);
+const SECONDS = numberFlag('seconds', 150);
+const PROCS = numberFlag('procs', 1000);
+const CONNS = numberFlag('conns', 2000);
+const CONTAINERS = numberFlag('containers', 20);
 const CLIENTS = 4;
 const WARMUP_S = 10;
 const ROOT = join(__dirname, '..');

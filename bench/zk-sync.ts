@@ -28,13 +28,10 @@ import { applyWrites } from '../runtime/sync/writer';
 import { ZkClient } from '../runtime/sync/zk/client';
 import { OPEN_ACL, type WriteOp } from '../runtime/sync/zk/types';
 import { startEnsemble, type ZkEnsemble } from '../test/helpers/zookeeper';
+import { numberFlag } from './lib/args';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(process.argv[i + 1]);
-};
-const NODES = arg('nodes', 100_000);
-const SECONDS = arg('seconds', 5);
+const NODES = numberFlag('nodes', 100_000);
+const SECONDS = numberFlag('seconds', 5);
 const hardStop = setTimeout(() => {
   process.stdout.write(JSON.stringify({ bench: 'zk-sync', error: 'timed out after 10 minutes' }) + '\n');
   process.exit(1);

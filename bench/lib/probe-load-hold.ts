@@ -9,9 +9,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../../test/helpers/podman';
 import { HostLoad } from './host-load';
+import { numberFlag } from './args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => (args.indexOf(`--${name}`) >= 0 ? Number(args[args.indexOf(`--${name}`) + 1]) : dflt);
 const load = new HostLoad();
 const names: string[] = [];
 let stopEngine: (() => Promise<void>) | undefined;
@@ -26,9 +25,9 @@ function cleanup(): void {
 async function main(): Promise<void> {
   const engine = await startPodmanEngine();
   stopEngine = engine.stop;
-  const figures = await load.start(arg('procs', 1000), arg('conns', 2000));
+  const figures = await load.start(numberFlag('procs', 1000), numberFlag('conns', 2000));
   await ensureBusyboxImage();
-  const n = arg('containers', 20);
+  const n = numberFlag('containers', 20);
   for (let i = 0; i < n; i += 5) {
     await Promise.all(
       Array.from({ length: Math.min(5, n - i) }, (_, j) => {
