@@ -8,6 +8,7 @@ import net from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { until } from './helpers/stack';
 
 const CLI = join(__dirname, '../runtime/cli.ts');
 
@@ -27,22 +28,6 @@ function startUp(args: string[]): Up {
   proc.stderr!.on('data', (d: Buffer) => (err += String(d)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   return { proc, stdout: () => out, stderr: () => err, exited };
-}
-
-/** Polls `fn` every 100 ms until it returns a value, for at most `ms`. */
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**
