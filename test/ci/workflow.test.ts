@@ -206,7 +206,8 @@ t.test('test job: setup, typecheck, tests with coverage, drift check', async (t)
 
   const setup = runIndex(j, /^npm run setup$/m);
   const typecheck = runIndex(j, /^npm run typecheck$/m);
-  const tests = runIndex(j, /^npm test\b/m);
+  // tap directly: `npm test` would typecheck a second time.
+  const tests = runIndex(j, /^npx tap\b/m);
   const synth = runIndex(j, /^\s*npm run synth$/m);
   t.ok(setup >= 0, 'runs npm run setup');
   t.ok(typecheck > setup, 'typecheck after setup');
@@ -217,6 +218,7 @@ t.test('test job: setup, typecheck, tests with coverage, drift check', async (t)
   t.match(testRun, /--coverage-report=lcov\b/, 'lcov coverage report');
   t.match(testRun, /--coverage-report=text-summary\b/, 'coverage summary in the log');
   t.notMatch(testRun, /--disable-coverage/);
+  t.notMatch(testRun, /npm test/, 'does not typecheck twice');
 
   const upload = oneStepUsing(j, 'actions/upload-artifact');
   t.equal(upload.with?.['name'], 'coverage');
