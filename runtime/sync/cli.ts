@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { STRATEGIES, type Strategy } from './conflicts';
-import { runCutover } from './cutover';
+import { liftCutoverFence, runCutover } from './cutover';
 import { SyncEngine, type EngineOptions } from './engine';
 import { SyncError } from './errors';
 import { serveEngine } from './http';
@@ -35,6 +35,8 @@ interface CommonOpts {
   sourceAuth?: string[];
   targetAuth?: string[];
   sessionTimeoutMs: string;
+  watches: 'auto' | 'persistent' | 'one-shot';
+  maxWatchedZnodes?: string;
 }
 
 function common(cmd: Command): Command {
@@ -46,7 +48,9 @@ function common(cmd: Command): Command {
     .addOption(new Option('--ephemerals <mode>', 'ephemeral znodes').choices(['skip', 'mirror']).default('skip'))
     .option('--source-auth <scheme:credentials>', 'auth for the source, e.g. digest:user:pass (repeatable)', collect)
     .option('--target-auth <scheme:credentials>', 'auth for the target (repeatable)', collect)
-    .option('--session-timeout-ms <ms>', 'ZooKeeper session timeout', '10000');
+    .option('--session-timeout-ms <ms>', 'ZooKeeper session timeout', '10000')
+    .addOption(new Option('--watches <kind>', 'change detection: persistent recursive watches (ZooKeeper 3.6+), one-shot watches (any version), or auto (persistent, one-shot if the server lacks addWatch)').choices(['auto', 'persistent', 'one-shot']).default('auto'))
+    .option('--max-watched-znodes <n>', 'one-shot watches: most znodes watched per ensemble (two watches each)', '200000');
 }
 
 function engineOptions(o: CommonOpts & { mode?: string; conflicts?: string; readyLagMs?: string }): EngineOptions {
@@ -62,7 +66,15 @@ function engineOptions(o: CommonOpts & { mode?: string; conflicts?: string; read
     ephemerals: o.ephemerals,
     sessionTimeoutMs: Number(o.sessionTimeoutMs),
     readyLagMs: Number(o.readyLagMs ?? 1000),
+    watches: o.watches ?? 'auto',
+    ...(o.maxWatchedZnodes !== undefined ? { maxWatchedZnodes: positive('--max-watched-znodes', o.maxWatchedZnodes) } : {}),
   };
+}
+
+function positive(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new SyncError('SYNC_USAGE', `${name} must be a positive integer, got ${v}`);
+  return n;
 }
 
 const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
@@ -111,13 +123,21 @@ export function zkSyncCommand(): Command {
   common(zk.command('cutover').description('guided migration: plan → snapshot → sync → verify → fence → drain → final-verify → switch (resumable)'))
     .requiredOption('--state <file>', 'state file: records completed phases; re-run with the same file to resume')
     .option('--fence-command <sh>', 'command that stops writes to the source')
+    .option('--fence-acl', 'built-in fence: every synced znode read-only on the source for all but the --source-auth digest identity (original ACLs kept in --state)')
+    .option('--unfence', 'rollback of --fence-acl: restore the ACLs recorded in --state, forget the phases from fence on, and exit')
     .option('--switch-command <sh>', 'command that points clients at the target')
     .option('--quiet-ms <ms>', 'the source must stay unchanged this long to end the drain', '2000')
-    .action(async (o: CommonOpts & { state: string; fenceCommand?: string; switchCommand?: string; quietMs: string }) => {
+    .action(async (o: CommonOpts & { state: string; fenceCommand?: string; fenceAcl?: boolean; unfence?: boolean; switchCommand?: string; quietMs: string }) => {
+      if (o.unfence) {
+        const lifted = await liftCutoverFence({ engine: engineOptions(o), stateFile: o.state });
+        process.stdout.write(json({ cutover: 'fence lifted', ...lifted }) + '\n');
+        return;
+      }
       const summary = await runCutover({
         engine: engineOptions(o),
         stateFile: o.state,
         ...(o.fenceCommand ? { fenceCommand: o.fenceCommand } : {}),
+        ...(o.fenceAcl ? { aclFence: true } : {}),
         ...(o.switchCommand ? { switchCommand: o.switchCommand } : {}),
         quietMs: Number(o.quietMs),
         report: (line) => process.stdout.write(json(line) + '\n'),

@@ -2,8 +2,16 @@
  * The guided cutover: plan → snapshot → sync → verify → fence → drain →
  * final-verify → switch. Each phase is reported (JSON line with its
  * duration) and recorded in a state file, so a run that stops can be resumed
- * and continues after the last completed phase. Fencing and switching are the
- * operator's commands (stopping writers, repointing clients): the engine
+ * and continues after the last completed phase.
+ *
+ * Fencing: the operator's command (e.g. scale writers to 0), the built-in
+ * ACL fence (fence.ts: every synced znode read-only on the source for all but
+ * the engine's digest identity, original ACLs recorded in the state file so
+ * that `liftCutoverFence` restores them), or both. While fenced, every ACL
+ * read of the source (the engine's re-diffs, the final verify) answers the
+ * recorded original ACL for a fenced znode, so the fence is never copied to
+ * the target and never reported as a difference, while any other ACL
+ * difference still is. Switching stays the operator's command: the engine
  * cannot know how a platform's clients are configured.
  */
 import { execFile } from 'node:child_process';
@@ -14,7 +22,9 @@ import { PathFilter } from './paths';
 import { verifyTrees, topRoots, type VerifySummary } from './verify';
 import { WALK_SESSIONS, readTree } from './tree-walk';
 import { ZkClient } from './zk/client';
+import type { Acl } from './zk/types';
 import { connectBoth } from './connect';
+import { digestIdentity, liftFence, raiseFence, unfencedView, type FenceRecord, type LiftResult } from './fence';
 
 export const CUTOVER_PHASES = ['plan', 'snapshot', 'sync', 'verify', 'fence', 'drain', 'final-verify', 'switch'] as const;
 export type CutoverPhase = (typeof CUTOVER_PHASES)[number];
@@ -24,6 +34,8 @@ export interface CutoverOptions {
   stateFile: string;
   /** Shell command that stops writes to the source (e.g. scale Marathon to 0). */
   fenceCommand?: string;
+  /** Built-in fence: synced znodes read-only on the source for all but the engine's digest identity (fence.ts). */
+  aclFence?: boolean;
   /** Shell command that points clients at the target. */
   switchCommand?: string;
   /** The source must stay unchanged this long before the drain ends. @default 2000 */
@@ -37,6 +49,8 @@ interface CutoverState {
   source: string;
   target: string;
   done: { phase: CutoverPhase; durationMs: number; at: string; details?: unknown }[];
+  /** The built-in fence: original ACLs, kept until the fence is lifted. */
+  fence?: FenceRecord;
 }
 
 function loadState(o: CutoverOptions): CutoverState {
@@ -65,6 +79,9 @@ export async function runCutover(o: CutoverOptions): Promise<VerifySummary | und
   const done = new Set(state.done.map((d) => d.phase));
   const timeout = o.phaseTimeoutMs ?? 300_000;
   const filter = new PathFilter(o.engine.paths?.length ? o.engine.paths : ['/'], o.engine.excludes ?? []);
+  if (o.aclFence) digestIdentity(o.engine.source.auth); // bad input fails before any phase runs
+  // Fenced znodes read as their original ACL everywhere the source is read (see the header).
+  const view = (path: string, acl: Acl[]): Acl[] => (state.fence ? unfencedView(state.fence)(path, acl) : acl);
   let engine: SyncEngine | undefined;
   let last: VerifySummary | undefined;
   const finish = (phase: CutoverPhase, start: number, details?: unknown): void => {
@@ -75,6 +92,7 @@ export async function runCutover(o: CutoverOptions): Promise<VerifySummary | und
   };
   const verify = async (): Promise<VerifySummary> => {
     const [s, t] = await connectBoth(o.engine);
+    s.setAclView(view);
     try {
       return await verifyTrees(s, t, { filter, ephemerals: o.engine.ephemerals });
     } finally {
@@ -92,7 +110,7 @@ export async function runCutover(o: CutoverOptions): Promise<VerifySummary | und
       const start = performance.now();
       o.report({ cutover: 'phase start', phase });
       if (engine === undefined && phase !== 'plan' && phase !== 'final-verify' && phase !== 'switch') {
-        engine = new SyncEngine({ ...o.engine, mode: 'one-way' });
+        engine = new SyncEngine({ ...o.engine, mode: 'one-way', sourceAclView: view });
         await engine.start();
         if (phase !== 'snapshot') o.report({ cutover: 'engine restarted for resume', phase });
       }
@@ -142,10 +160,20 @@ export async function runCutover(o: CutoverOptions): Promise<VerifySummary | und
           finish(phase, start, { nodes: last.source.nodes, digest: last.source.digest, durationMs: last.durationMs });
           break;
         }
-        case 'fence':
+        case 'fence': {
           if (o.fenceCommand) await run(o.fenceCommand, timeout);
-          finish(phase, start, { command: o.fenceCommand ?? '(none: writers stopped by the operator)' });
+          let acl: { znodes: number; rounds: number } | undefined;
+          if (o.aclFence) {
+            // ZooKeeper's own /zookeeper is never fenced (nor synced).
+            const record = await fenceSource(o, new PathFilter(filter.prefixes, filter.excludes, true), state);
+            acl = { znodes: Object.keys(record.acls).length, rounds: record.rounds };
+          }
+          finish(phase, start, {
+            command: o.fenceCommand ?? (o.aclFence ? '(none)' : '(none: writers stopped by the operator)'),
+            ...(acl ? { aclFence: acl } : {}),
+          });
           break;
+        }
         case 'drain': {
           const quiet = o.quietMs ?? 2000;
           const deadline = Date.now() + timeout;
@@ -177,6 +205,43 @@ export async function runCutover(o: CutoverOptions): Promise<VerifySummary | und
   } finally {
     await engine?.stop();
   }
+}
+
+/** Raises the built-in fence, saving the original ACLs into the state file as it goes. */
+async function fenceSource(o: CutoverOptions, filter: PathFilter, state: CutoverState): Promise<FenceRecord> {
+  const identity = digestIdentity(o.engine.source.auth);
+  const record: FenceRecord = state.fence ?? { identity, acls: {}, complete: false, rounds: 0 };
+  state.fence = record;
+  const s = await ZkClient.connect({ connect: o.engine.source.connect, label: 'source (fence)', ...(o.engine.source.auth ? { auth: o.engine.source.auth } : {}) });
+  try {
+    return await raiseFence(s, record, { roots: topRoots(filter.prefixes), includes: (p) => filter.includes(p), save: () => saveState(o.stateFile, state) });
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * Rollback of the built-in fence: restores the recorded ACLs on the source,
+ * then forgets the fence and every phase from `fence` on, so that a re-run
+ * with the same state file fences again. The source must still be the
+ * authoritative ensemble (see the playbook before doing this after `switch`).
+ */
+export async function liftCutoverFence(o: Pick<CutoverOptions, 'engine' | 'stateFile'>): Promise<LiftResult & { phasesReset: CutoverPhase[] }> {
+  const state = loadState(o as CutoverOptions);
+  if (!state.fence) throw new SyncError('SYNC_STATE', `${o.stateFile} records no built-in fence: nothing to lift`);
+  const s = await ZkClient.connect({ connect: o.engine.source.connect, label: 'source (unfence)', ...(o.engine.source.auth ? { auth: o.engine.source.auth } : {}) });
+  let result: LiftResult;
+  try {
+    result = await liftFence(s, state.fence);
+  } finally {
+    await s.close();
+  }
+  const from = CUTOVER_PHASES.indexOf('fence');
+  const reset = state.done.filter((d) => CUTOVER_PHASES.indexOf(d.phase) >= from).map((d) => d.phase);
+  state.done = state.done.filter((d) => CUTOVER_PHASES.indexOf(d.phase) < from);
+  delete state.fence;
+  saveState(o.stateFile, state);
+  return { ...result, phasesReset: reset };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,14 +6,15 @@
  */
 import { BidirectionalReplicator, type ConflictRecord } from './bidirectional';
 import type { Strategy } from './conflicts';
-import { SyncError, errorCode, type SyncErrorCode } from './errors';
+import { SyncError, errorCode, isCode, type SyncErrorCode } from './errors';
+import { OneShotWatchTree } from './one-shot-tree';
 import { SyncMetrics, type Phase } from './metrics';
 import { OneWayReplicator, type Applied } from './one-way';
 import { PathFilter, isValidPath } from './paths';
 import { syncTree, type TreeSyncResult } from './tree-sync';
 import { topRoots } from './verify';
 import { ZkClient, type ZkAuth } from './zk/client';
-import type { ConnectionState, WatchEvent } from './zk/types';
+import type { Acl, ConnectionState, WatchEvent } from './zk/types';
 
 export interface EndpointSpec {
   /** `host:port[,…][/chroot]` */
@@ -39,6 +40,20 @@ export interface EngineOptions {
   log?: (entry: Record<string, unknown>) => void;
   /** Called for every applied change (benchmarks). */
   onApplied?: (a: Applied) => void;
+  /**
+   * Change detection: `persistent` (addWatch, ZooKeeper 3.6+), `one-shot`
+   * (getData/getChildren watches re-armed on every event: any version), or
+   * `auto`: persistent, falling back to one-shot when the server answers
+   * addWatch with UNIMPLEMENTED. @default 'auto'
+   */
+  watches?: 'auto' | 'persistent' | 'one-shot';
+  /** One-shot mode: most znodes watched per side (see one-shot-tree.ts). */
+  maxWatchedZnodes?: number;
+  /**
+   * Maps an ACL read on the source to the ACL the target should hold (the
+   * cutover's built-in fence: fenced znodes report their original ACL).
+   */
+  sourceAclView?: (path: string, acl: Acl[]) => Acl[];
 }
 
 export interface EngineStatus {
@@ -56,6 +71,8 @@ export interface EngineStatus {
   applied: number;
   resyncs: number;
   lastResync?: Partial<TreeSyncResult> & { at: string; durationMs: number };
+  /** How changes are detected on each watched side, and how many znodes one-shot mode watches. */
+  watches: Partial<Record<SideName, { kind: 'persistent' | 'one-shot'; watchedZnodes?: number }>>;
   conflicts: { open: ConflictRecord[]; recentlyResolved: ConflictRecord[] };
   errors: Partial<Record<SyncErrorCode, number>>;
   startedAt: string;
@@ -79,6 +96,8 @@ export class SyncEngine {
   private readonly errors: Partial<Record<SyncErrorCode, number>> = {};
   private readonly startedAt = new Date().toISOString();
   private readonly roots: string[];
+  private readonly watchKind: Partial<Record<SideName, 'persistent' | 'one-shot'>> = {};
+  private readonly oneShot: Partial<Record<SideName, OneShotWatchTree>> = {};
 
   constructor(readonly options: EngineOptions) {
     const paths = options.paths?.length ? [...options.paths] : ['/'];
@@ -189,12 +208,59 @@ export class SyncEngine {
     });
     client.on('watch', (ev: WatchEvent) => {
       if (this.clients[side] !== client) return;
-      if (side === 'source') {
-        this.oneWay?.handle(ev);
-        this.bidi?.handle('a', ev);
-      } else this.bidi?.handle('b', ev);
+      const tree = this.oneShot[side];
+      // One-shot mode: raw notifications go through the watch tree, which re-arms and reports changes.
+      if (tree?.client === client) tree.notify(ev);
+      else this.dispatch(side, ev);
     });
+    if (this.options.sourceAclView && side === 'source') client.setAclView(this.options.sourceAclView);
     return client;
+  }
+
+  private dispatch(side: SideName, ev: WatchEvent): void {
+    if (side === 'source') {
+      this.oneWay?.handle(ev);
+      this.bidi?.handle('a', ev);
+    } else this.bidi?.handle('b', ev);
+  }
+
+  /**
+   * Sets up change detection on one side for the current session: persistent
+   * recursive watches, or the one-shot watch tree (armed from scratch on a new
+   * session, restored with SetWatches after a reconnect on the same one).
+   */
+  private async watch(side: SideName): Promise<void> {
+    const client = this.clients[side]!;
+    const wanted = this.options.watches ?? 'auto';
+    if (wanted !== 'one-shot' && this.watchKind[side] !== 'one-shot') {
+      try {
+        for (const root of this.roots) await client.addPersistentRecursiveWatch(root);
+        this.watchKind[side] = 'persistent';
+        return;
+      } catch (err) {
+        if (wanted === 'persistent' || !isCode(err, 'ZK_UNIMPLEMENTED')) throw err;
+        this.log({ msg: 'no persistent recursive watches on this server: one-shot watches', side });
+        await client.settleAfterUnimplemented();
+      }
+    }
+    this.watchKind[side] = 'one-shot';
+    const tree = this.oneShot[side];
+    if (tree?.client === client) {
+      await tree.restore();
+      return;
+    }
+    tree?.close();
+    const fresh = new OneShotWatchTree(client, {
+      roots: this.roots,
+      includes: (p) => this.filter.includes(p),
+      ...(this.options.maxWatchedZnodes !== undefined ? { maxZnodes: this.options.maxWatchedZnodes } : {}),
+      emit: (ev) => {
+        if (this.clients[side] === client) this.dispatch(side, ev);
+      },
+      onError: (code, path, err) => this.countError(code, path, err),
+    });
+    this.oneShot[side] = fresh;
+    await fresh.arm();
   }
 
   /** After an expiry the library's client is dead: open a new session, retrying until stopped. */
@@ -247,10 +313,8 @@ export class SyncEngine {
     this.bidi?.pause();
     const source = this.clients.source!;
     const target = this.clients.target!;
-    for (const root of this.roots) {
-      await source.addPersistentRecursiveWatch(root);
-      if (this.bidi) await target.addPersistentRecursiveWatch(root);
-    }
+    await this.watch('source');
+    if (this.bidi) await this.watch('target');
     let result: Partial<TreeSyncResult> = {};
     if (this.oneWay) {
       result = await syncTree(source, target, {
@@ -337,6 +401,9 @@ export class SyncEngine {
       applied: this.applied,
       resyncs: this.resyncs,
       ...(this.lastResync ? { lastResync: this.lastResync } : {}),
+      watches: Object.fromEntries(
+        (Object.keys(this.watchKind) as SideName[]).map((s) => [s, { kind: this.watchKind[s]!, ...(this.watchKind[s] === 'one-shot' ? { watchedZnodes: this.oneShot[s]?.size ?? 0 } : {}) }]),
+      ),
       conflicts: { open, recentlyResolved: this.bidi?.resolvedConflicts() ?? [] },
       errors: { ...this.errors },
       startedAt: this.startedAt,
@@ -350,6 +417,7 @@ export class SyncEngine {
 
   async stop(phase: Phase = 'stopped'): Promise<void> {
     this.stopped = true;
+    for (const tree of Object.values(this.oneShot)) tree?.close();
     this.oneWay?.pause();
     this.bidi?.pause();
     await Promise.all(Object.values(this.clients).map((c) => c?.close()));

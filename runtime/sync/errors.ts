@@ -22,6 +22,7 @@ export const SYNC_ERROR_CODES = [
   'SYNC_USAGE', // bad command-line or API input
   'SYNC_STATE', // a cutover state file that does not fit the command
   'SYNC_STOPPED', // the engine was stopped while an operation waited
+  'SYNC_WATCH_LIMIT', // one-shot watch mode: more znodes than --max-watched-znodes
 ] as const;
 
 /** Every code, also the `kind` label values of `zk_sync_errors_total` (all exported at 0 from startup). */

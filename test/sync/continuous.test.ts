@@ -46,6 +46,7 @@ t.test('one-way continuous sync', { skip: zookeeperSkipReason() }, async (t) => 
   t.teardown(() => engine.stop());
   await engine.start();
   t.equal(engine.phase, 'streaming');
+  t.same(engine.status().watches, { source: { kind: 'persistent' } }, 'auto: persistent recursive watches on ZooKeeper 3.8');
   t.ok(await converge(source, target, 10_000), 'snapshot verifies equal');
 
   t.test('creates, updates and deletes arrive; lag is measured', async (t) => {

@@ -10,6 +10,7 @@ import { SyncError } from '../../runtime/sync/errors';
 import { readTree } from '../../runtime/sync/tree-walk';
 import { ZkClient } from '../../runtime/sync/zk/client';
 import { MAX_XID } from '../../runtime/sync/zk/guards';
+import { decodeNotification } from '../../runtime/sync/zk/io';
 import { OPEN_ACL, CreateMode, type WatchEvent, type WriteOp } from '../../runtime/sync/zk/types';
 import { freePorts, startEnsemble, zookeeperSkipReason, type ZkEnsemble } from '../helpers/zookeeper';
 
@@ -28,6 +29,26 @@ t.test('batches stay below the byte and op caps, in order', async (t) => {
   t.same(batches.flat(), ops, 'every op once, in order');
   t.ok(batches.every((b) => b.length <= 200), 'at most 200 ops each');
   t.ok(batches.every((b) => b.length === 1 || b.reduce((n, o) => n + opBytes(o), 0) <= 512 * 1024), 'at most 512 KiB each, unless one op alone');
+});
+
+t.test('notification frames are decoded as the library would, chroot removed', async (t) => {
+  const frame = (path: string): Buffer => {
+    const p = Buffer.from(path);
+    const b = Buffer.alloc(32 + p.length);
+    b.writeInt32BE(b.length - 4, 0);
+    b.writeInt32BE(-1, 4); // xid: notification
+    b.writeBigInt64BE(-1n, 8);
+    b.writeInt32BE(0, 16);
+    b.writeInt32BE(3, 20); // NodeDataChanged
+    b.writeInt32BE(3, 24); // SyncConnected
+    b.writeInt32BE(p.length, 28);
+    p.copy(b, 32);
+    return b;
+  };
+  t.same(decodeNotification(frame('/a/b'), undefined), { type: 3, state: 3, path: '/a/b' });
+  t.same(decodeNotification(frame('/chr/a/b'), '/chr'), { type: 3, state: 3, path: '/a/b' });
+  t.same(decodeNotification(frame('/chr'), '/chr'), { type: 3, state: 3, path: '/' });
+  t.equal(decodeNotification(frame('/a').subarray(0, 30), undefined), undefined, 'truncated: left to the library');
 });
 
 t.test('against a real ZooKeeper', { skip }, async (t) => {

@@ -12,6 +12,7 @@ import { SyncError, codeOfZk } from '../errors';
 import { isValidPath } from '../paths';
 import { AddWatchMode, AddWatchRequest, onNotification } from './add-watch';
 import { installGuards, JUTE_MAX_BUFFER } from './guards';
+import { OP_ONE_SHOT, decodeChildren, decodeData, decodeExists, encodePathWatch, encodeSetWatches, type WatchSet } from './one-shot';
 import { installFraming, installReadTimeout, installWriteCoalescing } from './io';
 import { lib, type LibAcl, type LibClient, type LibException, type LibStat, type LibTransaction } from './library';
 import { OP, RawBatch, RawRequest, decodeAclOnly, decodeCreate2, decodeGetAcl, decodeMultiRead, decodeStat, encodeCreate, encodeMultiRead, encodeSetData, type ReadOp, type ReadResult } from './raw';
@@ -85,6 +86,7 @@ export class ZkClient extends EventEmitter {
   private readonly readTimeout: { touch: () => void; stop: () => void };
   private pool: { server: string; size: number; clients: Promise<ZkClient[]> } | undefined;
   private noMultiRead = false;
+  private aclView: ((path: string, acl: Acl[]) => Acl[]) | undefined;
   /** Raw requests issued in this tick, sent together at its end (see RawBatch). */
   private rawBatch: RawRequest[] | undefined;
 
@@ -208,10 +210,14 @@ export class ZkClient extends EventEmitter {
     });
   }
 
+  /**
+   * Encoded and decoded by us (raw.ts, one-shot.ts), not by the library: this
+   * is the read of every streamed change, and the library's generic decoder
+   * and Stat conversion cost more CPU than the request itself.
+   */
   getData(path: string): Promise<NodeData> {
-    return this.call('getData', path, (resolve, reject) =>
-      this.client.getData(path, (err, data, stat) => (err ? reject(this.fail('getData', path, err)) : resolve({ data: data ?? null, stat: toStat(stat) }))),
-    );
+    if (!isValidPath(path)) return Promise.reject(new SyncError('SYNC_USAGE', `getData ${path} on ${this.options.label}: not a valid znode path`, { path }));
+    return this.raw('getData', path, OP.getData, encodePathWatch(this.full(path), false)).then(decodeData);
   }
 
   getChildren(path: string): Promise<{ children: string[]; stat: Stat }> {
@@ -222,7 +228,18 @@ export class ZkClient extends EventEmitter {
 
   /** getACL, decoded by us (raw.ts): the library's generic decoder costs more than the request. */
   getAcl(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
-    return this.raw('getACL', path, OP.getACL, this.full(path)).then(decodeGetAcl);
+    const r = this.raw('getACL', path, OP.getACL, this.full(path)).then(decodeGetAcl);
+    const view = this.aclView;
+    return view ? r.then((x) => ({ acl: view(path, x.acl), stat: x.stat })) : r;
+  }
+
+  /**
+   * Makes every later ACL read (getAcl, getAclOnly, hence walks and verify)
+   * answer `view(path, acl)` instead of the stored ACL: the cutover's fence
+   * changes the source's ACLs and the copy must keep the original ones.
+   */
+  setAclView(view: ((path: string, acl: Acl[]) => Acl[]) | undefined): void {
+    this.aclView = view;
   }
 
   /** The znode's stat, or null when it does not exist. */
@@ -239,7 +256,9 @@ export class ZkClient extends EventEmitter {
 
   /** A znode's ACL without its stat (the cheapest ACL read: tree walks). */
   getAclOnly(path: string): Promise<Acl[]> {
-    return this.raw('getACL', path, OP.getACL, this.full(path)).then(decodeAclOnly);
+    const r = this.raw('getACL', path, OP.getACL, this.full(path)).then(decodeAclOnly);
+    const view = this.aclView;
+    return view ? r.then((acl) => view(path, acl)) : r;
   }
 
   /**
@@ -268,6 +287,7 @@ export class ZkClient extends EventEmitter {
       } catch (err) {
         if (!(err instanceof SyncError) || err.code !== 'ZK_UNIMPLEMENTED') throw err;
         this.noMultiRead = true;
+        await this.settleAfterUnimplemented();
       }
     }
     return Promise.all(
@@ -299,7 +319,7 @@ export class ZkClient extends EventEmitter {
     const current = this.pool;
     if (current && current.server === server && current.size === size) {
       const clients = await current.clients;
-      if (clients.every((c) => c.state === 'connected')) return [this, ...clients];
+      if (clients.every((c) => c.state === 'connected')) return this.withView(clients);
       if (this.pool !== current) return this.readers(k);
     }
     if (current) void current.clients.then((cs) => Promise.all(cs.map((c) => c.close())));
@@ -324,7 +344,13 @@ export class ZkClient extends EventEmitter {
       return ok;
     });
     this.pool = { server: server ?? '', size, clients: opened };
-    return [this, ...(await opened)];
+    return this.withView(await opened);
+  }
+
+  /** Read sessions answer ACL reads through this client's view (setAclView). */
+  private withView(clients: ZkClient[]): ZkClient[] {
+    for (const c of clients) c.aclView = this.aclView;
+    return [this, ...clients];
   }
 
   /** `host:port` of the server this session is connected to. */
@@ -446,6 +472,68 @@ export class ZkClient extends EventEmitter {
         reject(e.code === 'ZK_UNIMPLEMENTED' ? new SyncError('ZK_UNIMPLEMENTED', `${this.options.label} server does not support addWatch (ZooKeeper 3.6+ is required for continuous sync)`) : e);
       }),
     );
+  }
+
+  /**
+   * One-shot watches (one-shot.ts), for servers without addWatch: getData,
+   * getChildren and exists with the watch flag. Each fires once, as a `watch`
+   * event, and must be set again. The library never learns of them, so it
+   * never re-sends them; `restoreWatches` does, in chunks, after a reconnect.
+   */
+  watchData(path: string): Promise<NodeData> {
+    return this.raw('getData', path, OP_ONE_SHOT.getData, encodePathWatch(this.full(path), true)).then(decodeData);
+  }
+
+  watchChildren(path: string): Promise<string[]> {
+    return this.raw('getChildren', path, OP_ONE_SHOT.getChildren, encodePathWatch(this.full(path), true)).then(decodeChildren);
+  }
+
+  /** An exists watch: fires `created` when an absent znode appears. Null when absent. */
+  watchExists(path: string): Promise<Stat | null> {
+    return this.raw('exists', path, OP_ONE_SHOT.exists, encodePathWatch(this.full(path), true)).then(decodeExists, (err: unknown) =>
+      err instanceof SyncError && err.code === 'ZK_NO_NODE' ? null : Promise.reject(err),
+    );
+  }
+
+  /**
+   * Re-registers one-shot watches on this connection (SetWatches, opcode 101),
+   * split into packets far below jute.maxbuffer. The server fires at once the
+   * watches of znodes changed since the last zxid this client saw. Resolves
+   * with the number of packets sent.
+   */
+  async restoreWatches(watches: WatchSet): Promise<number> {
+    const full = (l: readonly string[]): string[] => l.map((p) => this.full(p));
+    const zxid = (this.client.connectionManager as unknown as { zxid?: Buffer }).zxid ?? Buffer.alloc(8);
+    const bodies = encodeSetWatches(Buffer.from(zxid), { data: full(watches.data), exist: full(watches.exist), child: full(watches.child) });
+    await Promise.all(bodies.map((b) => this.raw('setWatches', '/', OP_ONE_SHOT.setWatches, b)));
+    return bodies.length;
+  }
+
+  /**
+   * A server answers an opcode it does not know with UNIMPLEMENTED and then
+   * closes the connection (its UnimplementedRequestProcessor); requests sent
+   * meanwhile fail with CONNECTION_LOSS. Waits (at most 2 s) for that close,
+   * then for the next connection, so that a fallback goes on over it.
+   */
+  async settleAfterUnimplemented(): Promise<void> {
+    const next = (want: ConnectionState, ms: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        if (this.current === want) return resolve(true);
+        const timer = setTimeout(() => done(false), ms);
+        const on = (s: ConnectionState): void => {
+          if (s === want) done(true);
+        };
+        const done = (v: boolean): void => {
+          clearTimeout(timer);
+          this.off('state', on);
+          resolve(v);
+        };
+        this.on('state', on);
+      });
+    if (this.current === 'connected' && !(await next('disconnected', 2000))) return;
+    if (!(await next('connected', this.options.connectTimeoutMs ?? 10_000))) {
+      throw new SyncError('ZK_CONNECTION_LOSS', `${this.options.label}: no new connection after the server closed one (it answered a request it does not know)`);
+    }
   }
 
   /** Closes the session; resolves when the connection is gone (at most 2 s). */
