@@ -87,8 +87,13 @@ export interface FeedHandlers {
  * One view's feed. Reconnects on its own (1 s, doubling to 15 s); a missed
  * sequence number or a `reset` reconnects at once for a fresh full view.
  * When the socket cannot open, a REST call tells a refused token (401) from
- * an unreachable app.
+ * an unreachable app. A socket that brings no full view within
+ * FULL_VIEW_WAIT_MS (never opened, or opened and silent) is given up and
+ * reconnected, and the page says so, rather than waiting on "connecting"
+ * for ever.
  */
+export const FULL_VIEW_WAIT_MS = 15_000;
+
 export class Feed {
   private ws: WebSocket | null = null;
   private seq = -1;
@@ -129,6 +134,14 @@ export class Feed {
     ws.onopen = () => {
       this.opened = true;
     };
+    this.stopWatchdog();
+    this.watchdog = window.setTimeout(() => {
+      this.watchdog = null;
+      if (this.ws !== ws || this.closed) return;
+      performance.mark('topology-feed-stalled', { detail: { opened: this.opened } });
+      this.on.state('lost', `${this.opened ? 'the app sent no view' : 'the app did not answer'} within ${FULL_VIEW_WAIT_MS / 1000} s; reconnecting`);
+      this.restart(0);
+    }, FULL_VIEW_WAIT_MS);
     ws.onmessage = (e) => {
       let m: FeedMessage;
       try {
@@ -137,6 +150,7 @@ export class Feed {
         return;
       }
       if (m.type === 'full') {
+        this.stopWatchdog();
         this.seq = m.seq;
         this.backoff = 1000;
         this.on.full(m.nodes);
@@ -155,9 +169,17 @@ export class Feed {
     };
     ws.onclose = () => {
       if (this.ws !== ws || this.closed) return;
+      this.stopWatchdog();
       this.ws = null;
       void this.afterClose(this.opened);
     };
+  }
+
+  private watchdog: number | null = null;
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    this.watchdog = null;
   }
 
   private async afterClose(wasOpen: boolean): Promise<void> {
@@ -197,6 +219,7 @@ export class Feed {
 
   close(): void {
     this.closed = true;
+    this.stopWatchdog();
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.ws) {
       this.ws.onclose = null;

@@ -10,6 +10,9 @@
  * Cost: O(1) per node placed, O(groups) per repack: no force simulation, so
  * 5,000 nodes are placed in about a millisecond (layout is what made Scope's
  * dagre take minutes at 1,000 nodes).
+ *
+ * The page never runs this: it lives in the layout worker
+ * (runtime/ui/layout-worker.ts), which sends positions to the page.
  */
 const GOLDEN = Math.PI * (3 - Math.sqrt(5));
 /** Distance scale between neighbouring slots. */
@@ -95,6 +98,20 @@ export class StableLayout {
     return this.where.has(id);
   }
 
+  /** Every placed node id. */
+  ids(): IterableIterator<string> {
+    return this.where.keys();
+  }
+
+  get size(): number {
+    return this.where.size;
+  }
+
+  /** Every group's key (groups with at least one node). */
+  groupKeys(): IterableIterator<string> {
+    return this.groups.keys();
+  }
+
   /** Packs groups into rows if needed; returns true when group centres moved. */
   pack(): boolean {
     if (!this.dirty) return false;
@@ -159,6 +176,7 @@ export class StableLayout {
   }
 
   clear(): void {
+    this.order = 0;
     this.groups.clear();
     this.where.clear();
     this.rowWidth = 0;

@@ -42,32 +42,50 @@ export function stateOf(n: ViewNode): string {
 
 export class ViewStore {
   readonly nodes = new Map<string, ViewNode>();
-  /** Incoming edges, kept for the table and keyboard moves. */
+  /** Incoming edges, kept for the table, keyboard moves and the graph's edges of a node that (re)appears. */
   readonly incoming = new Map<string, Set<string>>();
   version = 0;
 
   full(nodes: ViewNode[]): void {
     this.nodes.clear();
-    for (const n of nodes) this.nodes.set(n.id, n);
-    this.reindex();
-  }
-
-  delta(add: ViewNode[], update: ViewNode[], remove: string[]): void {
-    for (const id of remove) this.nodes.delete(id);
-    for (const n of add) this.nodes.set(n.id, n);
-    for (const n of update) this.nodes.set(n.id, n);
-    this.reindex();
-  }
-
-  private reindex(): void {
-    this.version++;
     this.incoming.clear();
-    for (const n of this.nodes.values()) {
-      for (const t of n.adjacency) {
-        let s = this.incoming.get(t);
-        if (!s) this.incoming.set(t, (s = new Set()));
-        s.add(n.id);
-      }
+    for (const n of nodes) {
+      this.nodes.set(n.id, n);
+      this.link(n);
+    }
+    this.version++;
+  }
+
+  /** Applies a delta; the incoming index changes only for the nodes named (not a pass over the view). */
+  delta(add: ViewNode[], update: ViewNode[], remove: string[]): void {
+    for (const id of remove) {
+      const old = this.nodes.get(id);
+      if (old) this.unlink(old);
+      this.nodes.delete(id);
+    }
+    for (const n of [...add, ...update]) {
+      const old = this.nodes.get(n.id);
+      if (old) this.unlink(old);
+      this.nodes.set(n.id, n);
+      this.link(n);
+    }
+    this.version++;
+  }
+
+  private link(n: ViewNode): void {
+    for (const t of n.adjacency) {
+      let s = this.incoming.get(t);
+      if (!s) this.incoming.set(t, (s = new Set()));
+      s.add(n.id);
+    }
+  }
+
+  private unlink(n: ViewNode): void {
+    for (const t of n.adjacency) {
+      const s = this.incoming.get(t);
+      if (!s) continue;
+      s.delete(n.id);
+      if (s.size === 0) this.incoming.delete(t);
     }
   }
 }

@@ -100,6 +100,10 @@ t.test('recorded reports: the graph draws the expected nodes, and a node added b
   const host = reports[0]!.hostId.split(';')[1]!;
   const captions = await page.locator('.caption').allTextContents();
   t.ok(captions.includes(host), `grouped by host: a caption names ${host}`);
+  // The view counts and the filter bar arrive with GET /api/topology and move the graph's box
+  // down a little; positions on the page are compared once the page has settled.
+  await page.waitForSelector('.views .count', { timeout: 5000 });
+  await page.waitForFunction(() => (document.querySelector('.filters')?.children.length ?? 0) > 0, undefined, { timeout: 5000 });
   const before = new Set(await ui<string[]>(page, 'nodes'));
   const positions = new Map<string, { x: number; y: number }>();
   for (const id of before) positions.set(id, (await ui<{ x: number; y: number }>(page, 'position', id))!);
@@ -306,6 +310,82 @@ t.test('errors are plain and recover: refused token, lost connection', async (t)
   await page.waitForSelector('.banner[data-key="feed"]', { state: 'detached', timeout: 20_000 });
   await page.waitForFunction(() => /live/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 5000 });
   t.pass('reconnected by itself');
+  await context.close();
+  await proxy.close();
+});
+
+/**
+ * A TCP proxy in front of the app that lets the first `silenced` view feeds complete their
+ * WebSocket handshake and then drops everything the app sends on them: an app that accepts a
+ * feed and never sends the view. Everything else passes through.
+ */
+async function silentFeedProxy(target: number, silenced: number): Promise<{ url: string; close(): Promise<void> }> {
+  let left = silenced;
+  const sockets = new Set<Socket>();
+  const server = createServer((c) => {
+    const u = connect(target, '127.0.0.1');
+    sockets.add(c).add(u);
+    let mute = false;
+    let headersDone = false;
+    let head = '';
+    const end = () => {
+      c.destroy();
+      u.destroy();
+    };
+    c.on('error', end).on('close', end);
+    u.on('error', end).on('close', end);
+    c.on('data', (b: Buffer) => {
+      if (!mute && left > 0 && /^GET \/api\/topology\/[^ ]*\/ws/.test(b.toString('latin1')) && /upgrade: websocket/i.test(b.toString('latin1'))) {
+        mute = true;
+        left--;
+      }
+      u.write(b);
+    });
+    u.on('data', (b: Buffer) => {
+      if (!mute) return void c.write(b);
+      if (headersDone) return; // the feed's messages: dropped
+      // Pass the handshake's response headers, nothing after them.
+      const sent = head.length;
+      head += b.toString('latin1');
+      const i = head.indexOf('\r\n\r\n');
+      if (i === -1) return void c.write(b);
+      headersDone = true;
+      c.write(Buffer.from(head.slice(sent, i + 4), 'latin1'));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const x of sockets) x.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+t.test('a feed that opens but brings no view is given up, said so, and reconnected', async (t) => {
+  const proxy = await silentFeedProxy(h.app.port, 1);
+  const context = await h.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${proxy.url}/?view=containers#token=${TOKENS.viewer}`);
+  // The bar may show for less than a frame (the next feed answers at once): record every bar shown.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { bannersSeen: string[] }).bannersSeen = seen;
+    new MutationObserver(() => {
+      for (const b of Array.from(document.querySelectorAll('.banner'))) seen.push(b.textContent ?? '');
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  // FULL_VIEW_WAIT_MS (15 s) after the silent feed opened, the page gives it up and reconnects.
+  const total = shape.probes * shape.containersPerProbe;
+  t.equal(await waitDrawn(page, total, 25_000), total, 'the next feed brings the view');
+  const stalled = await page.evaluate(() => performance.getEntriesByName('topology-feed-stalled').map((m) => (m as PerformanceMark).detail as { opened: boolean }));
+  t.same(stalled, [{ opened: true }], 'the page gave up one feed, which had opened');
+  const seen = await page.evaluate(() => (window as unknown as { bannersSeen: string[] }).bannersSeen);
+  t.ok(seen.some((x) => /The app sent no view within 15 s; reconnecting/.test(x)), `the page said so: ${JSON.stringify([...new Set(seen)])}`);
+  await page.waitForSelector('.banner[data-key="feed"]', { state: 'detached', timeout: 5000 });
+  t.pass('no bar once the view is in');
   await context.close();
   await proxy.close();
 });
