@@ -21,7 +21,11 @@ RUN --mount=type=cache,target=/root/.npm \
 
 # The sources (.dockerignore keeps out tests, dist/, docs and local builds);
 # compile runtime/ to build/ with tsconfig.build.json, then drop the dev
-# dependencies (TypeScript, cdk8s-cli, tap, ...) from node_modules.
+# dependencies (TypeScript, cdk8s-cli, tap, ...) from node_modules. The build
+# also bundles `orchestrator probe` into build/runtime/probe/command.js
+# (runtime/probe/bundle/build.ts: one minified file that loads only the parts
+# of undici and prom-client the probe uses, for its resident memory); the CLI
+# loads it for the probe subcommand, so the entry point stays the same.
 COPY . .
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund

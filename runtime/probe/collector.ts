@@ -28,9 +28,17 @@ export interface CollectorResult {
   issues: CollectorIssue[];
 }
 
-/** What kind of pass a collector runs in. */
+/** What kind of pass a collector runs in, and how it waits for the others. */
 export interface PassContext {
   kind: 'full' | 'delta';
+  /**
+   * Resolves when the named collector has finished its part of this pass (at
+   * once when it does not run in this pass). The collectors of a pass run
+   * concurrently, so that the engine's and the API server's answers arrive
+   * while the /proc walk runs; one that reads another's result of the same
+   * pass (connections and containers read the process table) awaits it here.
+   */
+  settled?: (collector: string) => Promise<void>;
 }
 
 export interface Collector {

@@ -2,7 +2,9 @@
  * The probe's collection loop.
  *
  * - A full report every `intervalMs` (default 15 s), from a pass over all
- *   collectors in order.
+ *   collectors. They run concurrently: the container engine and the API
+ *   server answer while the /proc walk runs; a collector that reads another's
+ *   result of the same pass waits for it (`PassContext.settled`).
  * - Delta reports in between when something asks for one (`trigger`, e.g. the
  *   container collector on an engine event): only the named collectors run, the
  *   others' fragments from the last pass are reused, and the delta against the
@@ -27,7 +29,7 @@ import {
   type Report,
   type ReportNode,
 } from '../report';
-import type { Collector, Fragment, ProbeIdentity } from './collector';
+import type { Collector, Fragment, PassContext, ProbeIdentity } from './collector';
 import { CollectorRunner, type BackoffPolicy } from './runner';
 
 /**
@@ -41,7 +43,15 @@ export type ReportSink = (report: Report) => void;
 export interface PassStats {
   kind: 'full' | 'delta';
   seq: number;
+  /** Wall time from the pass's start until its report is assembled (before it goes to the sink). */
   durationMs: number;
+  /**
+   * CPU time (user + system) of the probe process over the same span: the
+   * collectors' own work, plus whatever else the process did meanwhile (a
+   * metrics scrape, a publish). Next to `durationMs` it tells waiting (for
+   * the engine, for the CPU on a busy host) from working.
+   */
+  cpuMs: number;
   collectors: { name: string; ran: boolean; ok: boolean; durationMs: number }[];
 }
 
@@ -49,11 +59,13 @@ export interface PassStats {
 export interface ProbeLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  /** Optional: one line per pass with its timings (`LOG_LEVEL=debug`; bench/probe.ts reads them). */
+  debug?(obj: object, msg: string): void;
 }
 
 export interface ProbeOptions {
   identity: ProbeIdentity;
-  /** Run in this order on every pass. */
+  /** Run on every pass (concurrently); their fragments merge in this order. */
   collectors: Collector[];
   sink: ReportSink;
   /** Time between full reports. */
@@ -160,17 +172,31 @@ export class Probe {
   }
 
   private async runCollectors(only: ReadonlySet<string> | null, now: number, kind: 'full' | 'delta'): Promise<PassStats['collectors']> {
+    const selected = this.runners.filter((r) => only === null || only.has(r.name));
+    // Every collector of the pass starts at once; the order of `collectors`
+    // only decides whose fragment merges first. One that needs another's
+    // result of this pass awaits `settled(name)` (see PassContext).
+    const done = new Map<string, Promise<void>>();
+    const finish = new Map<string, () => void>();
+    for (const r of selected) done.set(r.name, new Promise<void>((resolve) => finish.set(r.name, resolve)));
+    const pass: PassContext = { kind, settled: (name) => done.get(name) ?? Promise.resolve() };
+    const outs = await Promise.all(
+      selected.map((runner) =>
+        runner.run(now, pass).finally(() => {
+          finish.get(runner.name)!();
+        }),
+      ),
+    );
     const stats: PassStats['collectors'] = [];
-    for (const runner of this.runners) {
-      if (only !== null && !only.has(runner.name)) continue;
-      const out = await runner.run(now, { kind });
+    selected.forEach((runner, i) => {
+      const out = outs[i]!;
       const ok = out.fragment !== null;
       // A failed collector contributes no nodes: stale nodes would be a lie the
       // app cannot tell from the truth. Its error says why they are missing.
       if (out.ran || !ok) this.fragments.set(runner.name, { fragment: out.fragment, errors: out.errors });
       stats.push({ name: runner.name, ran: out.ran, ok, durationMs: out.durationMs });
       this.logTransition(runner.name, ok, out.errors);
-    }
+    });
     return stats;
   }
 
@@ -218,16 +244,18 @@ export class Probe {
 
   private async collectFull(): Promise<FullReport> {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const now = this.clock();
     const collectors = await this.runCollectors(null, now, 'full');
     const report = this.assemble(now);
     this.lastFull = report;
-    this.emit(report, { kind: 'full', seq: report.seq, durationMs: performance.now() - started, collectors });
+    this.emit(report, { kind: 'full', seq: report.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
     return report;
   }
 
   private async collectDelta(names: readonly string[] | undefined): Promise<DeltaReport | null> {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const now = this.clock();
     const collectors = await this.runCollectors(names ? new Set(names) : null, now, 'delta');
     const base = this.lastFull!;
@@ -237,7 +265,7 @@ export class Probe {
       this.seq--; // nothing emitted: keep seq gapless
       return null;
     }
-    this.emit(delta, { kind: 'delta', seq: delta.seq, durationMs: performance.now() - started, collectors });
+    this.emit(delta, { kind: 'delta', seq: delta.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
     return delta;
   }
 
@@ -248,7 +276,20 @@ export class Probe {
       this.opts.logger?.warn({ err: (err as Error).message, seq: report.seq }, 'report sink threw; report dropped');
     }
     this.opts.onPass?.(stats);
+    this.opts.logger?.debug?.(
+      { pass: stats.kind, seq: stats.seq, durationMs: round1(stats.durationMs), cpuMs: round1(stats.cpuMs), collectors: Object.fromEntries(stats.collectors.filter((c) => c.ran).map((c) => [c.name, round1(c.durationMs)])) },
+      'pass',
+    );
   }
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 function sameErrors(a: readonly CollectorError[], b: readonly CollectorError[]): boolean {

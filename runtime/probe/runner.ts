@@ -23,6 +23,7 @@ export interface RunOutcome {
   errors: CollectorError[];
   /** True when the collector actually ran in this pass. */
   ran: boolean;
+  /** Its run time, less the time it waited for other collectors of the pass. */
   durationMs: number;
 }
 
@@ -70,7 +71,20 @@ export class CollectorRunner {
     }
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
-    const work = Promise.resolve().then(() => this.collector.collect(now, pass));
+    // Time spent waiting for another collector of the pass is not this one's collection time.
+    let waitedMs = 0;
+    const ctx: PassContext | undefined =
+      pass?.settled === undefined
+        ? pass
+        : {
+            ...pass,
+            settled: async (name) => {
+              const t = performance.now();
+              await pass.settled!(name);
+              waitedMs += performance.now() - t;
+            },
+          };
+    const work = Promise.resolve().then(() => this.collector.collect(now, ctx));
     this.inFlight = work;
     // The collector may outlive its timeout; it is not started again until it settles.
     work.then(
@@ -95,7 +109,7 @@ export class CollectorRunner {
         ts: now,
         count: i.count,
       }));
-      return { fragment: result.nodes, errors, ran: true, durationMs: performance.now() - started };
+      return { fragment: result.nodes, errors, ran: true, durationMs: performance.now() - started - waitedMs };
     } catch (err) {
       this.failures++;
       const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
@@ -111,7 +125,7 @@ export class CollectorRunner {
         ts: now,
         count: 1,
       };
-      return { fragment: null, errors: [this.lastFailure], ran: true, durationMs: performance.now() - started };
+      return { fragment: null, errors: [this.lastFailure], ran: true, durationMs: performance.now() - started - waitedMs };
     } finally {
       clearTimeout(timer);
     }

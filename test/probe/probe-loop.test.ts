@@ -146,3 +146,49 @@ t.test('a sink that throws does not stop the probe', async (t) => {
   t.equal(r.seq, 1);
   t.equal((await probe.fullPass()).seq, 2);
 });
+
+t.test('the collectors of a pass run concurrently; one that awaits settled(name) sees that collector finished in the same pass', async (t) => {
+  const events: string[] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let tablePass = 0;
+  // "slow" stands for the engine: it waits on I/O (here a gate the test opens).
+  const slow: Collector = {
+    name: 'slow',
+    async collect(_now, pass) {
+      events.push('slow:start');
+      await gate;
+      await pass?.settled?.('table');
+      events.push(`slow:end saw table of pass ${tablePass}`);
+      return { nodes: {}, issues: [] };
+    },
+  };
+  const table: Collector = {
+    name: 'table',
+    async collect() {
+      events.push('table:start');
+      await new Promise((r) => setTimeout(r, 20));
+      tablePass++;
+      events.push('table:end');
+      return { nodes: {}, issues: [] };
+    },
+  };
+  const reader: Collector = {
+    name: 'reader',
+    async collect(_now, pass) {
+      await pass?.settled?.('table');
+      events.push(`reader saw table of pass ${tablePass}`);
+      release();
+      return { nodes: {}, issues: [] };
+    },
+  };
+  const probe = new Probe({ identity, collectors: [slow, table, reader], sink: () => undefined });
+  t.teardown(() => probe.stop());
+  await probe.fullPass();
+  t.same(events, ['slow:start', 'table:start', 'table:end', 'reader saw table of pass 1', 'slow:end saw table of pass 1'], 'all start at once; the readers wait for the table of this pass');
+  // A delta pass of the slow collector alone: the table does not run, so settled() does not wait.
+  events.length = 0;
+  const delta = await probe.deltaPass(['slow']);
+  t.equal(delta, null);
+  t.same(events, ['slow:start', 'slow:end saw table of pass 1'], 'settled() of a collector not in the pass resolves at once');
+});

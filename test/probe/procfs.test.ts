@@ -5,6 +5,10 @@ import { isDnat, parseConntrack } from '../../runtime/probe/procfs/conntrack';
 import { AddressCache, parseTcpTable, ipv4FromHex, ipv6FromHex, type TcpSocket } from '../../runtime/probe/procfs/net-tcp';
 import { PF_KTHREAD, parsePidStat } from '../../runtime/probe/procfs/stat';
 import { parseCpuLine, parseMeminfo, parseOsRelease } from '../../runtime/probe/collectors/host';
+import { ProcReader } from '../../runtime/probe/procfs/reader';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ID = 'a'.repeat(12) + '0123456789abcdef'.repeat(3) + 'b'.repeat(4);
 
@@ -89,4 +93,22 @@ t.test('host files', async (t) => {
   t.same(parseOsRelease(''), { name: 'Linux', id: 'linux', versionId: '' });
   t.same(parseMeminfo('MemTotal:       1000 kB\nMemFree:  10 kB\nMemAvailable:    400 kB\n'), { total: 1024000, available: 409600 });
   t.same(parseCpuLine('cpu  10 0 10 70 10 0 0 0 0 0\ncpu0 1\n'), { busy: 20, total: 100 });
+});
+
+t.test('ProcReader.readWhole: the same bytes as read, for a /proc stat file and for a file larger than its buffer', async (t) => {
+  const r = new ProcReader(64);
+  const stat = `/proc/${process.pid}/stat`;
+  const n1 = r.readWhole(stat);
+  const whole = r.bytes.toString('latin1', 0, n1);
+  t.match(whole, new RegExp(`^${process.pid} \\(`), 'starts with our pid');
+  t.ok(whole.endsWith('\n'), 'the whole record, up to its newline');
+  const dir = mkdtempSync(join(tmpdir(), 'proc-reader-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const big = join(dir, 'big');
+  const text = 'x'.repeat(1000) + '\n' + 'y'.repeat(3000);
+  writeFileSync(big, text);
+  const n2 = r.readWhole(big);
+  t.equal(r.bytes.toString('latin1', 0, n2), text, 'a file over the buffer grows it and is read to its end');
+  const n3 = r.read(big);
+  t.equal(n3, n2);
 });

@@ -143,3 +143,51 @@ t.test('the map forgets closed sockets', async (t) => {
   t.ok(m.size <= 2 + 256, `pruned to the table's size (${m.size})`);
   t.equal(m.get(10_000), 100);
 });
+
+t.test("a known owner's new socket: only its new fd is read; its remembered sockets are not read again", async (t) => {
+  const root = t.testdir();
+  const fs = tree(root);
+  const pids = [100, 101];
+  const many: Record<number, string> = { 0: '/dev/null' };
+  for (let i = 0; i < 50; i++) many[10 + i] = `socket:[${1000 + i}]`;
+  fs.proc(100, many);
+  fs.proc(101, { 0: '/dev/null' });
+  const inodes = Array.from({ length: 50 }, (_, i) => 1000 + i);
+  const owners = new SocketOwners(root);
+  const alive = (pid: number): boolean => pids.includes(pid);
+  owners.beginPass();
+  owners.owners(NETNS, inodes, pids, alive, noErrors(t));
+  owners.endPass();
+
+  fs.proc(100, { ...many, 70: 'socket:[2000]' });
+  const l0 = owners.counters.links;
+  owners.beginPass();
+  const m = owners.owners(NETNS, [...inodes, 2000], pids, alive, noErrors(t));
+  owners.endPass();
+  t.equal(m.get(2000), 100, 'placed');
+  t.equal(owners.counters.links - l0, 2, 'read: the new fd and /dev/null (not a socket), not the 50 remembered sockets');
+  t.equal(owners.counters.full, 1, 'targeted: still the one full scan of the first pass');
+});
+
+t.test('an fd number reused for a new socket while its old socket lives on elsewhere: placed in the same pass, after the full scan', async (t) => {
+  const root = t.testdir();
+  const fs = tree(root);
+  const pids = [100, 101];
+  // 100 and 101 share socket 800 (as after fork); 100 holds it on fd 3.
+  fs.proc(100, { 3: 'socket:[800]', 4: 'socket:[801]' });
+  fs.proc(101, { 5: 'socket:[800]' });
+  const owners = new SocketOwners(root);
+  const alive = (pid: number): boolean => pids.includes(pid);
+  owners.beginPass();
+  let m = owners.owners(NETNS, [800, 801], pids, alive, noErrors(t));
+  owners.endPass();
+  t.equal(m.get(800), 100);
+
+  // 100 closes fd 3 (800 lives on in 101) and gets fd 3 again for a new socket 900.
+  fs.proc(100, { 3: 'socket:[900]', 4: 'socket:[801]' });
+  owners.beginPass();
+  m = owners.owners(NETNS, [800, 801, 900], pids, alive, noErrors(t));
+  owners.endPass();
+  t.equal(m.get(900), 100, 'the new socket is placed in the same pass');
+  t.equal(owners.counters.full, 2, 'by the full scan and the re-read of remembered links that follows it');
+});

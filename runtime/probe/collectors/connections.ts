@@ -26,7 +26,7 @@
  */
 import { existsSync, readlinkSync } from 'node:fs';
 import { endpointNodeId, isLoopback, type LocalScope, type ReportNode } from '../../report';
-import { CollectorFailure, type Collector, type CollectorResult, type ProbeIdentity } from '../collector';
+import { CollectorFailure, type Collector, type CollectorResult, type PassContext, type ProbeIdentity } from '../collector';
 import { LatestMemories } from '../nodes';
 import type { ProcessTable, ProcessTableEntry, ProcessTableSource } from './processes';
 import { parseConntrack, isDnat, type ConntrackFlow } from '../procfs/conntrack';
@@ -39,7 +39,7 @@ const TCP6_INUSE = Buffer.from('TCP6: inuse ');
 
 export interface ConnectionsCollectorOptions {
   identity: ProbeIdentity;
-  /** The processes collector of the same probe; it must run before this one in each pass. */
+  /** The processes collector of the same probe: its table of the same pass (awaited through `PassContext.settled`). */
   processes: ProcessTableSource;
   procRoot?: string;
   /** The conntrack table; null to leave it out. Default `<procRoot>/net/nf_conntrack`. */
@@ -98,7 +98,8 @@ export class ConnectionsCollector implements Collector {
     return this.owners.counters;
   }
 
-  async collect(now: number): Promise<CollectorResult> {
+  async collect(now: number, pass?: PassContext): Promise<CollectorResult> {
+    await pass?.settled?.('processes'); // this pass's process table
     const table = this.opts.processes.processTable();
     if (table === null) throw new CollectorFailure('E_NO_PROCESS_TABLE', 'the processes collector has not completed a pass');
     const errors = new Map<string, { count: number; example: string }>();
@@ -277,10 +278,12 @@ export class ConnectionsCollector implements Collector {
     };
     const endpoints: Record<string, { parents?: ReportNode['parents']; natFrom?: string; adjacency?: Set<string> }> = {};
     const seenTuples = new Set<string>();
+    // Keys for conntrack are built only when it has flows (most hosts here: none, 4,000 sockets).
+    const tracking = conntrack.flows.length > 0;
 
     for (const [key, me] of index) {
       const s = me.socket;
-      seenTuples.add(`${s.local}|${s.localPort}|${s.remote}|${s.remotePort}`);
+      if (tracking) seenTuples.add(`${s.local}|${s.localPort}|${s.remote}|${s.remotePort}`);
       if (!me.owner) continue;
       const scope: LocalScope = { hostname, netns: me.ns.netns };
       const serverSelf = isServerEnd(me.ns.netns, s.local, s.localPort);
@@ -299,7 +302,7 @@ export class ConnectionsCollector implements Collector {
         const id = endpointNodeId(s.local, s.localPort, scope);
         endpoints[id] = { parents: { host: [hostId], process: [me.owner.nodeId] } };
       } else {
-        const real = nat.get(`${s.local}|${s.localPort}|${s.remote}|${s.remotePort}`);
+        const real = nat.size > 0 ? nat.get(`${s.local}|${s.localPort}|${s.remote}|${s.remotePort}`) : undefined;
         const id = real ? endpointNodeId(real.address, real.port, scope) : endpointNodeId(s.remote, s.remotePort, scope);
         endpoints[id] ??= {};
         if (real) endpoints[id]!.natFrom = real.from;

@@ -154,7 +154,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     const dir = `${this.root}/${name}`;
     let st;
     try {
-      const n = this.reader.read(`${dir}/stat`);
+      const n = this.reader.readWhole(`${dir}/stat`);
       st = parsePidStat(this.reader.bytes, n);
     } catch (err) {
       if (!isVanished(err)) tally.add(err, `${dir}/stat`);

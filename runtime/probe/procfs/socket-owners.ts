@@ -12,6 +12,18 @@
  *   3. processes that own other sockets of the table, fewest fds first;
  *   4. everyone else (a full scan; counted in `rescans`).
  *
+ * Each scan remembers which socket each fd of the process held. A later
+ * targeted scan (stages 1-3) of the same process still lists its fds, but does
+ * not readlink an fd whose remembered socket is still in the namespace's table
+ * and still owned by that process: the owners of the table's sockets hold
+ * hundreds or thousands of them, and one new socket of theirs cost a readlink
+ * of every fd. An fd number closed and reused for a new socket while its old
+ * socket lives on elsewhere (dup, fork) would hide the new socket from such a
+ * scan; so when even the full scan (stage 4, remembered links trusted too)
+ * leaves inodes unplaced, the processes whose links were trusted are read
+ * again link by link before the inodes count as unplaceable: such a socket
+ * costs one more read, and is not lost.
+ *
  * Inodes that a full scan could not place (owned by a process we cannot read,
  * by a process in no namespace we know, or by the kernel) are remembered while
  * they stay in the table: they do not force a scan again, but the new
@@ -56,6 +68,10 @@ export class SocketOwners {
   /** pid → the pass it was last listed in (any namespace): a pid absent last pass is new. */
   private readonly pidSeen = new Map<number, number>();
   private readonly selfPid: number;
+  /** pid → fd → the socket inode it held at the last scan (0: not a socket). */
+  private readonly links = new Map<number, Map<number, number>>();
+  /** Processes of the current `place` whose scan trusted remembered links: the full scan reads them again. */
+  private readonly trusted = new Set<number>();
   readonly counters: ScanCounters = { full: 0, targeted: 0, dirs: 0, links: 0 };
 
   constructor(private readonly root: string) {
@@ -74,7 +90,12 @@ export class SocketOwners {
 
   endPass(): void {
     for (const [ns, o] of this.byNetns) if (o.seen !== this.pass) this.byNetns.delete(ns);
-    for (const [pid, p] of this.pidSeen) if (p < this.pass - 1) this.pidSeen.delete(pid);
+    for (const [pid, p] of this.pidSeen) {
+      if (p < this.pass - 1) {
+        this.pidSeen.delete(pid);
+        this.links.delete(pid);
+      }
+    }
   }
 
   /**
@@ -87,7 +108,10 @@ export class SocketOwners {
     const prev = this.pass - 1;
     for (const pid of pids) {
       const p = this.pidSeen.get(pid);
-      if (p === undefined || p < prev) fresh.push(pid);
+      if (p === undefined || p < prev) {
+        fresh.push(pid);
+        this.links.delete(pid); // a new process (or a reused pid): nothing known of its fds
+      }
       this.pidSeen.set(pid, this.pass);
     }
     return fresh;
@@ -134,17 +158,18 @@ export class SocketOwners {
         const pid = ns.owners.get(inode);
         if (pid !== undefined) prior.add(pid);
       }
-      this.place(ns, missing, pids, fresh, prior, onError);
+      this.place(ns, missing, pids, fresh, prior, new Set(inodes), onError);
     } else if (unplacedNow > 0 && fresh.length > 0) {
       // Only the new processes can hold what a full scan missed before.
-      this.scanList(ns, fresh, new Set(), null, onError, true);
+      this.scanList(ns, fresh, new Set(), null, onError, true, null);
     }
     return ns.owners;
   }
 
   /** Scans candidates in likelihood order until every `must` inode is placed. */
-  private place(ns: NamespaceOwners, must: Set<number>, pids: readonly number[], fresh: readonly number[], owning: ReadonlySet<number>, onError: ErrorSink): void {
+  private place(ns: NamespaceOwners, must: Set<number>, pids: readonly number[], fresh: readonly number[], owning: ReadonlySet<number>, live: ReadonlySet<number>, onError: ErrorSink): void {
     const done = new Set<number>();
+    this.trusted.clear();
     const inNs = new Set(pids);
     const stages: number[][] = [];
     // Everyone is new (the first pass): that is a full scan, in pid order.
@@ -156,7 +181,7 @@ export class SocketOwners {
       stages.push([...owning].sort((a, b) => fds(a) - fds(b)));
     }
     for (const stage of stages) {
-      this.scanList(ns, stage, must, done, onError, false);
+      this.scanList(ns, stage, must, done, onError, false, live);
       if (must.size === 0) {
         this.counters.targeted++;
         return;
@@ -165,7 +190,11 @@ export class SocketOwners {
     // Full scan: everyone not scanned yet, in pid order (the first owner wins:
     // a socket shared after fork goes to the lowest pid, usually its opener).
     this.counters.full++;
-    this.scanList(ns, pids.filter((p) => !done.has(p)), must, done, onError, false);
+    this.scanList(ns, pids.filter((p) => !done.has(p)), must, done, onError, false, live);
+    if (must.size > 0 && this.trusted.size > 0) {
+      // A remembered link may hide an fd reused for one of these: read those processes' links again (class comment).
+      this.scanList(ns, [...this.trusted].sort((a, b) => a - b), must, null, onError, false, null);
+    }
     // What is still wanted could not be placed by anyone we can see.
     for (const i of must) ns.unplaced.add(i);
   }
@@ -174,44 +203,56 @@ export class SocketOwners {
    * Reads the fds of `pids` (skipping those in `done`, adding them to it),
    * recording each socket's owner and taking placed inodes out of `must` and
    * `unplaced`; stops once `must` is empty (or, with `forUnplaced`, once
-   * nothing is unplaced).
+   * nothing is unplaced). With `live` (this pass's inodes of the namespace),
+   * remembered links to live sockets of the same owner are not read again.
    */
-  private scanList(ns: NamespaceOwners, pids: readonly number[], must: Set<number>, done: Set<number> | null, onError: ErrorSink, forUnplaced: boolean): void {
+  private scanList(ns: NamespaceOwners, pids: readonly number[], must: Set<number>, done: Set<number> | null, onError: ErrorSink, forUnplaced: boolean, live: ReadonlySet<number> | null): void {
     for (const pid of pids) {
       if (forUnplaced ? ns.unplaced.size === 0 : must.size === 0) return;
       if (done !== null) {
         if (done.has(pid)) continue;
         done.add(pid);
       }
-      this.scanPid(ns, pid, must, onError);
+      this.scanPid(ns, pid, must, onError, live);
     }
   }
 
-  private scanPid(ns: NamespaceOwners, pid: number, must: Set<number>, onError: ErrorSink): void {
+  private scanPid(ns: NamespaceOwners, pid: number, must: Set<number>, onError: ErrorSink, live: ReadonlySet<number> | null): void {
     const dir = `${this.root}/${pid}/fd`;
     let fds: string[];
     try {
       fds = readdirSync(dir);
     } catch (err) {
+      this.links.delete(pid);
       if (!isVanished(err)) onError(err, dir);
       return;
     }
     this.counters.dirs++;
-    for (const fd of fds) {
+    const known = live === null ? undefined : this.links.get(pid);
+    const links = new Map<number, number>();
+    for (const name of fds) {
+      const fd = Number(name);
+      const was = known?.get(fd);
+      if (was !== undefined && was > 0 && live!.has(was) && ns.owners.get(was) === pid) {
+        links.set(fd, was); // still that socket, most likely; see the class comment
+        this.trusted.add(pid);
+        continue;
+      }
       let link: string;
       this.counters.links++;
       try {
-        link = readlinkSync(`${dir}/${fd}`);
+        link = readlinkSync(`${dir}/${name}`);
       } catch {
         continue; // the fd was closed meanwhile
       }
       // "socket:[12345]"
-      if (link.charCodeAt(0) !== 115 /* s */ || !link.startsWith(SOCKET_PREFIX)) continue;
-      const inode = Number(link.slice(SOCKET_PREFIX.length, -1));
+      const inode = link.charCodeAt(0) === 115 /* s */ && link.startsWith(SOCKET_PREFIX) ? Number(link.slice(SOCKET_PREFIX.length, -1)) : 0;
+      links.set(fd, inode > 0 ? inode : 0);
       if (!(inode > 0)) continue;
       // The first owner found wins (a socket shared after fork has several).
       if (must.delete(inode) || ns.unplaced.delete(inode) || !ns.owners.has(inode)) ns.owners.set(inode, pid);
     }
+    this.links.set(pid, links);
     ns.fdCount.set(pid, fds.length);
   }
 
