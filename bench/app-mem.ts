@@ -1,6 +1,8 @@
 /**
  * Heap after GC of the app's parts at a fleet size, in process: the model, the
- * search index, the watched views, every view. Reports go through JSON (as they
+ * search index, the watched views, the watched views after every view was
+ * counted (what a /metrics scrape or the list of views does), every view
+ * rendered (what REST answers of every view hold until they are released). Reports go through JSON (as they
  * do over HTTP: a parsed report shares no object or string with the simulator).
  * Each part is measured in a process of its own (`--stage`), as the difference
  * with a process that holds only the simulators.
@@ -16,7 +18,7 @@ import type { Report } from '../runtime/report';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
 import { flag } from './lib/args';
 
-const STAGES = ['sim', 'model', 'search', 'watched', 'all'] as const;
+const STAGES = ['sim', 'model', 'search', 'watched', 'counted', 'all'] as const;
 type Stage = (typeof STAGES)[number];
 
 async function heapAfterGc(): Promise<number> {
@@ -44,8 +46,11 @@ async function stage(stage: Stage, probesN: number, rounds: number): Promise<num
       const rep = p.next(now);
       if (stage !== 'sim') model.ingest(JSON.parse(JSON.stringify(rep)) as Report, 'bench', now);
     }
-    if (hub && (stage === 'watched' || stage === 'all')) hub.tick();
+    if (hub) hub.tick();
   }
+  let counted = 0;
+  if (hub && stage === 'counted') for (const v of VIEW_IDS) counted += hub.nodeCount(v);
+  if (hub && stage === 'counted' && VIEW_IDS.some((v) => hub.holds(v) && !['containers', 'hosts', 'containers-by-image'].includes(v))) throw new Error('counting rendered a view');
   if (hub && stage === 'all') for (const v of VIEW_IDS) hub.current(v);
   const heap = await heapAfterGc();
   void search?.size;
@@ -77,6 +82,7 @@ async function main(): Promise<void> {
       modelMb: mb(heaps.model! - heaps.sim!),
       searchMb: mb(heaps.search! - heaps.model!),
       watchedViewsMb: mb(heaps.watched! - heaps.search!),
+      watchedAfterCountMb: mb(heaps.counted! - heaps.search!),
       allViewsMb: mb(heaps.all! - heaps.search!),
       totalMb: mb(heaps.all! - heaps.sim!),
     }),

@@ -113,8 +113,14 @@ function procStat(pid: number): ProcStat {
 
 function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
   // `node --import tsx` keeps the app in this one process (the tsx CLI would add a wrapper process), so its /proc figures are the app's.
-  const proc = spawn(process.execPath, ['--max-semi-space-size=16', '--import', 'tsx', join(ROOT, 'runtime/app/command.ts'), '--listen', '127.0.0.1:0', '--probe-interval', `${intervalMs}ms`], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
+  // `--app-node-flags a=1,b` replaces the app's V8 flags (`--a=1 --b`); `--app-env K=V,K=V` adds to its
+  // environment (e.g. glibc's MALLOC_ARENA_MAX): memory settings are compared run against run.
+  const nodeFlags = flag('app-node-flags', 'max-semi-space-size=16').split(',').filter((f) => f !== '').map((f) => `--${f}`);
+  const extraEnv = Object.fromEntries(flag('app-env', '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  // `--app-args heap-growth-percent=60,…` adds options of `orchestrator app` (`--heap-growth-percent=60`).
+  const appArgs = flag('app-args', '').split(',').filter((a) => a !== '').map((a) => `--${a}`);
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(ROOT, 'runtime/app/command.ts'), '--listen', '127.0.0.1:0', '--probe-interval', `${intervalMs}ms`, ...appArgs], {
+    env: { ...process.env, ...extraEnv, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: ROOT,
   });
@@ -173,11 +179,13 @@ function startClients(url: string, n: number): Promise<{ proc: ChildProcess; nex
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
+      let o: Record<string, number>;
       try {
-        waiting.shift()?.(JSON.parse(line));
+        o = JSON.parse(line);
       } catch {
-        // not ours
+        continue; // not ours (a warning): it must not take the place of the answer awaited
       }
+      waiting.shift()?.(o);
     }
   });
   const next = (): Promise<Record<string, number>> => new Promise((r) => waiting.push(r));
@@ -185,7 +193,7 @@ function startClients(url: string, n: number): Promise<{ proc: ChildProcess; nex
 }
 
 async function scrape(url: string): Promise<Map<string, number>> {
-  const r = await request(url + '/metrics', { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } });
+  const r = await request(url + '/metrics', { headers: { authorization: `Bearer ${VIEWER_TOKEN}` }, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const text = await r.body.text();
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -271,12 +279,18 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   // Search while the fleet reports: one query every 100 ms.
   const queries = ['nginx', 'image:redis', `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`, 'name:postgres', 'serve', 'namespace:shop api', 'cmdline:8003', 'p'];
   const searchMs: number[] = [];
+  let searchFailures = 0;
   const searchLoop = (async () => {
     for (let i = 0; performance.now() - w0 < seconds * 1000; i++) {
       const q0 = performance.now();
-      const r = await request(`${app.url}/api/search?q=${encodeURIComponent(queries[i % queries.length]!)}`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } });
-      await r.body.text();
-      searchMs.push(performance.now() - q0);
+      try {
+        // A bounded wait: a lost answer must not stall the bench (it counts as a failed query).
+        const r = await request(`${app.url}/api/search?q=${encodeURIComponent(queries[i % queries.length]!)}`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        await r.body.text();
+        searchMs.push(performance.now() - q0);
+      } catch {
+        searchFailures++;
+      }
       await new Promise((res) => setTimeout(res, 100));
     }
   })();
@@ -311,6 +325,11 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     ingestMsP99Bucket: histogramQuantile(after, 'monitoring_app_ingest_duration_seconds', 0.99, before) * 1000,
     rssMbMax: r2(rssMax),
     rssMbEnd: r2(cpu1.rssMb),
+    // Where the resident memory is, from the app's own default metrics at the end: the JS heap, and
+    // memory outside it that V8 knows of (Buffers, uWS-held strings are not in it: RSS minus both is native).
+    heapUsedMbEnd: r2((after.get('nodejs_heap_size_used_bytes') ?? NaN) / 1048576),
+    heapTotalMbEnd: r2((after.get('nodejs_heap_size_total_bytes') ?? NaN) / 1048576),
+    externalMbEnd: r2((after.get('nodejs_external_memory_bytes') ?? NaN) / 1048576),
     wsClients: c.clients,
     wsOpenAtEnd: c.open,
     wsResets: c.resets,
@@ -321,6 +340,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     deltaLatencyMsMax: c.max,
     appDeltaLatencyMsP99Bucket: histogramQuantile(after, 'monitoring_app_delta_latency_seconds', 0.99, before) * 1000,
     searchQueries: searchMs.length,
+    searchFailures,
     searchMsP50: r2(pct(searchMs, 0.5)),
     searchMsP99: r2(pct(searchMs, 0.99)),
     searchServerMsP99Bucket: histogramQuantile(after, 'monitoring_app_search_duration_seconds', 0.99, before) * 1000,

@@ -7,7 +7,7 @@
 import { CONTROL_PATH, MAX_LOG_LINES, REPORT_PATH } from '../control/protocol';
 import { CONTROL_IDS, LIMITS } from '../report';
 import { APP_HEALTH_PATH, APP_METRICS_PATH, APP_READY_PATH } from '../common/app-constants';
-import type { Role } from './auth';
+import { ROLES, type Access } from './auth';
 import { MAX_QUERY_LENGTH } from './search';
 import type { Schema } from './schema';
 import { FILTER_NAMES, VIEW_IDS } from './views/catalog';
@@ -179,6 +179,11 @@ export const COMPONENTS: Record<string, Schema> = {
       },
     },
   },
+  Principal: {
+    type: 'object',
+    required: ['name', 'role'],
+    properties: { name: { type: 'string', description: 'The token\'s name in the tokens file' }, role: { type: 'string', enum: [...ROLES] } },
+  },
   ControlOutcome: {
     type: 'object',
     required: ['probeId', 'ok'],
@@ -199,7 +204,8 @@ export interface RouteSpec {
   /** OpenAPI path (`{param}`); the uWS pattern is derived (`:param`). */
   path: string;
   summary: string;
-  role: Role | null;
+  /** Role needed; `any`: a token of any role; null: no token (liveness only). */
+  role: Access | null;
   params?: Record<string, string>;
   query?: Schema;
   body?: { contentType: string; schema: string | Schema; encoding?: string };
@@ -213,10 +219,13 @@ const AUTH = { 401: E('No token, or an unknown one'), 403: E('The token lacks th
 export const ROUTES: readonly RouteSpec[] = [
   { name: 'healthz', method: 'get', path: APP_HEALTH_PATH, summary: 'Liveness: the process serves requests', role: null, responses: { 200: { description: 'Alive' } } },
   {
-    name: 'readyz', method: 'get', path: APP_READY_PATH, summary: 'Readiness: listening and not shutting down (no details, no token needed, for kubelet probes)', role: null,
-    responses: { 200: { description: 'Ready' }, 503: E('Starting or shutting down') },
+    name: 'readyz', method: 'get', path: APP_READY_PATH, summary: 'Readiness: listening and not shutting down (a token of any role; kubelet checks it with an exec or tcpSocket probe, since an httpGet probe cannot carry a secret)', role: 'any',
+    responses: { 200: { description: 'Ready' }, 401: E('No token, or an unknown one'), 503: E('Starting or shutting down') },
   },
-  { name: 'metrics', method: 'get', path: APP_METRICS_PATH, summary: 'Prometheus metrics', role: 'viewer', responses: { 200: { description: 'Prometheus text format', body: 'text' }, ...AUTH } },
+  {
+    name: 'metrics', method: 'get', path: APP_METRICS_PATH, summary: 'Prometheus metrics (a token of any role: Prometheus sends it from a credentials file)', role: 'any',
+    responses: { 200: { description: 'Prometheus text format', body: 'text' }, 401: E('No token, or an unknown one') },
+  },
   { name: 'openapi', method: 'get', path: OPENAPI_PATH, summary: 'This document', role: 'viewer', responses: { 200: { description: 'OpenAPI 3.0 document' }, ...AUTH } },
   {
     name: 'report', method: 'post', path: REPORT_PATH, summary: 'Ingest one report from a probe (runtime/control/protocol.ts)', role: 'probe',
@@ -248,6 +257,7 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: { 200: { description: 'The node', body: 'NodeDetail' }, ...AUTH, 404: E('UNKNOWN_VIEW or UNKNOWN_NODE') },
   },
   { name: 'search', method: 'get', path: '/api/search', summary: 'Full-text search, ranked', role: 'viewer', query: SEARCH_QUERY, responses: { 200: { description: 'Hits', body: 'SearchResult' }, 400: E('BAD_QUERY'), ...AUTH } },
+  { name: 'whoami', method: 'get', path: '/api/whoami', summary: 'Who the bearer token stands for (the UI shows controls only to admins)', role: 'viewer', responses: { 200: { description: 'Name and role of the token', body: 'Principal' }, ...AUTH } },
   { name: 'probes', method: 'get', path: '/api/probes', summary: 'Probes the app holds reports of', role: 'viewer', responses: { 200: { description: 'Array of Probe', body: 'Probe[]' }, ...AUTH } },
   {
     name: 'control', method: 'post', path: '/api/control', summary: 'Run a control on a node through its probe (admin role; audited)', role: 'admin',

@@ -8,8 +8,8 @@
  *
  * `name` is who the token stands for (it goes into logs and the audit log);
  * `role` is `probe` (send reports, hold a control channel), `viewer` (read
- * views, search, metrics, WebSocket feed) or `admin` (a viewer that may also
- * send controls). The environment variable `ORCHESTRATOR_APP_TOKENS` holds the
+ * views, search, WebSocket feed) or `admin` (a viewer that may also send
+ * controls). `/metrics` and `/readyz` take a token of any role. The environment variable `ORCHESTRATOR_APP_TOKENS` holds the
  * same lines separated by newlines or commas, for when a file is awkward.
  *
  * Tokens are kept only as SHA-256 digests and looked up by digest, so the
@@ -39,9 +39,16 @@ export class TokenConfigError extends Error {
   }
 }
 
-/** What each role may do. `admin` includes `viewer`; `probe` is separate (a probe reads nothing). */
-export function allows(role: Role, needed: Role): boolean {
-  return role === needed || (needed === 'viewer' && role === 'admin');
+/**
+ * What a route needs: a role, or `any` (a token of any role: the operational
+ * endpoints /metrics and /readyz, which scrapers and probes reach with whatever
+ * token they were given; they reveal counts and timings, no topology).
+ */
+export type Access = Role | 'any';
+
+/** What each role may do. `admin` includes `viewer`; `probe` is separate (a probe reads nothing but `any` routes). */
+export function allows(role: Role, needed: Access): boolean {
+  return needed === 'any' || role === needed || (needed === 'viewer' && role === 'admin');
 }
 
 function digest(token: string): string {

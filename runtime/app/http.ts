@@ -11,7 +11,7 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../common/logging';
-import { allows, type Principal, type Role, type TokenStore } from './auth';
+import { allows, type Access, type Principal, type TokenStore } from './auth';
 import { AppError } from './errors';
 import type { AppMetrics } from './metrics';
 import { queryObject, type Schema } from './schema';
@@ -45,8 +45,8 @@ export interface Reply {
 export interface RouteDef {
   /** The route's label in metrics and logs (the pattern, not the URL: bounded cardinality). */
   name: string;
-  /** Role needed; null for the unauthenticated health route. */
-  role: Role | null;
+  /** Role needed (`any`: a token of any role); null for the unauthenticated liveness route. */
+  role: Access | null;
   query?: Schema;
   /** Read a body of at most this many bytes (413 beyond). */
   maxBodyBytes?: number;
@@ -103,7 +103,7 @@ export function errorReply(err: AppError): Reply {
 }
 
 /** The principal of a request's bearer token; throws 401/403 as the role demands. */
-export function authenticate(tokens: TokenStore, authorization: string | undefined, role: Role): Principal {
+export function authenticate(tokens: TokenStore, authorization: string | undefined, role: Access): Principal {
   if (!authorization) throw new AppError(401, 'UNAUTHENTICATED', 'an Authorization: Bearer <token> header is required');
   const p = tokens.fromHeader(authorization);
   if (!p) throw new AppError(401, 'UNAUTHENTICATED', 'the bearer token is not known');

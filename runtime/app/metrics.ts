@@ -78,7 +78,7 @@ export class AppMetrics {
     });
     new Gauge({
       name: APP_METRICS.viewNodes,
-      help: 'Nodes per view (as last rendered)',
+      help: 'Nodes per view (counted from the live model; counting renders nothing)',
       labelNames: ['view'],
       registers,
       collect() {

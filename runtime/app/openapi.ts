@@ -57,7 +57,7 @@ export function openApiDocument(): object {
     info: {
       title: 'orchestrator monitoring app',
       version: packageVersion(),
-      description: 'Live topologies merged from every probe. Every endpoint but /healthz and /readyz needs a bearer token; roles: probe, viewer, admin (admin includes viewer).',
+      description: 'Live topologies merged from every probe. Every endpoint but /healthz needs a bearer token; roles: probe, viewer, admin (admin includes viewer). /metrics and /readyz take a token of any role (x-role: any).',
     },
     servers: [{ url: '/' }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: COMPONENTS },

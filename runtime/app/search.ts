@@ -52,29 +52,16 @@ export interface SearchResult {
   hits: SearchHit[];
 }
 
+/**
+ * One vocabulary entry and the docs that hold it, packed: each entry of `docs`
+ * is `num * 2 + label` (label 1 when the token, without its field, is one of the
+ * doc's label tokens). A plain array of small integers costs 8 bytes an entry
+ * and is read by queries as it is; a Map per token cost ~30 bytes an entry, and
+ * the typed-array copies queries made of it stayed alive beside it.
+ */
 interface Posting {
   readonly token: string;
-  /** doc number → 1 when the token (without its field) is one of the doc's label tokens, else 0. */
-  readonly docs: Map<number, number>;
-  /** `docs` as dense arrays for queries that read the whole posting (rebuilt after a change). */
-  nums: Int32Array | null;
-  labels: Uint8Array | null;
-}
-
-/** The posting's docs as arrays: a query reading 100,000 entries reads typed arrays, not a Map. */
-function dense(p: Posting): [Int32Array, Uint8Array] {
-  if (p.nums === null || p.labels === null) {
-    const nums = new Int32Array(p.docs.size);
-    const labels = new Uint8Array(p.docs.size);
-    let i = 0;
-    for (const [num, label] of p.docs) {
-      nums[i] = num;
-      labels[i++] = label;
-    }
-    p.nums = nums;
-    p.labels = labels;
-  }
-  return [p.nums, p.labels];
+  readonly docs: number[];
 }
 
 interface Doc {
@@ -83,10 +70,12 @@ interface Doc {
   topology: TopologyName;
   label: string;
   labelMinor: string;
-  /** The postings the doc is in (interned: one token string per vocabulary entry, not per doc). */
-  postings: Posting[];
-  /** field → text, to show what matched; also how a re-index is skipped when no text changed. */
-  fields: Map<string, string>;
+  /**
+   * [field, text, field, text, …]: to show what matched, to skip a re-index when no text
+   * changed, and to find the doc's postings again when it is removed (its tokens are cut
+   * from these texts again rather than kept as a list of postings per doc).
+   */
+  fields: string[];
 }
 
 /** Numeric fields worth finding by value. */
@@ -154,39 +143,46 @@ export class SearchIndex {
     }
   }
 
-  private fieldsOf(topology: TopologyName, id: string): Map<string, string> {
+  private fieldsOf(topology: TopologyName, id: string): string[] {
     const m = this.model.get(topology, id)!;
     const nm = naming(topology, id, m.node);
-    const fields = new Map<string, string>();
-    fields.set('label', `${nm.label} ${nm.labelMinor}`);
-    fields.set('topology', topology);
+    const fields: string[] = ['label', `${nm.label} ${nm.labelMinor}`, 'topology', topology];
     for (const k in m.node.latest) {
       const v = m.node.latest[k]!.v;
       // Numbers other than named ids (sizes, counts, times) are unique per node: indexing
-      // them would cost a posting set each and no one searches for them.
-      if (typeof v === 'string' || (typeof v === 'number' && NUMERIC_FIELDS.has(k))) fields.set(k, String(v));
+      // them would cost a posting each and no one searches for them.
+      if (typeof v !== 'string' && !(typeof v === 'number' && NUMERIC_FIELDS.has(k))) continue;
+      // A metadata key named like a built-in field replaces its text.
+      if (k === 'label') fields[1] = String(v);
+      else if (k === 'topology') fields[3] = String(v);
+      else fields.push(k, String(v));
     }
     return fields;
   }
 
-  private add(topology: TopologyName, id: string, fields: Map<string, string>): void {
-    const m = this.model.get(topology, id)!;
-    const nm = naming(topology, id, m.node);
-    const labelTokens = new Set(tokenize(nm.label));
-    const tokens = new Map<string, string>(); // token → its plain part
-    for (const [field, value] of fields) {
-      for (const tok of tokenize(value)) {
+  /** The doc's tokens, plain and `field=`-qualified: token → its plain part. */
+  private static tokensOf(fields: readonly string[]): Map<string, string> {
+    const tokens = new Map<string, string>();
+    for (let i = 0; i < fields.length; i += 2) {
+      const field = fields[i]!;
+      for (const tok of tokenize(fields[i + 1]!)) {
         tokens.set(tok, tok);
         tokens.set(`${field}=${tok}`, tok);
       }
     }
+    return tokens;
+  }
+
+  private add(topology: TopologyName, id: string, fields: string[]): void {
+    const m = this.model.get(topology, id)!;
+    const nm = naming(topology, id, m.node);
+    const labelTokens = new Set(tokenize(nm.label));
     const num = this.freeNums.pop() ?? this.byNum.length;
     if (num >= this.mark.length) this.grow(num + 1);
-    const postings: Posting[] = [];
-    for (const [tok, plain] of tokens) {
+    for (const [tok, plain] of SearchIndex.tokensOf(fields)) {
       let p = this.postings.get(tok);
       if (!p) {
-        p = { token: tok, docs: new Map(), nums: null, labels: null };
+        p = { token: tok, docs: [] };
         this.postings.set(tok, p);
         const b = bucketOf(tok);
         let bucket = this.buckets.get(b);
@@ -199,11 +195,9 @@ export class SearchIndex {
         }
         bucket.add(p);
       }
-      p.docs.set(num, labelTokens.has(plain) ? 1 : 0);
-      p.nums = p.labels = null;
-      postings.push(p);
+      p.docs.push(num * 2 + (labelTokens.has(plain) ? 1 : 0));
     }
-    const d: Doc = { num, id, topology, label: nm.label, labelMinor: nm.labelMinor, postings, fields };
+    const d: Doc = { num, id, topology, label: nm.label, labelMinor: nm.labelMinor, fields };
     this.byNum[num] = d;
     this.ids.set(id, d);
   }
@@ -211,10 +205,17 @@ export class SearchIndex {
   private remove(id: string): void {
     const d = this.ids.get(id);
     if (!d) return;
-    for (const p of d.postings) {
-      p.docs.delete(d.num);
-      p.nums = p.labels = null;
-      if (p.docs.size > 0) continue;
+    for (const tok of SearchIndex.tokensOf(d.fields).keys()) {
+      const p = this.postings.get(tok);
+      if (!p) continue;
+      const docs = p.docs;
+      let at = docs.indexOf(d.num * 2);
+      if (at < 0) at = docs.indexOf(d.num * 2 + 1);
+      if (at < 0) continue;
+      // Order within a posting does not matter (ranking breaks every tie): swap with the last.
+      docs[at] = docs[docs.length - 1]!;
+      docs.pop();
+      if (docs.length > 0) continue;
       this.postings.delete(p.token);
       const b = bucketOf(p.token);
       const bucket = this.buckets.get(b);
@@ -280,7 +281,10 @@ export class SearchIndex {
         label: d.label,
         labelMinor: d.labelMinor,
         score: this.acc[num]!,
-        matches: [...fields].filter((f) => d.fields.has(f)).map((f) => ({ field: f, value: d.fields.get(f)!.slice(0, 200) })),
+        matches: [...fields].flatMap((f) => {
+          const text = fieldText(d.fields, f);
+          return text === undefined ? [] : [{ field: f, value: text.slice(0, 200) }];
+        }),
         stale: m?.stale ?? false,
       };
     });
@@ -301,66 +305,42 @@ export class SearchIndex {
 
   /**
    * Docs matching one word (exact or prefix) among `within` (all docs when
-   * null); adds each doc's best score for the word to `acc`.
+   * null); adds each doc's best score for the word to `acc`. Postings are read
+   * whole; survivors of earlier words are marked first, so each posting entry
+   * costs one array read whatever the number of survivors.
    */
   private matchWord(field: string, word: string, within: number[] | null): number[] {
     const tokens = this.tokensOf(field, word);
-    const stamp = ++this.stamp;
     const mark = this.mark;
     const best = this.best;
     const acc = this.acc;
     const next: number[] = [];
-    const score = (label: number, exact: boolean): number => (label === 1 ? 10 : 3) * (exact ? 2 : 1);
-    if (within === null) {
-      for (const [p, exact] of tokens) {
-        const [nums, labels] = dense(p);
-        for (let i = 0; i < nums.length; i++) {
-          const num = nums[i]!;
-          const s = score(labels[i]!, exact);
-          if (mark[num] !== stamp) {
-            mark[num] = stamp;
-            best[num] = s;
-            next.push(num);
-          } else if (s > best[num]!) best[num] = s;
-        }
-      }
-      for (const num of next) acc[num] = best[num]!;
-      return next;
+    // Entries whose mark is `open` may still match; `found` ones already did (for this word).
+    let open: number;
+    if (within === null) open = -1;
+    else {
+      open = ++this.stamp;
+      for (const num of within) mark[num] = open;
     }
-    let postingsSize = 0;
-    for (const [p] of tokens) postingsSize += p.docs.size;
-    if (within.length <= postingsSize) {
-      for (const num of within) {
-        let b = -1;
-        for (const [p, exact] of tokens) {
-          const label = p.docs.get(num);
-          if (label !== undefined) b = Math.max(b, score(label, exact));
-        }
-        if (b >= 0) {
-          acc[num] = acc[num]! + b;
-          next.push(num);
-        }
-      }
-      return next;
-    }
-    // Many survivors, few postings: mark the survivors, then read the postings.
-    for (const num of within) mark[num] = stamp;
     const found = ++this.stamp;
     for (const [p, exact] of tokens) {
-      const [nums, labels] = dense(p);
-      for (let i = 0; i < nums.length; i++) {
-        const num = nums[i]!;
+      const docs = p.docs;
+      const factor = exact ? 2 : 1;
+      for (let i = 0; i < docs.length; i++) {
+        const e = docs[i]!;
+        const num = e >> 1;
         const m = mark[num];
-        if (m !== stamp && m !== found) continue;
-        const s = score(labels[i]!, exact);
-        if (m === stamp) {
+        if (m !== found && open !== -1 && m !== open) continue;
+        const s = ((e & 1) === 1 ? 10 : 3) * factor;
+        if (m !== found) {
           mark[num] = found;
           best[num] = s;
           next.push(num);
         } else if (s > best[num]!) best[num] = s;
       }
     }
-    for (const num of next) acc[num] = acc[num]! + best[num]!;
+    if (within === null) for (const num of next) acc[num] = best[num]!;
+    else for (const num of next) acc[num] = acc[num]! + best[num]!;
     return next;
   }
 
@@ -413,18 +393,24 @@ export class SearchIndex {
   private freeFields(d: Doc, terms: string[]): string[] {
     const words = terms.filter((t) => !t.includes(':')).flatMap(tokenize);
     const out: string[] = [];
-    for (const [f, v] of d.fields) {
+    for (let i = 0; i < d.fields.length; i += 2) {
+      const f = d.fields[i]!;
       if (f === 'id' || f === 'topology') continue;
-      const toks = tokenize(v);
+      const toks = tokenize(d.fields[i + 1]!);
       if (words.some((w) => toks.some((t) => t.startsWith(w)))) out.push(f);
     }
     return out.slice(0, 8);
   }
 }
 
-function sameFields(a: Map<string, string>, b: Map<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
+function fieldText(fields: readonly string[], field: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === field) return fields[i + 1];
+  return undefined;
+}
+
+function sameFields(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

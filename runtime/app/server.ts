@@ -40,6 +40,8 @@ export interface AppOptions {
   maxClientBacklogBytes?: number;
   /** Least time between two renders of a watched view (coalescing). Default 50 ms. */
   renderIntervalMs?: number;
+  /** A view neither watched nor asked for over REST during this long has its render state dropped. Default 60 s. */
+  viewIdleReleaseMs?: number;
   /** How long a control waits for the probe. Default 30 s. */
   controlTimeoutMs?: number;
   /** How often stale probes are swept. Default: a quarter of the report interval, at most 5 s. */
@@ -51,15 +53,32 @@ interface ViewSocketData {
   principal: Principal;
   topic: string;
   closed: boolean;
-  /**
-   * Bytes of the first full view still allowed in the backlog: a large view (10,000 containers
-   * is ~15 MB) must reach a new client whole; only what piles up beyond it counts as falling behind.
-   */
-  allowance: number;
+  /** While the first full view is being sent (see `pump`); null once the client is subscribed. */
+  catchup: Catchup | null;
 }
 
-/** The largest backlog uWS holds for one view client; a full view larger than this cannot be sent. */
+/**
+ * A full view on its way to one client. A full view is large (10,000 containers are ~15 MB)
+ * and 100 clients may join at once: handed to uWS whole, each would be copied into the
+ * client's native send buffer (1.5 GB for 100 clients, and glibc keeps the pages). It is
+ * sent instead as fragments of one WebSocket message, each only when the client's buffer is
+ * nearly empty, from the one JS string all joining clients share. The client subscribes to
+ * the topic once the last fragment is out, after the deltas published meanwhile (the topic
+ * keeps its recent ones); if those are gone, it gets the then-current full view instead.
+ */
+interface Catchup {
+  message: string;
+  seq: number;
+  offset: number;
+  restarts: number;
+}
+
+/** Characters per fragment of a full view, and the buffered bytes below which the next one is sent. */
+const FULL_VIEW_FRAGMENT_CHARS = 256 * 1024;
+/** uWS's hard cap on one view client's send buffer (closeOnBackpressureLimit). */
 const MAX_VIEW_CLIENT_BACKLOG_BYTES = 64 * 1024 * 1024;
+/** Full views started again (the deltas sent meanwhile were no longer held) before the client is reset. */
+const MAX_CATCHUP_RESTARTS = 3;
 
 interface ControlSocketData {
   kind: 'control';
@@ -102,7 +121,7 @@ export class MonitoringApp {
         return { live, stale };
       },
       containers: () => this.model.topology('container').size,
-      viewNodes: () => VIEW_IDS.map((v) => ({ view: v, nodes: this.hub.last(v)?.nodes.size ?? this.hub.current(v).nodes.size })),
+      viewNodes: () => VIEW_IDS.map((v) => ({ view: v, nodes: this.hub.nodeCount(v) })),
       websocketClients: () => [
         { kind: 'view', clients: [...this.viewSockets.values()].reduce((n, s) => n + s.size, 0) },
         { kind: 'control', clients: this.controlSockets.size },
@@ -111,6 +130,7 @@ export class MonitoringApp {
     this.backlogLimit = opts.maxClientBacklogBytes ?? 1024 * 1024;
     this.hub = new ViewHub(this.model, {
       minIntervalMs: opts.renderIntervalMs ?? 50,
+      ...(opts.viewIdleReleaseMs !== undefined ? { idleReleaseMs: opts.viewIdleReleaseMs } : {}),
       publish: (topic, message) => this.app.publish(topic, message, false),
       afterPublish: (topics) => this.enforceBacklog(topics),
       onRender: (view, s) => this.metrics.renderSeconds.observe({ view }, s),
@@ -210,7 +230,7 @@ export class MonitoringApp {
       json: VIEW_IDS.map((v) => ({
         id: v,
         label: VIEWS[v].label,
-        nodes: this.hub.current(v).nodes.size,
+        nodes: this.hub.nodeCount(v),
         filters: VIEWS[v].filters,
         url: `/api/topology/${v}`,
         ws: `/api/topology/${v}/ws`,
@@ -300,14 +320,60 @@ export class MonitoringApp {
       if (!set) continue;
       for (const ws of set) {
         const d = ws.getUserData();
-        if (d.closed || ws.getBufferedAmount() <= this.backlogLimit + d.allowance) continue;
-        d.closed = true;
-        this.metrics.websocketResets.inc();
-        this.log.warn({ who: d.principal.name, topic, backlog: ws.getBufferedAmount() }, 'websocket client too slow: reset');
-        // The client reconnects and starts again from a full view.
-        ws.send('{"type":"reset","reason":"client fell behind; reconnect for a full view"}', false);
-        ws.end(4008, 'slow consumer');
+        // A client catching up is not subscribed: its buffer holds at most two fragments (pump).
+        if (d.closed || d.catchup !== null || ws.getBufferedAmount() <= this.backlogLimit) continue;
+        this.resetClient(ws, 'client fell behind; reconnect for a full view');
       }
+    }
+  }
+
+  private resetClient(ws: WebSocket<ViewSocketData>, reason: string): void {
+    const d = ws.getUserData();
+    d.closed = true;
+    this.metrics.websocketResets.inc();
+    this.log.warn({ who: d.principal.name, topic: d.topic, backlog: ws.getBufferedAmount(), reason }, 'websocket client too slow: reset');
+    // The client reconnects and starts again from a full view.
+    ws.send(JSON.stringify({ type: 'reset', reason }), false);
+    ws.end(4008, 'slow consumer');
+  }
+
+  /** Sends the next fragments of a client's full view while its send buffer is nearly empty. */
+  private pump(ws: WebSocket<ViewSocketData>): void {
+    const d = ws.getUserData();
+    for (;;) {
+      const c = d.catchup;
+      if (c === null || d.closed || ws.getBufferedAmount() >= FULL_VIEW_FRAGMENT_CHARS) return;
+      const text = c.message;
+      if (c.offset === 0 && text.length <= FULL_VIEW_FRAGMENT_CHARS) {
+        ws.send(text, false);
+        c.offset = text.length;
+      } else {
+        let end = Math.min(text.length, c.offset + FULL_VIEW_FRAGMENT_CHARS);
+        // Never cut a surrogate pair: each fragment is encoded to UTF-8 on its own.
+        const last = text.charCodeAt(end - 1);
+        if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+        const piece = text.slice(c.offset, end);
+        if (c.offset === 0) ws.sendFirstFragment(piece, false);
+        else if (end === text.length) ws.sendLastFragment(piece);
+        else ws.sendFragment(piece);
+        c.offset = end;
+      }
+      if (c.offset < text.length) continue;
+      const deltas = this.hub.deltasAfter(d.topic, c.seq);
+      if (deltas !== null) {
+        for (const m of deltas) ws.send(m, false);
+        d.catchup = null;
+        ws.subscribe(d.topic);
+        return;
+      }
+      const again = this.hub.full(d.topic);
+      if (again === null || ++c.restarts > MAX_CATCHUP_RESTARTS) {
+        this.resetClient(ws, 'the view changed faster than the client read its full view; reconnect');
+        return;
+      }
+      c.message = again.message;
+      c.seq = again.seq;
+      c.offset = 0;
     }
   }
 
@@ -342,7 +408,10 @@ export class MonitoringApp {
       maxPayloadLength: 4 * 1024,
       idleTimeout: 120,
       sendPingsAutomatically: true,
-      // A hard cap far above the reset bound: the bound is what normally applies (enforceBacklog).
+      // A hard cap far above the reset bound and what a catch-up hands uWS at once (two fragments
+      // and the recent deltas): the bound is what normally applies (enforceBacklog, pump). An 8 MiB
+      // cap closed the silent feed of test/ui/ui.test.ts ("a feed that opens but brings no view")
+      // before the page's own 15 s watchdog; not understood yet, so the cap stays where it was.
       maxBackpressure: Math.max(this.backlogLimit * 8, MAX_VIEW_CLIENT_BACKLOG_BYTES),
       closeOnBackpressureLimit: 1,
       upgrade: (res, req, context) =>
@@ -351,31 +420,20 @@ export class MonitoringApp {
           const q = queryObject(FILTERS_QUERY, new URLSearchParams(req.getQuery() ?? ''));
           if ('problem' in q) throw new AppError(400, 'BAD_QUERY', `query parameter ${q.problem.path} ${q.problem.message}`, q.problem.path);
           const topic = ViewHub.topicName(view, this.filters(view, q.value));
-          return { kind: 'view', principal, topic, closed: false, allowance: 0 };
+          return { kind: 'view', principal, topic, closed: false, catchup: null };
         }),
       open: (ws) => {
         const d = ws.getUserData();
         const [view, query] = splitTopic(d.topic);
-        const { topic, full } = this.hub.subscribe(view, Object.fromEntries(new URLSearchParams(query)) as Filters);
+        const { topic, full, seq } = this.hub.subscribe(view, Object.fromEntries(new URLSearchParams(query)) as Filters);
         let set = this.viewSockets.get(topic);
         if (!set) this.viewSockets.set(topic, (set = new Set()));
         set.add(ws);
-        // Full view first, then subscribe: nothing can be published in between (one thread).
-        d.allowance = Buffer.byteLength(full);
-        if (d.allowance + this.backlogLimit > MAX_VIEW_CLIENT_BACKLOG_BYTES) {
-          d.closed = true;
-          this.log.warn({ who: d.principal.name, topic, bytes: d.allowance }, 'full view larger than a client backlog may hold: narrow it with filters');
-          ws.end(4009, 'view too large; narrow it with filters');
-          return;
-        }
-        ws.send(full, false);
-        ws.subscribe(topic);
+        // Full view first (in fragments), then the deltas since its seq, then subscribe.
+        d.catchup = { message: full, seq, offset: 0, restarts: 0 };
+        this.pump(ws);
       },
-      drain: (ws) => {
-        // Once the first full view is out, the client is held to the ordinary bound.
-        const d = ws.getUserData();
-        if (d.allowance > 0 && ws.getBufferedAmount() <= this.backlogLimit) d.allowance = 0;
-      },
+      drain: (ws) => this.pump(ws),
       message: () => {
         // The feed is one-way; client messages are ignored (pings are handled by uWS).
       },

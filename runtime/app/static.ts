@@ -14,7 +14,8 @@
  *   the URL fragment, which browsers never send); every API call it makes
  *   needs one.
  * - `GET /api/whoami` answers the name and role of the bearer token, so the
- *   page shows control buttons only to admin tokens.
+ *   page shows control buttons only to admin tokens (its path, role and answer
+ *   are in the route table of api-spec.ts, hence in the OpenAPI document).
  *
  * The bundle directory is ORCHESTRATOR_UI_DIR when set, else build/ui next to
  * the compiled code or under the repository.
@@ -24,11 +25,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { routeSpec } from './api-spec';
 import { route, type HttpDeps } from './http';
 
 export const UI_CSP = [
   "default-src 'none'",
   "script-src 'self'",
+  // The UI's layout worker (assets/layout-<hash>.js): same-origin files only, never blob: or data:.
+  "worker-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
   "font-src 'self'",
@@ -138,7 +142,8 @@ export function registerStatic(app: TemplatedApp, deps: HttpDeps, dir = uiDir())
   app.get('/', serve('/'));
   app.get('/index.html', serve('/'));
   app.get('/assets/:file', (res, req) => serve(`/assets/${req.getParameter(0) ?? ''}`)(res, req));
-  route(app, 'get', '/api/whoami', { name: 'whoami', role: 'viewer' }, deps, (req) => ({
+  const whoami = routeSpec('whoami');
+  route(app, 'get', whoami.path, { name: whoami.name, role: whoami.role }, deps, (req) => ({
     status: 200,
     json: { name: req.principal!.name, role: req.principal!.role },
   }));

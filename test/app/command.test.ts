@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { parseListen } from '../../runtime/app/command';
+import { DEFAULT_HEAP_GROWTH_PERCENT, parseHeapGrowth, parseListen } from '../../runtime/app/command';
 import { TOKENS } from './helpers';
 
 const TSX = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
@@ -53,8 +53,14 @@ t.test('--listen parsing; 127.0.0.1 unless told', async (t) => {
   t.same(parseListen('[::1]:80'), { host: '::1', port: 80 });
   t.throws(() => parseListen('4040'));
   t.throws(() => parseListen('h:70000'));
+  t.equal(parseHeapGrowth('30'), 30);
+  t.equal(parseHeapGrowth('0'), 0, '0 leaves V8 its own heuristics');
+  t.throws(() => parseHeapGrowth('-5'), /whole percent from 0 to 400/);
+  t.throws(() => parseHeapGrowth('1e3'), /whole percent/);
+  t.throws(() => parseHeapGrowth('500'), /whole percent/);
   const help = spawnSync(process.execPath, [TSX, RUN, '--help'], { encoding: 'utf8' });
   t.match(help.stdout, /default: 127\.0\.0\.1:4040/);
+  t.match(help.stdout, new RegExp(`--heap-growth-percent <n>[\\s\\S]*default: ${DEFAULT_HEAP_GROWTH_PERCENT}`));
 });
 
 t.test('no tokens, no app: there are no default credentials', async (t) => {

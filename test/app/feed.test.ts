@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
 import { FeedClient, TOKENS, postReport, startApp, wsUrl } from './helpers';
 import type { MonitoringApp } from '../../runtime/app/server';
+import { RECENT_DELTAS } from '../../runtime/app/views/hub';
 
 const SHAPE: FleetShape = { probes: 3, containersPerProbe: 3, processesPerProbe: 8, connectionsPerProbe: 1 };
 
@@ -20,7 +21,7 @@ async function fleet(app: MonitoringApp, shape = SHAPE): Promise<SimProbe[]> {
 }
 
 /** A raw upgrade request; resolves with the status line and the socket (left unread). */
-function rawUpgrade(app: MonitoringApp, path: string, headers: Record<string, string>): Promise<{ status: number; socket: import('node:net').Socket }> {
+function rawUpgrade(app: MonitoringApp, path: string, headers: Record<string, string>): Promise<{ status: number; socket: import('node:net').Socket; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     const socket = connect(app.port, '127.0.0.1', () => {
       const lines = [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${app.port}`, 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'];
@@ -29,10 +30,54 @@ function rawUpgrade(app: MonitoringApp, path: string, headers: Record<string, st
     });
     socket.once('data', (d) => {
       socket.pause();
-      resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(String(d))?.[1]), socket });
+      // What came after the response head: the first frames, when they came in the same read.
+      const end = d.indexOf('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(String(d))?.[1]), socket, rest: end < 0 ? Buffer.alloc(0) : d.subarray(end + 4) });
     });
     socket.once('error', reject);
   });
+}
+
+/**
+ * Reads the server's WebSocket frames off a raw socket (server frames are unmasked) and
+ * reassembles fragmented text messages: what the app sent, message by message.
+ */
+class FrameReader {
+  private buf = Buffer.alloc(0);
+  private parts: Buffer[] = [];
+  readonly messages: string[] = [];
+  closeCode: number | null = null;
+
+  push(d: Buffer): void {
+    this.buf = Buffer.concat([this.buf, d]);
+    for (;;) {
+      if (this.buf.length < 2) return;
+      const fin = (this.buf[0]! & 0x80) !== 0;
+      const opcode = this.buf[0]! & 0x0f;
+      let len = this.buf[1]! & 0x7f;
+      let at = 2;
+      if (len === 126) {
+        if (this.buf.length < 4) return;
+        len = this.buf.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (this.buf.length < 10) return;
+        len = Number(this.buf.readBigUInt64BE(2));
+        at = 10;
+      }
+      if (this.buf.length < at + len) return;
+      const payload = this.buf.subarray(at, at + len);
+      this.buf = this.buf.subarray(at + len);
+      if (opcode === 8) this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
+      if (opcode === 1 || opcode === 0) {
+        this.parts.push(Buffer.from(payload));
+        if (fin) {
+          this.messages.push(Buffer.concat(this.parts).toString('utf8'));
+          this.parts = [];
+        }
+      }
+    }
+  }
 }
 
 async function renders(app: MonitoringApp, view: string): Promise<number> {
@@ -171,5 +216,77 @@ t.test('a full view larger than the backlog bound reaches a new client whole', a
   t.match(tail.toString('latin1'), /\]\}$/, 'the full view arrived to its end');
   t.notOk(closed, 'and the connection stayed open');
   t.equal((await app.metrics.websocketResets.get()).values[0]?.value ?? 0, 0, 'no reset');
+  raw.socket.destroy();
+});
+
+/** Posts reports until the topic's seq has moved `n` past `from` (each report changes process metrics). */
+async function advance(app: MonitoringApp, probes: SimProbe[], topic: string, from: number, n: number): Promise<number> {
+  for (let i = 0; i < 20 * n && (app.hub.full(topic)?.seq ?? 0) < from + n; i++) {
+    await postReport(app, probes[i % probes.length]!.next(Date.now()));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return app.hub.full(topic)!.seq;
+}
+
+const BIG: FleetShape = { probes: 30, containersPerProbe: 2, processesPerProbe: 500, connectionsPerProbe: 1 };
+
+t.test('a client joining while the view changes gets the full view, then every delta since, in order', async (t) => {
+  const app = await startApp({ renderIntervalMs: 5 });
+  t.teardown(() => app.stop());
+  await fleet(app, BIG);
+  // Changes come from one small probe: small deltas, so that the topic keeps them all.
+  const small = [new SimProbe(BIG.probes, { probes: BIG.probes + 1, containersPerProbe: 1, processesPerProbe: 3, connectionsPerProbe: 0 }, await loadTemplates())];
+  await postReport(app, small[0]!.next(Date.now()));
+  const topic = 'view/processes?';
+  const raw = await rawUpgrade(app, '/api/topology/processes/ws', { authorization: `Bearer ${TOKENS.viewer}` });
+  t.equal(raw.status, 101);
+  const seq0 = app.hub.full(topic)!.seq;
+  // The client reads nothing while the view moves on by a few deltas (fewer than the topic keeps).
+  const seq1 = await advance(app, small, topic, seq0, 5);
+  t.ok(seq1 >= seq0 + 5, `the topic moved from seq ${seq0} to ${seq1} while the client read nothing`);
+  const reader = new FrameReader();
+  reader.push(raw.rest);
+  raw.socket.on('data', (d: Buffer) => reader.push(d));
+  raw.socket.resume();
+  const done = (): boolean => reader.messages.some((m) => m.startsWith('{"type":"delta"') && JSON.parse(m).seq >= seq1);
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  const msgs = reader.messages.map((m) => JSON.parse(m));
+  t.equal(msgs[0].type, 'full', 'first the full view');
+  t.equal(msgs[0].seq, seq0, 'at the seq the client joined at');
+  t.ok(msgs[0].nodes.length >= 15_000, `whole (${msgs[0].nodes.length} nodes)`);
+  t.same(msgs.slice(1).map((m) => m.seq), Array.from({ length: msgs.length - 1 }, (_, i) => seq0 + 1 + i), 'then every delta after it, no gap');
+  t.ok(msgs.length - 1 >= seq1 - seq0, 'up to where the topic was');
+  // Subscribed now: the next change arrives as a published delta.
+  const seq2 = await advance(app, small, topic, seq1, 1);
+  for (let i = 0; i < 500 && !reader.messages.some((m) => m.startsWith('{"type":"delta"') && JSON.parse(m).seq === seq2); i++) await new Promise((r) => setTimeout(r, 10));
+  t.ok(reader.messages.some((m) => JSON.parse(m).seq === seq2), `then live deltas (seq ${seq2})`);
+  raw.socket.destroy();
+});
+
+t.test('a client that falls out of the recent deltas while catching up starts again from a newer full view', async (t) => {
+  const app = await startApp({ renderIntervalMs: 5 });
+  t.teardown(() => app.stop());
+  await fleet(app, BIG);
+  const small = [new SimProbe(BIG.probes, { probes: BIG.probes + 1, containersPerProbe: 1, processesPerProbe: 3, connectionsPerProbe: 0 }, await loadTemplates())];
+  await postReport(app, small[0]!.next(Date.now()));
+  const topic = 'view/processes?';
+  const raw = await rawUpgrade(app, '/api/topology/processes/ws', { authorization: `Bearer ${TOKENS.viewer}` });
+  const seq0 = app.hub.full(topic)!.seq;
+  const seq1 = await advance(app, small, topic, seq0, RECENT_DELTAS + 2);
+  t.ok(seq1 > seq0 + RECENT_DELTAS, `the topic moved on by more than the ${RECENT_DELTAS} deltas it keeps`);
+  const reader = new FrameReader();
+  reader.push(raw.rest);
+  raw.socket.on('data', (d: Buffer) => reader.push(d));
+  raw.socket.resume();
+  const fulls = (): number => reader.messages.filter((m) => m.startsWith('{"type":"full"')).length;
+  for (let i = 0; i < 1000 && fulls() < 2 && reader.closeCode === null; i++) await new Promise((r) => setTimeout(r, 10));
+  const msgs = reader.messages.map((m) => JSON.parse(m));
+  t.same(msgs.map((m) => m.type), ['full', 'full'], 'two full views, no reset');
+  t.equal(msgs[0].seq, seq0);
+  t.equal(msgs[1].seq, seq1, 'the second at the seq the topic had reached');
+  const seq2 = await advance(app, small, topic, seq1, 1);
+  for (let i = 0; i < 500 && !reader.messages.some((m) => m.startsWith('{"type":"delta"')); i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(JSON.parse(reader.messages.find((m) => m.startsWith('{"type":"delta"'))!).seq, seq1 + 1, `then the deltas after it (seq ${seq2} reached)`);
+  t.equal(reader.closeCode, null, 'still open');
   raw.socket.destroy();
 });

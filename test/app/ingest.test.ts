@@ -21,12 +21,20 @@ t.test('token files: roles, no defaults, bad entries named', async (t) => {
   t.equal(TokenStore.load({ env: 'x:admin:0123456789abcdefXYZ,y:probe:0123456789abcdefXYQ' }).size, 2);
 });
 
-t.test('every route but /healthz and /readyz needs a token with the right role', async (t) => {
+t.test('every route but /healthz needs a token with the right role', async (t) => {
   const app = await startApp();
   t.teardown(() => app.stop());
-  t.equal((await http(app, 'GET', '/healthz')).status, 200);
-  t.equal((await http(app, 'GET', '/readyz')).status, 200);
-  for (const path of ['/api/topology', '/api/topology/containers', '/api/search?q=x', '/api/probes', '/metrics', '/api/openapi.json']) {
+  t.equal((await http(app, 'GET', '/healthz')).status, 200, '/healthz (liveness) needs no token');
+  // The operational routes take a token of any role (Prometheus and readiness checks hold whichever they were given).
+  for (const path of ['/readyz', '/metrics']) {
+    const none = await http(app, 'GET', path);
+    t.equal(none.status, 401, `${path} without a token`);
+    t.equal(none.json.error.code, 'UNAUTHENTICATED');
+    t.equal(none.headers['www-authenticate'], 'Bearer');
+    t.equal((await http(app, 'GET', path, { token: 'not-a-known-token-at-all' })).status, 401, `${path} with an unknown token`);
+    for (const role of ['probe', 'viewer', 'admin'] as const) t.equal((await http(app, 'GET', path, { token: TOKENS[role] })).status, 200, `${path} with a ${role} token`);
+  }
+  for (const path of ['/api/topology', '/api/topology/containers', '/api/search?q=x', '/api/probes', '/api/openapi.json', '/api/whoami']) {
     const none = await http(app, 'GET', path);
     t.equal(none.status, 401, `${path} without a token`);
     t.equal(none.json.error.code, 'UNAUTHENTICATED');

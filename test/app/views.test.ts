@@ -7,6 +7,7 @@ import t from 'tap';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
 import { TOKENS, http, postReport, startApp } from './helpers';
 import type { MonitoringApp } from '../../runtime/app/server';
+import { VIEW_IDS } from '../../runtime/app/views/catalog';
 
 const SHAPE: FleetShape = { probes: 3, containersPerProbe: 3, processesPerProbe: 8, connectionsPerProbe: 1 };
 
@@ -166,6 +167,30 @@ t.test('/metrics has the names the issue lists', async (t) => {
   t.match(m, /^monitoring_app_reports_total\{kind="full",result="applied"\} 3$/m);
   t.match(m, /^monitoring_app_websocket_clients\{kind="view"\} 0$/m);
   t.match(m, /monitoring_app_delta_latency_seconds_bucket/);
+});
+
+t.test('node counts render nothing, agree with the renders, and a view left alone is dropped', async (t) => {
+  const app = await startApp({ viewIdleReleaseMs: 150 });
+  t.teardown(() => app.stop());
+  const probes = await fleet(app);
+  const gauge = async (): Promise<Map<string, number>> => {
+    const m = (await get(app, '/metrics')).text;
+    return new Map([...m.matchAll(/^monitoring_app_view_nodes\{view="([^"]+)"\} (\d+)$/gm)].map((x) => [x[1]!, Number(x[2])]));
+  };
+  const listed = async (): Promise<Map<string, number>> => new Map((await get(app, '/api/topology')).json.map((v: { id: string; nodes: number }) => [v.id, v.nodes]));
+  const counts = await gauge();
+  t.equal(counts.size, VIEW_IDS.length, 'one gauge per view');
+  t.same(await listed(), counts, 'the list of views gives the same counts');
+  for (const v of VIEW_IDS) t.notOk(app.hub.holds(v), `${v}: a scrape and the list render nothing`);
+  // A structural change (a new container) between counts: the count follows the model.
+  await postReport(app, probes[0]!.full(Date.now()));
+  const after = await gauge();
+  for (const v of VIEW_IDS) t.equal(after.get(v), (await get(app, `/api/topology/${v}`)).json.nodes.length, `${v}: the count is the rendered view's size`);
+  t.ok(app.hub.holds('containers'), 'a REST answer keeps its render for a while');
+  // The release is a timer (150 ms here): wait for it, boundedly, rather than for a fixed time.
+  for (const deadline = Date.now() + 10_000; VIEW_IDS.some((v) => app.hub.holds(v)) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  for (const v of VIEW_IDS) t.notOk(app.hub.holds(v), `${v}: dropped once nobody asked for it`);
+  t.same(await gauge(), after, 'and counted the same without it');
 });
 
 t.test('a silent probe goes stale after 3 intervals, is removed later, and is whole again when it reports', async (t) => {

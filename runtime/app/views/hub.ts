@@ -6,7 +6,12 @@
  * coalesced, at most one render per view per `minIntervalMs`), and each of the
  * view's topics (one per filter set) gets one delta message, published once to
  * all its subscribers. Views nobody watches are rendered only when the REST API
- * asks, and a render younger than `restMaxAgeMs` is reused.
+ * asks, and a render younger than `restMaxAgeMs` is reused; the renderer's state
+ * of such a view (nodes, serialisations, edges) is dropped once the view has
+ * been neither watched nor asked for during `idleReleaseMs`, so that one REST
+ * call does not pin a view's memory for the life of the process. Node counts
+ * (the list of views, the nodes-per-view gauge) come from `nodeCount`, which
+ * renders nothing.
  *
  * Renders are incremental (see ViewRenderer): each returns the ids whose
  * serialisation changed, and the hub keeps, per watched view, the ids changed
@@ -17,9 +22,9 @@
  * messages so that a client can tell it missed one.
  */
 import type { LiveModel, ChangeSet } from '../model';
-import { VIEW_IDS, filterKey, type Filters, type ViewId } from './catalog';
+import { VIEW_IDS, VIEWS, filterKey, type Filters, type ViewId } from './catalog';
 import { passes } from './filter';
-import { ChangeClassifier, ViewRenderer, type RenderedView } from './render';
+import { ChangeClassifier, ViewRenderer, countViewNodes, type RenderedView } from './render';
 
 export interface Topic {
   readonly name: string;
@@ -31,11 +36,24 @@ export interface Topic {
   subscribers: number;
   /** The full message at `seq`, built once for every subscriber that joins at that seq. */
   full: { seq: number; message: string } | null;
+  /**
+   * The last deltas published, oldest first (at most RECENT_DELTAS and RECENT_DELTA_BYTES):
+   * a client still receiving a full view at seq n is not subscribed yet, and is sent
+   * n+1… from here before it joins the topic.
+   */
+  recent: Array<{ seq: number; message: string }>;
+  recentBytes: number;
 }
+
+/** Bounds of a topic's recent deltas (per topic; a few topics per view). */
+export const RECENT_DELTAS = 64;
+export const RECENT_DELTA_BYTES = 2 * 1024 * 1024;
 
 export interface HubOptions {
   minIntervalMs?: number;
   restMaxAgeMs?: number;
+  /** A view neither watched nor asked for during this long has its render state dropped. Default 60 s. */
+  idleReleaseMs?: number;
   /** Sends one message to every subscriber of a topic. */
   publish: (topic: string, message: string) => void;
   /** Called after a tick published, with the topics it published to. */
@@ -68,14 +86,18 @@ export class ViewHub {
   private lastTickMs = 0;
   private readonly minIntervalMs: number;
   private readonly restMaxAgeMs: number;
+  private readonly idleReleaseMs: number;
+  /** Unwatched views with render state: the timer that drops it. */
+  private readonly idle = new Map<ViewId, NodeJS.Timeout>();
   private closed = false;
 
   constructor(
-    model: LiveModel,
+    private readonly model: LiveModel,
     private readonly opts: HubOptions,
   ) {
     this.minIntervalMs = opts.minIntervalMs ?? 50;
     this.restMaxAgeMs = opts.restMaxAgeMs ?? 500;
+    this.idleReleaseMs = opts.idleReleaseMs ?? 60_000;
     for (const v of VIEW_IDS) this.renderers.set(v, new ViewRenderer(model, v));
     this.classifier = new ChangeClassifier(model);
     model.onChange((c) => this.onModelChange(c));
@@ -129,14 +151,47 @@ export class ViewHub {
 
   /** The view for a REST answer: the last render if clean or young enough, else a new one. */
   current(view: ViewId): RenderedView {
+    if (!this.watched.has(view)) this.armRelease(view);
     const r = this.renders.get(view);
     if (r && (!this.dirty.has(view) || performance.now() - r.at < this.restMaxAgeMs)) return r;
     return this.renderNow(view);
   }
 
-  /** The last render of a view, without rendering (for cheap gauges); null if never rendered. */
-  last(view: ViewId): RenderedView | null {
-    return this.renders.get(view) ?? null;
+  /**
+   * How many nodes the view has now, without rendering it: a clean render's size when there
+   * is one, else the count of the renderer's node-selection step over the model.
+   */
+  nodeCount(view: ViewId): number {
+    const r = this.renders.get(view);
+    if (r && !this.dirty.has(view)) return r.nodes.size;
+    return countViewNodes(this.model, VIEWS[view]);
+  }
+
+  /** Whether the hub holds render state of the view (tests and the memory bench read this). */
+  holds(view: ViewId): boolean {
+    return this.renders.has(view);
+  }
+
+  /** (Re)starts the countdown after which an unwatched view's render state is dropped. */
+  private armRelease(view: ViewId): void {
+    if (this.closed) return;
+    const old = this.idle.get(view);
+    if (old !== undefined) old.refresh();
+    else {
+      const timer = setTimeout(() => this.release(view), this.idleReleaseMs);
+      timer.unref();
+      this.idle.set(view, timer);
+    }
+  }
+
+  private release(view: ViewId): void {
+    const timer = this.idle.get(view);
+    if (timer !== undefined) clearTimeout(timer);
+    this.idle.delete(view);
+    if (this.watched.has(view)) return;
+    this.renders.delete(view);
+    this.renderers.get(view)!.reset();
+    this.dirty.add(view);
   }
 
   /** Publishes the deltas of every watched view that changed. */
@@ -159,6 +214,7 @@ export class ViewHub {
       for (const t of topics) {
         const msg = this.deltaMessage(t, r, ids, pending);
         if (msg !== null) {
+          remember(t, msg);
           this.opts.publish(t.name, msg);
           published.push(t.name);
         }
@@ -205,25 +261,40 @@ export class ViewHub {
    * Registers one subscriber of a view and filter set; returns the topic name
    * and the full message to send it first (the topic's state at its seq).
    */
-  subscribe(view: ViewId, filters: Filters): { topic: string; full: string } {
+  subscribe(view: ViewId, filters: Filters): { topic: string; full: string; seq: number } {
     const name = ViewHub.topicName(view, filters);
     let t = this.topics.get(name);
     if (!t) {
       const r = this.renders.get(view) ?? this.renderNow(view);
       const nodes = new Map<string, string>();
       for (const [id, n] of r.nodes) if (passes(filters, n.facets)) nodes.set(id, n.json);
-      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null };
+      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null, recent: [], recentBytes: 0 };
       this.topics.set(name, t);
       this.watched.set(view, (this.watched.get(view) ?? 0) + 1);
+      const timer = this.idle.get(view);
+      if (timer !== undefined) clearTimeout(timer);
+      this.idle.delete(view);
       if (this.dirty.has(view)) this.schedule();
     }
     t.subscribers++;
-    // A topic's nodes change only with a delta, which bumps seq: one full message per seq, not per subscriber
-    // (100 clients joining a 10,000-container view would otherwise build 100 copies of 15 MB).
-    if (t.full === null || t.full.seq !== t.seq) {
-      t.full = { seq: t.seq, message: `{"type":"full","view":${JSON.stringify(view)},"filter":${JSON.stringify(filterKey(filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].join(',')}]}` };
-    }
-    return { topic: name, full: t.full.message };
+    const full = fullOf(t);
+    return { topic: name, full: full.message, seq: full.seq };
+  }
+
+  /** The topic's full message now (a subscriber whose catch-up fell out of the recent deltas starts again); null if gone. */
+  full(topic: string): { seq: number; message: string } | null {
+    const t = this.topics.get(topic);
+    return t ? fullOf(t) : null;
+  }
+
+  /** The delta messages after `seq`, in order; null when they are no longer all held. */
+  deltasAfter(topic: string, seq: number): string[] | null {
+    const t = this.topics.get(topic);
+    if (!t) return null;
+    if (t.seq === seq) return [];
+    const first = t.recent[0];
+    if (first === undefined || first.seq > seq + 1) return null;
+    return t.recent.filter((d) => d.seq > seq).map((d) => d.message);
   }
 
   unsubscribe(topic: string): void {
@@ -238,6 +309,7 @@ export class ViewHub {
         this.watched.delete(t.view);
         this.pending.delete(t.view);
         this.since.delete(t.view);
+        this.armRelease(t.view);
       }
     }
   }
@@ -250,5 +322,26 @@ export class ViewHub {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    for (const timer of this.idle.values()) clearTimeout(timer);
+    this.idle.clear();
   }
+}
+
+/**
+ * A topic's full message at its seq. A topic's nodes change only with a delta, which bumps seq:
+ * one full message per seq, not per subscriber (100 clients joining a 10,000-container view
+ * would otherwise build 100 copies of 15 MB).
+ */
+function fullOf(t: Topic): { seq: number; message: string } {
+  if (t.full === null || t.full.seq !== t.seq) {
+    t.full = { seq: t.seq, message: `{"type":"full","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].join(',')}]}` };
+  }
+  return t.full;
+}
+
+/** Keeps a published delta among the topic's recent ones, within the bounds. */
+function remember(t: Topic, message: string): void {
+  t.recent.push({ seq: t.seq, message });
+  t.recentBytes += message.length;
+  while (t.recent.length > RECENT_DELTAS || (t.recentBytes > RECENT_DELTA_BYTES && t.recent.length > 0)) t.recentBytes -= t.recent.shift()!.message.length;
 }
