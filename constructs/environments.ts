@@ -176,19 +176,30 @@ export interface NetworkValues {
   readonly rolloutsNamespace: string;
 }
 
+/**
+ * TLS. Public certificates come from an ACME ClusterIssuer created out of band; every in-cluster
+ * certificate comes from the environment's own CA, which cert-manager resources in dist/ create
+ * (constructs/security/tls.ts): one Certificate per service, written to the Secrets named here.
+ */
 export interface TlsValues {
-  /** cert-manager ClusterIssuer named on the Ingresses (ingress-shim issues their certificates). */
+  /** cert-manager ClusterIssuer named on the public Ingresses (ingress-shim issues their certificates); created out of band. */
   readonly clusterIssuer: string;
   /**
    * Secret (`tls.crt`, `tls.key`, `ca.crt`) of the app's in-cluster certificate for
-   * `monitoring-app.<ns>.svc`: the Ingress controller, probes and Prometheus verify it.
+   * `monitoring-app.<ns>.svc`, written by cert-manager: the Ingress controller, probes and
+   * Prometheus verify it.
    */
   readonly appInternalSecret: string;
   /**
-   * Secret with `ca.crt` (the CA that issued the in-cluster certificates), present in every
-   * namespace whose pods verify them (main and host namespaces), e.g. distributed by trust-manager.
+   * Secret with `ca.crt` (the environment's CA) in the main and host namespaces, written by
+   * cert-manager from a `platform-ca` Certificate of each namespace: what clients verify with.
    */
   readonly caSecret: string;
+  /**
+   * Secret with key `password` (created out of band, never committed) that encrypts the Java key
+   * stores cert-manager writes for Marathon's HTTPS; cert-manager and Marathon both read it.
+   */
+  readonly keystorePasswordSecret: string;
 }
 
 /** HashiCorp Vault Agent injector as the source of secrets (instead of Secrets mounted by name). */
@@ -288,7 +299,9 @@ export const HELM_REPOSITORIES = {
 function controllers(replicas: number, small: ContainerResources): GitOpsValues['controllers'] {
   return {
     ingressNginx: { chartVersion: '4.11.3', namespace: 'ingress-nginx', replicas, resources: small },
-    argoRollouts: { chartVersion: '2.40.5', namespace: 'argo-rollouts', replicas, resources: small },
+    // 2.41.0 installs Argo Rollouts v1.9.0, whose CRD schemas equal the v1.9.1 CRDs in crds/
+    // that dist/ is validated against (2.40.5 installed v1.8.3). docs/operations.md, "Versions checked".
+    argoRollouts: { chartVersion: '2.41.0', namespace: 'argo-rollouts', replicas, resources: small },
     certManager: { chartVersion: 'v1.15.3', namespace: 'cert-manager', replicas: 1, resources: small },
   };
 }
@@ -373,7 +386,7 @@ export const dev: EnvironmentValues = {
     adminSecretName: 'grafana-admin',
   },
   network: network('10.10.0.0/16', '10.10.255.1/32'),
-  tls: { clusterIssuer: 'letsencrypt-staging', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca' },
+  tls: { clusterIssuer: 'letsencrypt-staging', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca', keystorePasswordSecret: 'marathon-keystore-password' },
   vault: { enabled: false, role: 'orchestrator-dev', pathPrefix: 'secret/data/orchestrator/dev' },
   gitops: {
     destinationServer: 'https://dev.k8s.orchestrator.example.com',
@@ -461,7 +474,7 @@ export const staging: EnvironmentValues = {
     adminSecretName: 'grafana-admin',
   },
   network: network('10.20.0.0/16', '10.20.255.1/32'),
-  tls: { clusterIssuer: 'letsencrypt-prod', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca' },
+  tls: { clusterIssuer: 'letsencrypt-prod', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca', keystorePasswordSecret: 'marathon-keystore-password' },
   vault: { enabled: true, role: 'orchestrator-staging', pathPrefix: 'secret/data/orchestrator/staging' },
   gitops: {
     destinationServer: 'https://staging.k8s.orchestrator.example.com',
@@ -562,7 +575,7 @@ export const prod: EnvironmentValues = {
     adminSecretName: 'grafana-admin',
   },
   network: network('10.30.0.0/16', '10.30.255.1/32'),
-  tls: { clusterIssuer: 'letsencrypt-prod', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca' },
+  tls: { clusterIssuer: 'letsencrypt-prod', appInternalSecret: 'monitoring-app-internal-tls', caSecret: 'platform-ca', keystorePasswordSecret: 'marathon-keystore-password' },
   vault: { enabled: true, role: 'orchestrator-prod', pathPrefix: 'secret/data/orchestrator/prod' },
   gitops: {
     destinationServer: 'https://prod.k8s.orchestrator.example.com',

@@ -3,13 +3,18 @@ import { Construct } from 'constructs';
 import type { EnvironmentValues, ImageRef, MarathonValues, MesosAuthValues } from './environments';
 import { ComponentIdentity } from './lib/component';
 import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity } from './lib/pod';
+import { libprocessSslEnv, libprocessTlsVolume } from './lib/libprocess-tls';
 import { parseQuantity } from './lib/quantity';
+import { ServiceCertificate } from './security/tls';
 import type { ZooKeeper } from './zookeeper';
 
-export const MARATHON_HTTP_PORT = 8080;
+/** Marathon's HTTPS port (its default `--https_port`); plain HTTP is off (`--disable_http`). */
+export const MARATHON_HTTPS_PORT = 8443;
 /** Marathon keeps its state and elects its leader under this ZooKeeper chroot. */
 export const MARATHON_ZK_CHROOT = '/marathon';
 export const MARATHON_METRICS_PATH = '/metrics/prometheus';
+/** Where Marathon's certificate Secret (PEM files for libprocess, JKS stores for HTTPS) is mounted. */
+export const MARATHON_TLS_DIR = '/etc/marathon/tls';
 /**
  * Port of Marathon's scheduler driver (libprocess): the masters connect back to it. Fixed
  * rather than random so that a NetworkPolicy can allow exactly it.
@@ -67,14 +72,29 @@ export class Marathon extends Construct {
       spec: {
         type: 'ClusterIP',
         selector: identity.selector,
-        ports: [{ name: 'http', port: MARATHON_HTTP_PORT, targetPort: k8s.IntOrString.fromString('http') }],
+        ports: [{ name: 'https', port: MARATHON_HTTPS_PORT, targetPort: k8s.IntOrString.fromString('https'), appProtocol: 'https' }],
       },
+    });
+
+    // HTTPS from a JKS key store that cert-manager writes next to the PEM files (Marathon reads a
+    // Java key store only), and libprocess SSL for the scheduler driver's traffic with the masters.
+    const tlsSecret = `${this.name}-tls`;
+    const keystorePassword = props.env.tls.keystorePasswordSecret;
+    new ServiceCertificate(this, 'certificate', {
+      env: props.env, component: this.name, namespace: ns, secretName: tlsSecret,
+      dnsNames: [`${this.serviceName}.${ns}.svc`, `${this.serviceName}.${ns}.svc.${props.env.clusterDomain}`],
+      role: 'peer', jksPassword: { secretName: keystorePassword, key: 'password' },
     });
 
     const args = [
       '--master', props.masterZkUrl,
       '--zk', `zk://${props.zookeeper.connectString(MARATHON_ZK_CHROOT)}`,
-      '--http_port', String(MARATHON_HTTP_PORT),
+      '--https_port', String(MARATHON_HTTPS_PORT),
+      '--ssl_keystore_path', `${MARATHON_TLS_DIR}/keystore.jks`,
+      '--disable_http',
+      // Standbys proxy to the leader at its pod IP, which no certificate names; the chain is
+      // still verified against the trust store below.
+      '--leader_proxy_ssl_ignore_hostname',
       // Other instances and Mesos reach this one at its pod IP.
       '--hostname', '$(POD_IP)',
       '--metrics_prometheus',
@@ -106,20 +126,32 @@ export class Marathon extends Construct {
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 { name: 'LIBPROCESS_PORT', value: String(MARATHON_LIBPROCESS_PORT) },
                 { name: 'LIBPROCESS_ADVERTISE_IP', value: '$(POD_IP)' },
-                { name: 'JAVA_OPTS', value: `-Xms${v.heapMegabytes}m -Xmx${v.heapMegabytes}m -XX:+ExitOnOutOfMemoryError` },
+                // Marathon reads every flag from MARATHON_<FLAG> too: the password stays off the command line.
+                { name: 'MARATHON_SSL_KEYSTORE_PASSWORD', valueFrom: { secretKeyRef: { name: keystorePassword, key: 'password' } } },
+                {
+                  name: 'JAVA_OPTS',
+                  value: `-Xms${v.heapMegabytes}m -Xmx${v.heapMegabytes}m -XX:+ExitOnOutOfMemoryError`
+                    + ` -Djavax.net.ssl.trustStore=${MARATHON_TLS_DIR}/truststore.jks -Djavax.net.ssl.trustStorePassword=$(MARATHON_SSL_KEYSTORE_PASSWORD)`,
+                },
+                ...libprocessSslEnv(MARATHON_TLS_DIR),
               ],
-              ports: [{ name: 'http', containerPort: MARATHON_HTTP_PORT }, { name: 'libprocess', containerPort: MARATHON_LIBPROCESS_PORT }],
+              ports: [{ name: 'https', containerPort: MARATHON_HTTPS_PORT }, { name: 'libprocess', containerPort: MARATHON_LIBPROCESS_PORT }],
               resources: resourcesOf(v.resources, 'marathon'),
               securityContext: restrictedContainerSecurity(),
-              readinessProbe: httpProbe('/ping', MARATHON_HTTP_PORT, { initialDelaySeconds: 20, periodSeconds: 10, failureThreshold: 3 }),
-              livenessProbe: httpProbe('/ping', MARATHON_HTTP_PORT, { initialDelaySeconds: 120, periodSeconds: 15, failureThreshold: 4 }),
+              readinessProbe: httpProbe('/ping', MARATHON_HTTPS_PORT, { initialDelaySeconds: 20, periodSeconds: 10, failureThreshold: 3, scheme: 'HTTPS' }),
+              livenessProbe: httpProbe('/ping', MARATHON_HTTPS_PORT, { initialDelaySeconds: 120, periodSeconds: 15, failureThreshold: 4, scheme: 'HTTPS' }),
               volumeMounts: [
                 { name: 'tmp', mountPath: '/tmp' },
+                { name: 'tls', mountPath: MARATHON_TLS_DIR, readOnly: true },
                 ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/marathon/auth', readOnly: true }] : []),
               ],
             }],
             volumes: [
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('512Mi') } },
+              {
+                ...libprocessTlsVolume(tlsSecret),
+                secret: { secretName: tlsSecret, defaultMode: 0o440, items: ['tls.crt', 'tls.key', 'ca.crt', 'keystore.jks', 'truststore.jks'].map((key) => ({ key, path: key })) },
+              },
               ...(props.auth.enabled
                 ? [{ name: 'credentials', secret: { secretName: props.auth.secretName, items: [{ key: 'marathon-secret', path: 'marathon-secret' }] } }]
                 : []),

@@ -2,9 +2,11 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { EnvironmentValues, ImageRef, MesosAgentValues, MesosAuthValues } from './environments';
 import { ComponentIdentity } from './lib/component';
+import { LIBPROCESS_TLS_DIR, caOnlyVolume, libprocessSslEnv, libprocessTlsVolume } from './lib/libprocess-tls';
 import { mesosExporterContainer } from './lib/mesos-exporter';
 import { httpProbe, imageOf, resourcesOf } from './lib/pod';
 import { SECURITY_EXCEPTION_ANNOTATION } from './lib/security';
+import { ServiceCertificate } from './security/tls';
 
 export const MESOS_AGENT_PORT = 5051;
 /** On the host, so that containers the Docker containerizer starts can mount task sandboxes at the same path. */
@@ -65,6 +67,14 @@ export class MesosAgent extends Construct {
       ? [{ name: 'MESOS_CREDENTIAL', value: 'file:///etc/mesos/auth/agent-credential' }]
       : [];
 
+    // One certificate for every agent: it encrypts libprocess and HTTPS, but cannot name each
+    // node (see lib/libprocess-tls.ts for why peers are not verified by certificate).
+    const tlsSecret = `${this.name}-tls`;
+    new ServiceCertificate(this, 'certificate', {
+      env: props.env, component: this.name, namespace: ns, secretName: tlsSecret,
+      dnsNames: [`${this.name}.${ns}.svc`, 'localhost'], ipAddresses: ['127.0.0.1'], role: 'peer',
+    });
+
     new k8s.KubeDaemonSet(this, 'daemonset', {
       metadata: identity.meta(),
       spec: {
@@ -111,26 +121,30 @@ export class MesosAgent extends Construct {
                   { name: 'MESOS_SYSTEMD_ENABLE_SUPPORT', value: 'false' },
                   { name: 'MESOS_LOGGING_LEVEL', value: 'INFO' },
                   ...authEnv,
+                  ...libprocessSslEnv(),
                 ],
-                ports: [{ name: 'http', containerPort: MESOS_AGENT_PORT }],
+                ports: [{ name: 'https', containerPort: MESOS_AGENT_PORT }],
                 resources: resourcesOf(v.resources, 'mesos-agent'),
                 // Privileged because the agent creates cgroups and mount namespaces for tasks,
                 // drives the host's Docker daemon and mounts task sandboxes: no narrower set of
                 // capabilities covers the containerizers. It runs in its own namespace whose
                 // Pod Security level admits this, apart from the restricted orchestration layer.
                 securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true, readOnlyRootFilesystem: false },
-                readinessProbe: httpProbe('/health', MESOS_AGENT_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 }),
-                livenessProbe: httpProbe('/health', MESOS_AGENT_PORT, { initialDelaySeconds: 60, periodSeconds: 15, failureThreshold: 4 }),
+                readinessProbe: httpProbe('/health', MESOS_AGENT_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3, scheme: 'HTTPS' }),
+                livenessProbe: httpProbe('/health', MESOS_AGENT_PORT, { initialDelaySeconds: 60, periodSeconds: 15, failureThreshold: 4, scheme: 'HTTPS' }),
                 volumeMounts: [
+                  { name: 'tls', mountPath: LIBPROCESS_TLS_DIR, readOnly: true },
                   { name: 'docker-socket', mountPath: '/var/run/docker.sock' },
                   { name: 'cgroup', mountPath: '/sys/fs/cgroup' },
                   { name: 'work', mountPath: MESOS_AGENT_WORK_DIR, mountPropagation: 'Bidirectional' },
                   ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/mesos/auth', readOnly: true }] : []),
                 ],
               },
-              mesosExporterContainer('slave', MESOS_AGENT_PORT, props.exporterImage, v.exporterResources),
+              mesosExporterContainer('slave', MESOS_AGENT_PORT, props.exporterImage, v.exporterResources, 'exporter-ca'),
             ],
             volumes: [
+              libprocessTlsVolume(tlsSecret),
+              caOnlyVolume(tlsSecret, 'exporter-ca'),
               { name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } },
               { name: 'cgroup', hostPath: { path: '/sys/fs/cgroup', type: 'Directory' } },
               { name: 'work', hostPath: { path: MESOS_AGENT_WORK_DIR, type: 'DirectoryOrCreate' } },

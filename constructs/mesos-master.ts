@@ -2,10 +2,12 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { EnvironmentValues, ImageRef, MesosAuthValues, MesosMasterValues } from './environments';
 import { ComponentIdentity } from './lib/component';
+import { LIBPROCESS_TLS_DIR, caOnlyVolume, libprocessSslEnv, libprocessTlsVolume } from './lib/libprocess-tls';
 import { MESOS_EXPORTER_PORT, mesosExporterContainer } from './lib/mesos-exporter';
 import {
   httpProbe, imageOf, quorumOf, requireOddMembers, resourcesOf, restrictedContainerSecurity,
 } from './lib/pod';
+import { ServiceCertificate } from './security/tls';
 import type { ZooKeeper } from './zookeeper';
 
 export const MESOS_MASTER_PORT = 5050;
@@ -61,14 +63,28 @@ export class MesosMaster extends Construct {
 
     const identity = new ComponentIdentity(this.name, ns, props.env, props.image.tag);
     identity.serviceAccount(this);
-    identity.headlessService(this, headless, [{ name: 'http', port: MESOS_MASTER_PORT }]);
+    // libprocess SSL: the master's one port speaks HTTPS and TLS-wrapped libprocess messages.
+    identity.headlessService(this, headless, [{ name: 'https', port: MESOS_MASTER_PORT, appProtocol: 'https' }]);
+    const tlsSecret = `${this.name}-tls`;
+    new ServiceCertificate(this, 'certificate', {
+      env: props.env, component: this.name, namespace: ns, secretName: tlsSecret,
+      dnsNames: [
+        `${this.serviceName}.${ns}.svc`,
+        `${this.serviceName}.${ns}.svc.${props.env.clusterDomain}`,
+        ...Array.from({ length: v.replicas }, (_, i) => `${this.name}-${i}.${headless}.${ns}.svc.${props.env.clusterDomain}`),
+        'localhost',
+      ],
+      // The exporter sidecar scrapes https://127.0.0.1.
+      ipAddresses: ['127.0.0.1'],
+      role: 'peer',
+    });
     new k8s.KubeService(this, 'service', {
       metadata: identity.meta(this.serviceName),
       spec: {
         type: 'ClusterIP',
         selector: identity.selector,
         ports: [
-          { name: 'http', port: MESOS_MASTER_PORT, targetPort: k8s.IntOrString.fromString('http') },
+          { name: 'https', port: MESOS_MASTER_PORT, targetPort: k8s.IntOrString.fromString('https'), appProtocol: 'https' },
           { name: 'metrics', port: MESOS_EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') },
         ],
       },
@@ -114,21 +130,25 @@ export class MesosMaster extends Construct {
                   { name: 'MESOS_ZK_SESSION_TIMEOUT', value: '10secs' },
                   { name: 'MESOS_LOGGING_LEVEL', value: 'INFO' },
                   ...authEnv,
+                  ...libprocessSslEnv(),
                 ],
-                ports: [{ name: 'http', containerPort: MESOS_MASTER_PORT }],
+                ports: [{ name: 'https', containerPort: MESOS_MASTER_PORT }],
                 resources: resourcesOf(v.resources, 'mesos-master'),
                 securityContext: restrictedContainerSecurity(),
-                readinessProbe: httpProbe('/health', MESOS_MASTER_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 }),
-                livenessProbe: httpProbe('/health', MESOS_MASTER_PORT, { initialDelaySeconds: 60, periodSeconds: 15, failureThreshold: 4 }),
+                readinessProbe: httpProbe('/health', MESOS_MASTER_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3, scheme: 'HTTPS' }),
+                livenessProbe: httpProbe('/health', MESOS_MASTER_PORT, { initialDelaySeconds: 60, periodSeconds: 15, failureThreshold: 4, scheme: 'HTTPS' }),
                 volumeMounts: [
                   { name: 'work', mountPath: '/var/lib/mesos/master' },
+                  { name: 'tls', mountPath: LIBPROCESS_TLS_DIR, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                   ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/mesos/auth', readOnly: true }] : []),
                 ],
               },
-              mesosExporterContainer('master', MESOS_MASTER_PORT, props.exporterImage, v.exporterResources),
+              mesosExporterContainer('master', MESOS_MASTER_PORT, props.exporterImage, v.exporterResources, 'exporter-ca'),
             ],
             volumes: [
+              libprocessTlsVolume(tlsSecret),
+              caOnlyVolume(tlsSecret, 'exporter-ca'),
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
               ...(props.auth.enabled
                 ? [{ name: 'credentials', secret: { secretName: props.auth.secretName, items: [{ key: 'credentials.json', path: 'credentials.json' }] } }]

@@ -5,9 +5,14 @@ import { Rollout, type RolloutSpec, toJson_RolloutSpec } from '../imports/argopr
 import { APP_DEFAULT_PORT, APP_HEALTH_PATH, APP_READY_PATH } from '../runtime/common/telemetry';
 import { CANARY_HASH_ARG, CanaryAnalysis, type CanaryThresholds, canarySteps } from './delivery/canary';
 import type { EnvironmentValues, ImageRef, MonitoringAppValues } from './environments';
+import { appReadinessCommand } from './lib/app-readiness';
 import { ComponentIdentity } from './lib/component';
 import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, scratchVolume } from './lib/pod';
 import { SecretFiles, secretSourcesOf } from './lib/secrets';
+import { ServiceCertificate } from './security/tls';
+
+/** Where the app's in-cluster certificate Secret is mounted. */
+const APP_TLS_DIR = '/etc/orchestrator/tls';
 
 /** Service names of the app under its default name (Argo CD's ignoreDifferences refer to them). */
 export const MONITORING_APP_SERVICES = { stableService: 'monitoring-app', canaryService: 'monitoring-app-canary' } as const;
@@ -81,10 +86,18 @@ export class MonitoringApp extends Construct {
           type: 'ClusterIP',
           // The Rollouts controller adds the pod-template hash of the stable or canary pods.
           selector: identity.selector,
-          ports: [{ name: 'https', port: APP_DEFAULT_PORT, targetPort: k8s.IntOrString.fromString('https') }],
+          ports: [{ name: 'https', port: APP_DEFAULT_PORT, targetPort: k8s.IntOrString.fromString('https'), appProtocol: 'https' }],
         },
       });
     }
+
+    // The in-cluster certificate both Services' names resolve to (the Ingress controller, the
+    // probes and Prometheus verify it); the public one is the Ingress's, from ingress-shim.
+    new ServiceCertificate(this, 'certificate', {
+      env: props.env, component: this.name, namespace: this.namespace, secretName: props.env.tls.appInternalSecret,
+      dnsNames: [this.serviceHost, `${this.canaryServiceName}.${this.namespace}.svc`, `${this.serviceHost}.${props.env.clusterDomain}`],
+      role: 'server',
+    });
 
     new k8s.KubeIngress(this, 'ingress', {
       metadata: {
@@ -134,22 +147,27 @@ export class MonitoringApp extends Construct {
             'app',
             '--listen', `0.0.0.0:${APP_DEFAULT_PORT}`,
             '--tokens-file', tokens.path('tokens'),
-            '--tls-cert', '/etc/orchestrator/tls/tls.crt',
-            '--tls-key', '/etc/orchestrator/tls/tls.key',
+            '--tls-cert', `${APP_TLS_DIR}/tls.crt`,
+            '--tls-key', `${APP_TLS_DIR}/tls.key`,
           ],
           ports: [{ name: 'https', containerPort: APP_DEFAULT_PORT }],
           resources: resourcesOf(v.resources, 'app'),
           securityContext: restrictedContainerSecurity(),
-          readinessProbe: httpProbe(APP_READY_PATH, APP_DEFAULT_PORT, { initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 3, scheme: 'HTTPS' }),
+          // /readyz needs a token: an exec check reads it from the mounted file (lib/app-readiness.ts).
+          readinessProbe: {
+            exec: { command: appReadinessCommand({ port: APP_DEFAULT_PORT, path: APP_READY_PATH, tokensFile: tokens.path('tokens'), caFile: `${APP_TLS_DIR}/ca.crt`, serverName: this.serviceHost }) },
+            initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3,
+          },
+          // /healthz stays open (no token): liveness is a plain HTTPS GET.
           livenessProbe: httpProbe(APP_HEALTH_PATH, APP_DEFAULT_PORT, { initialDelaySeconds: 15, periodSeconds: 15, failureThreshold: 4, scheme: 'HTTPS' }),
           volumeMounts: [
-            { name: 'tls', mountPath: '/etc/orchestrator/tls', readOnly: true },
+            { name: 'tls', mountPath: APP_TLS_DIR, readOnly: true },
             { name: 'tmp', mountPath: '/tmp' },
             ...tokens.mounts(),
           ],
         }],
         volumes: [
-          { name: 'tls', secret: { secretName: props.env.tls.appInternalSecret, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } },
+          { name: 'tls', secret: { secretName: props.env.tls.appInternalSecret, defaultMode: 0o440, items: ['tls.crt', 'tls.key', 'ca.crt'].map((key) => ({ key, path: key })) } },
           scratchVolume('tmp', '64Mi'),
           ...secrets.volumes,
         ],

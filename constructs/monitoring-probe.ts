@@ -14,6 +14,15 @@ export const PROBE_BUDGET = { cpu: '100m', memory: '100Mi' } as const;
 /** Where the host's /proc and engine socket appear inside the probe's container. */
 export const PROBE_HOST_PROC = '/host/proc';
 export const PROBE_ENGINE_SOCKET = '/host/run/docker.sock';
+/** Where the platform CA (`ca.crt` of the host namespace's `platform-ca` Secret) is mounted. */
+const PROBE_CA_DIR = '/etc/orchestrator/ca';
+/**
+ * SELinux type of the probe's container on SELinux-enforcing nodes. The default container type
+ * (container_t) may not read other processes' /proc entries or connect to the engine's socket
+ * (labelled container_var_run_t); spc_t ("super privileged container", from container-selinux)
+ * is the type node agents that read the host use. Ignored on nodes without SELinux.
+ */
+export const PROBE_SELINUX_TYPE = 'spc_t';
 
 export interface MonitoringProbeProps {
   readonly env: EnvironmentValues;
@@ -99,6 +108,8 @@ export class MonitoringProbe extends Construct {
                 'probe',
                 '--app', props.appUrl,
                 '--token-file', token.path('token'),
+                // Only the platform CA is trusted for the app connection (the probe verifies TLS always).
+                '--ca-file', `${PROBE_CA_DIR}/ca.crt`,
                 '--interval', `${v.intervalSeconds}s`,
                 '--engine-socket', PROBE_ENGINE_SOCKET,
                 '--proc-root', PROBE_HOST_PROC,
@@ -106,8 +117,6 @@ export class MonitoringProbe extends Construct {
               ],
               env: [
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-                // The app's certificate is issued by the platform's CA, which Node trusts from here.
-                { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/orchestrator/ca/ca.crt' },
               ],
               ports: [{ name: 'metrics', containerPort: PROBE_METRICS_PORT }],
               resources: resourcesOf(v.resources, 'probe'),
@@ -122,13 +131,14 @@ export class MonitoringProbe extends Construct {
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'], add: ['SYS_PTRACE', 'DAC_READ_SEARCH'] },
                 seccompProfile: { type: 'RuntimeDefault' },
+                seLinuxOptions: { type: PROBE_SELINUX_TYPE },
               },
               readinessProbe: httpProbe(PROBE_HEALTH_PATH, PROBE_METRICS_PORT, { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 }),
               livenessProbe: httpProbe(PROBE_HEALTH_PATH, PROBE_METRICS_PORT, { initialDelaySeconds: 15, periodSeconds: 20, failureThreshold: 3 }),
               volumeMounts: [
                 { name: 'host-proc', mountPath: PROBE_HOST_PROC, readOnly: true },
                 { name: 'engine-socket', mountPath: PROBE_ENGINE_SOCKET, readOnly: true },
-                { name: 'app-ca', mountPath: '/etc/orchestrator/ca', readOnly: true },
+                { name: 'app-ca', mountPath: PROBE_CA_DIR, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
                 ...token.mounts(),
               ],

@@ -2,6 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentValues } from './environments';
 import { Marathon } from './marathon';
+import { checkSiteValues } from './lib/site-values';
 import { MesosAgent } from './mesos-agent';
 import { MesosMaster } from './mesos-master';
 import { MonitoringApp } from './monitoring-app';
@@ -15,6 +16,7 @@ import { platformFlows } from './security/flows';
 import { applyHardening } from './security/hardening';
 import { NetworkPolicies } from './security/network-policies';
 import { Tenancy } from './security/tenancy';
+import { PlatformCa, namespaceTrust } from './security/tls';
 import { ZkSync } from './zk-sync';
 import { ZooKeeper } from './zookeeper';
 
@@ -26,6 +28,7 @@ import { ZooKeeper } from './zookeeper';
 export const SYNC_WAVES = {
   namespaces: -2,
   security: -1,
+  tls: -1,
   zookeeper: 0,
   'mesos-master': 1,
   'mesos-agent': 2,
@@ -55,6 +58,7 @@ export class Platform extends Construct {
 
   constructor(app: App, env: EnvironmentValues) {
     super(app, `platform-${env.name}`);
+    checkSiteValues(env);
     const charts: Array<[Chart, PartName]> = [];
     const chart = (id: PartName) => {
       const c = new Chart(app, id, { disableResourceNameHashes: true });
@@ -71,6 +75,12 @@ export class Platform extends Construct {
       exceptionReason: 'Host-level daemons: Mesos agents run privileged in the host network and PID namespaces (they create cgroups and mounts for tasks and drive the node\'s Docker daemon); monitoring probes read the host\'s /proc, connections and engine socket as root with two capabilities.',
     });
     this.tenancy = new Tenancy(namespaces, 'tenants', { env, tenants: env.tenants });
+
+    // The environment's CA and the `platform-ca` trust Secret of each namespace whose pods
+    // verify the platform's servers; each service's own Certificate is in its part's file.
+    const tls = chart('tls');
+    new PlatformCa(tls, 'ca', { env });
+    for (const ns of [env.namespace, env.hostNamespace]) namespaceTrust(tls, env, ns);
 
     this.zookeeper = new ZooKeeper(chart('zookeeper'), 'zookeeper', {
       env, values: env.zookeeper, image: env.images.zookeeper,
@@ -92,6 +102,7 @@ export class Platform extends Construct {
     const appName = 'monitoring-app';
     this.prometheus = new Prometheus(observability, 'prometheus', {
       env, values: env.prometheus, image: env.images.prometheus, ruleGroups: platformAlerts(env), appService: appName,
+      marathonService: this.marathon.serviceName,
     });
     this.grafana = new Grafana(observability, 'grafana', {
       env, values: env.grafana, image: env.images.grafana, prometheusUrl: this.prometheus.url, dashboards: platformDashboards(env),

@@ -6,6 +6,27 @@ import { componentLabels, selectorLabels } from './lib/labels';
 import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from './lib/pod';
 import { SecretFiles, secretSourcesOf } from './lib/secrets';
 
+/** The image's entrypoint (Dockerfile ENTRYPOINT; test/constructs checks they agree). */
+export const ORCHESTRATOR_CLI = ['node', '/app/build/runtime/cli.js'] as const;
+
+/** Single-quotes `s` for POSIX sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `sh -c` that reads the two ZooKeeper credentials (`user:password`) from their files and runs
+ * `zk-sync run` with them as `--source-auth digest:…` / `--target-auth digest:…`: the CLI takes
+ * credentials as values only, and a manifest must not carry them. They are visible in the
+ * engine's own /proc/<pid>/cmdline, inside its container only (no other container shares its
+ * PID namespace). `run` are the other arguments after `zk-sync run`.
+ */
+export function zkSyncShellCommand(run: readonly string[], sourceAuthFile: string, targetAuthFile: string): string[] {
+  const read = (v: string, f: string) => `IFS= read -r ${v} < ${shellQuote(f)} || [ -n "$${v}" ]`;
+  const cli = [...ORCHESTRATOR_CLI, 'zk-sync', 'run', ...run].map(shellQuote).join(' ');
+  return ['sh', '-c', `set -eu; ${read('source_auth', sourceAuthFile)}; ${read('target_auth', targetAuthFile)}; exec ${cli} --source-auth "digest:$source_auth" --target-auth "digest:$target_auth"`];
+}
+
 /** Pod label naming the migration a sync engine runs (Prometheus copies it to `migration`). */
 export const MIGRATION_POD_LABEL = 'orchestrator.io/migration';
 
@@ -83,17 +104,14 @@ export class ZkSync extends Construct {
               containers: [{
                 name: 'zk-sync',
                 image: imageOf(props.image),
-                args: [
-                  'zk-sync', 'run',
+                command: zkSyncShellCommand([
                   '--source', m.source,
                   '--target', m.target,
                   ...m.paths.flatMap((p) => ['--path', p]),
                   '--mode', m.mode,
                   '--conflicts', m.conflicts,
-                  '--source-auth-file', credentials.path('source-auth'),
-                  '--target-auth-file', credentials.path('target-auth'),
-                  '--listen', `0.0.0.0:${ZK_SYNC_PORT}`,
-                ],
+                  '--port', String(ZK_SYNC_PORT),
+                ], credentials.path('source-auth'), credentials.path('target-auth')),
                 ports: [{ name: 'metrics', containerPort: ZK_SYNC_PORT }],
                 resources: resourcesOf(props.values.resources, `zk-sync ${m.name}`),
                 securityContext: restrictedContainerSecurity(),

@@ -4,9 +4,12 @@ import type { EnvironmentValues, ImageRef, ZooKeeperValues } from './environment
 import { ComponentIdentity } from './lib/component';
 import { imageOf, requireOddMembers, resourcesOf, restrictedContainerSecurity } from './lib/pod';
 import { parseQuantity } from './lib/quantity';
+import { ServiceCertificate } from './security/tls';
 
 /** Ports of a ZooKeeper member. */
-export const ZOOKEEPER_PORTS = { client: 2181, quorum: 2888, election: 3888, metrics: 7000 } as const;
+export const ZOOKEEPER_PORTS = { client: 2181, secureClient: 2281, quorum: 2888, election: 3888, metrics: 7000 } as const;
+/** Where the member's certificate (cert-manager Secret `<name>-tls`) is mounted. */
+export const ZOOKEEPER_TLS_DIR = '/tls';
 
 /** The four-letter words the ensemble answers; probes use `ruok`, operators `mntr` and `srvr`. */
 export const ZOOKEEPER_FOUR_LETTER_WORDS = ['ruok', 'mntr', 'srvr'] as const;
@@ -41,6 +44,8 @@ export class ZooKeeper extends Construct {
   /** ClusterIP Service for clients. */
   public readonly clientServiceName: string;
   public readonly replicas: number;
+  /** Secret of the members' certificate (quorum TLS and the secure client port). */
+  public readonly tlsSecret: string;
   private readonly clusterDomain: string;
 
   constructor(scope: Construct, id: string, props: ZooKeeperProps) {
@@ -74,11 +79,23 @@ export class ZooKeeper extends Construct {
       },
     });
 
+    // Quorum and election traffic is TLS (sslQuorum); the plain client port stays for the
+    // clients that cannot speak TLS (docs/operations.md, "TLS"); TLS clients use secure-client.
     identity.headlessService(this, this.headlessServiceName, [
       { name: 'client', port: ZOOKEEPER_PORTS.client },
-      { name: 'quorum', port: ZOOKEEPER_PORTS.quorum },
-      { name: 'election', port: ZOOKEEPER_PORTS.election },
+      { name: 'secure-client', port: ZOOKEEPER_PORTS.secureClient, appProtocol: 'tls' },
+      { name: 'quorum', port: ZOOKEEPER_PORTS.quorum, appProtocol: 'tls' },
+      { name: 'election', port: ZOOKEEPER_PORTS.election, appProtocol: 'tls' },
     ]);
+
+    const members = Array.from({ length: v.replicas }, (_, i) => this.memberHost(i));
+    this.tlsSecret = `${this.name}-tls`;
+    new ServiceCertificate(this, 'certificate', {
+      env: props.env, component: this.name, namespace: this.namespace, secretName: this.tlsSecret,
+      dnsNames: [`${this.clientServiceName}.${this.namespace}.svc`, `${this.clientServiceName}.${this.namespace}.svc.${this.clusterDomain}`, ...members],
+      // Members are both ends of the quorum connections; the key store is one PEM file.
+      role: 'peer', combinedPem: true,
+    });
 
     new k8s.KubeService(this, 'client', {
       metadata: identity.meta(this.clientServiceName),
@@ -87,6 +104,7 @@ export class ZooKeeper extends Construct {
         selector: identity.selector,
         ports: [
           { name: 'client', port: ZOOKEEPER_PORTS.client, targetPort: k8s.IntOrString.fromString('client') },
+          { name: 'secure-client', port: ZOOKEEPER_PORTS.secureClient, targetPort: k8s.IntOrString.fromString('secure-client'), appProtocol: 'tls' },
           { name: 'metrics', port: ZOOKEEPER_PORTS.metrics, targetPort: k8s.IntOrString.fromString('metrics') },
         ],
       },
@@ -127,6 +145,7 @@ export class ZooKeeper extends Construct {
               ],
               ports: [
                 { name: 'client', containerPort: ZOOKEEPER_PORTS.client },
+                { name: 'secure-client', containerPort: ZOOKEEPER_PORTS.secureClient },
                 { name: 'quorum', containerPort: ZOOKEEPER_PORTS.quorum },
                 { name: 'election', containerPort: ZOOKEEPER_PORTS.election },
                 { name: 'metrics', containerPort: ZOOKEEPER_PORTS.metrics },
@@ -139,12 +158,17 @@ export class ZooKeeper extends Construct {
                 { name: 'data', mountPath: '/data' },
                 { name: 'datalog', mountPath: '/datalog' },
                 { name: 'config', mountPath: '/conf', readOnly: true },
+                { name: 'tls', mountPath: ZOOKEEPER_TLS_DIR, readOnly: true },
                 { name: 'logs', mountPath: '/logs' },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             }],
             volumes: [
               { name: 'config', configMap: { name: `${this.name}-config` } },
+              {
+                name: 'tls',
+                secret: { secretName: this.tlsSecret, defaultMode: 0o440, items: [{ key: 'tls-combined.pem', path: 'tls-combined.pem' }, { key: 'ca.crt', path: 'ca.crt' }] },
+              },
               { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
             ],
@@ -208,12 +232,44 @@ export class ZooKeeper extends Construct {
       `standaloneEnabled=${v.replicas === 1}`,
       // Members bind to all addresses: the pod IP behind their DNS name changes on restart.
       'quorumListenOnAllIPs=true',
+      ...tlsSettings(),
     ];
     for (let i = 0; i < v.replicas; i++) {
       lines.push(`server.${i + 1}=${this.memberHost(i)}:${ZOOKEEPER_PORTS.quorum}:${ZOOKEEPER_PORTS.election};${ZOOKEEPER_PORTS.client}`);
     }
     return lines.join('\n') + '\n';
   }
+}
+
+/**
+ * Quorum TLS and a secure client port (ZooKeeper 3.5.5+, zookeeperAdmin "Quorum TLS" and
+ * "Encryption, Authentication, Authorization Options"; checked against the 3.8 guide). TLS needs
+ * the Netty connection factory. Key and trust stores are PEM files (ssl.*.keyStore.type=PEM,
+ * new in 3.5.5) straight from the cert-manager Secret, and are re-read when cert-manager renews
+ * them (sslQuorumReloadCertFiles, client.certReload). Quorum peers authenticate each other with
+ * their certificates (mutual TLS, the default for quorum); clients of the secure port are not
+ * asked for one (ssl.clientAuth=none): they authenticate with SASL/digest as on the plain port.
+ */
+function tlsSettings(): string[] {
+  const keyStore = `${ZOOKEEPER_TLS_DIR}/tls-combined.pem`;
+  const trustStore = `${ZOOKEEPER_TLS_DIR}/ca.crt`;
+  return [
+    'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
+    `secureClientPort=${ZOOKEEPER_PORTS.secureClient}`,
+    'sslQuorum=true',
+    'sslQuorumReloadCertFiles=true',
+    'client.certReload=true',
+    `ssl.keyStore.location=${keyStore}`,
+    'ssl.keyStore.type=PEM',
+    `ssl.trustStore.location=${trustStore}`,
+    'ssl.trustStore.type=PEM',
+    'ssl.clientAuth=none',
+    `ssl.quorum.keyStore.location=${keyStore}`,
+    'ssl.quorum.keyStore.type=PEM',
+    `ssl.quorum.trustStore.location=${trustStore}`,
+    'ssl.quorum.trustStore.type=PEM',
+    'ssl.quorum.protocol=TLSv1.2',
+  ];
 }
 
 /**

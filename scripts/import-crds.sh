@@ -11,7 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 combined=$(mktemp --suffix=.yaml)
-trap 'rm -f "$combined"' EXIT
+# `cdk8s import` also records each imported file in cdk8s.yaml; these are temporary files,
+# so cdk8s.yaml is put back as it was when the script ends.
+config_backup=$(mktemp)
+cp cdk8s.yaml "$config_backup"
+trap 'cp "$config_backup" cdk8s.yaml; rm -f "$combined" "$config_backup"' EXIT
 first=1
 for crd in \
   crds/argo-cd-v3.5.1-application-crd.yaml \
@@ -25,3 +29,19 @@ for crd in \
   first=0
 done
 npx cdk8s import "$combined" --output imports --language typescript --no-check-upgrade
+
+# cert-manager's Certificate, Issuer and ClusterIssuer (group cert-manager.io, its own file).
+# The upstream CRD files of the pinned chart's release carry Helm template markers only in
+# YAML comments and quoted label values, so they parse as plain YAML.
+certmanager=$(mktemp --suffix=.yaml)
+trap 'cp "$config_backup" cdk8s.yaml; rm -f "$combined" "$certmanager" "$config_backup"' EXIT
+first=1
+for crd in \
+  crds/cert-manager-v1.15.3-certificates-crd.yaml \
+  crds/cert-manager-v1.15.3-issuers-crd.yaml \
+  crds/cert-manager-v1.15.3-clusterissuers-crd.yaml; do
+  [ $first -eq 1 ] || printf -- '---\n' >> "$certmanager"
+  cat "$crd" >> "$certmanager"
+  first=0
+done
+npx cdk8s import "$certmanager" --output imports --language typescript --no-check-upgrade

@@ -18,6 +18,7 @@ import {
 } from '../../imports/argoproj.io';
 import { type ContainerResources, type EnvironmentValues, GIT_REPOSITORY, HELM_REPOSITORIES, type HelmControllerValues } from '../environments';
 import { PART_OF } from '../lib/labels';
+import { checkGitRepository } from '../lib/site-values';
 import { resourcesOf } from '../lib/pod';
 import { tenantNamespace } from '../security/tenancy';
 
@@ -43,12 +44,15 @@ export const PLATFORM_NAMESPACED_KINDS: ReadonlyArray<{ group: string; kind: str
   { group: 'networking.k8s.io', kind: 'Ingress' },
   { group: 'argoproj.io', kind: 'Rollout' },
   { group: 'argoproj.io', kind: 'AnalysisTemplate' },
+  { group: 'cert-manager.io', kind: 'Certificate' },
 ];
 /** Cluster-scoped kinds the platform's Applications may create. */
 export const PLATFORM_CLUSTER_KINDS: readonly AppProjectSpecClusterResourceWhitelist[] = [
   { group: '', kind: 'Namespace' },
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+  // The environment's own CA issuers (security/tls.ts).
+  { group: 'cert-manager.io', kind: 'ClusterIssuer' },
 ];
 /** What the controllers' charts install cluster-wide. */
 const CONTROLLER_CLUSTER_KINDS: readonly AppProjectSpecClusterResourceWhitelist[] = [
@@ -135,6 +139,7 @@ export class GitOpsApps extends Chart {
     const labels = { 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/managed-by': 'cdk8s' };
     const meta = (name: string, wave: number) => ({ name, namespace: ARGOCD_NAMESPACE, labels, annotations: { [WAVE]: String(wave) } });
     const envs = props.environments;
+    checkGitRepository(GIT_REPOSITORY);
     const servers = new Set(envs.map((e) => e.gitops.destinationServer));
     if (servers.size !== envs.length) {
       throw new Error('each environment needs its own gitops.destinationServer: the controllers are cluster-wide and would be installed twice in one cluster');
@@ -145,7 +150,9 @@ export class GitOpsApps extends Chart {
       spec: {
         description: 'The orchestrator platform of each environment, from dist/<env> of this repository only',
         sourceRepos: [GIT_REPOSITORY],
-        destinations: envs.flatMap((e) => [e.namespace, e.hostNamespace, ...e.tenants.map((t) => tenantNamespace(e, t))]
+        // cert-manager's namespace: the environment's CA certificate lives there (a ClusterIssuer
+        // reads its CA Secret from it).
+        destinations: envs.flatMap((e) => [e.namespace, e.hostNamespace, ...e.tenants.map((t) => tenantNamespace(e, t)), e.gitops.controllers.certManager.namespace]
           .map((namespace) => ({ server: e.gitops.destinationServer, namespace }))),
         clusterResourceWhitelist: [...PLATFORM_CLUSTER_KINDS],
         namespaceResourceWhitelist: PLATFORM_NAMESPACED_KINDS.map((k) => ({ ...k })),

@@ -5,9 +5,12 @@ import type { EnvironmentValues, GrafanaValues, ImageRef } from '../environments
 import { ComponentIdentity } from '../lib/component';
 import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, scratchVolume } from '../lib/pod';
 import { SecretFiles, secretSourcesOf } from '../lib/secrets';
+import { ServiceCertificate } from '../security/tls';
 import { PROMETHEUS_DATASOURCE_UID, type GrafanaDashboard } from './dashboards/builder';
 
 export const GRAFANA_PORT = 3000;
+/** Where Grafana's in-cluster certificate (`grafana-internal-tls`, from the platform CA) is mounted. */
+const GRAFANA_TLS_DIR = '/etc/grafana/tls';
 
 export interface GrafanaProps {
   readonly env: EnvironmentValues;
@@ -77,16 +80,33 @@ export class Grafana extends Construct {
       data: Object.fromEntries(props.dashboards.map((d) => [`${d.uid}.json`, JSON.stringify(d, null, 2) + '\n'])),
     });
 
+    // Grafana serves HTTPS itself with an in-cluster certificate; the Ingress controller
+    // re-encrypts to it and verifies it against the platform CA, as for the app.
+    const serviceHost = `${this.name}.${ns}.svc`;
+    const internalTls = `${this.name}-internal-tls`;
+    new ServiceCertificate(this, 'certificate', {
+      env, component: this.name, namespace: ns, secretName: internalTls, dnsNames: [serviceHost, `${serviceHost}.${env.clusterDomain}`], role: 'server',
+    });
     new k8s.KubeService(this, 'service', {
       metadata: identity.meta(),
-      spec: { type: 'ClusterIP', selector: identity.selector, ports: [{ name: 'http', port: GRAFANA_PORT, targetPort: k8s.IntOrString.fromString('http') }] },
+      spec: { type: 'ClusterIP', selector: identity.selector, ports: [{ name: 'https', port: GRAFANA_PORT, targetPort: k8s.IntOrString.fromString('https'), appProtocol: 'https' }] },
     });
     new k8s.KubeIngress(this, 'ingress', {
-      metadata: { ...identity.meta(), annotations: { 'cert-manager.io/cluster-issuer': env.tls.clusterIssuer, 'nginx.ingress.kubernetes.io/ssl-redirect': 'true' } },
+      metadata: {
+        ...identity.meta(),
+        annotations: {
+          'cert-manager.io/cluster-issuer': env.tls.clusterIssuer,
+          'nginx.ingress.kubernetes.io/ssl-redirect': 'true',
+          'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+          'nginx.ingress.kubernetes.io/proxy-ssl-verify': 'on',
+          'nginx.ingress.kubernetes.io/proxy-ssl-secret': `${ns}/${env.tls.caSecret}`,
+          'nginx.ingress.kubernetes.io/proxy-ssl-name': serviceHost,
+        },
+      },
       spec: {
         ingressClassName: props.ingressClass ?? 'nginx',
         tls: [{ hosts: [v.host], secretName: `${this.name}-tls` }],
-        rules: [{ host: v.host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: this.name, port: { name: 'http' } } } }] } }],
+        rules: [{ host: v.host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: this.name, port: { name: 'https' } } } }] } }],
       },
     });
 
@@ -114,13 +134,17 @@ export class Grafana extends Construct {
                 { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'false' },
                 { name: 'GF_ANALYTICS_REPORTING_ENABLED', value: 'false' },
                 { name: 'GF_ANALYTICS_CHECK_FOR_UPDATES', value: 'false' },
+                { name: 'GF_SERVER_PROTOCOL', value: 'https' },
+                { name: 'GF_SERVER_CERT_FILE', value: `${GRAFANA_TLS_DIR}/tls.crt` },
+                { name: 'GF_SERVER_CERT_KEY', value: `${GRAFANA_TLS_DIR}/tls.key` },
               ],
-              ports: [{ name: 'http', containerPort: GRAFANA_PORT }],
+              ports: [{ name: 'https', containerPort: GRAFANA_PORT }],
               resources: resourcesOf(v.resources, 'grafana'),
               securityContext: restrictedContainerSecurity(),
-              readinessProbe: httpProbe('/api/health', GRAFANA_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 }),
-              livenessProbe: httpProbe('/api/health', GRAFANA_PORT, { initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 3 }),
+              readinessProbe: httpProbe('/api/health', GRAFANA_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3, scheme: 'HTTPS' }),
+              livenessProbe: httpProbe('/api/health', GRAFANA_PORT, { initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 3, scheme: 'HTTPS' }),
               volumeMounts: [
+                { name: 'tls', mountPath: GRAFANA_TLS_DIR, readOnly: true },
                 { name: 'data', mountPath: '/var/lib/grafana/data' },
                 { name: 'datasources', mountPath: '/etc/grafana/provisioning/datasources', readOnly: true },
                 { name: 'dashboard-provider', mountPath: '/etc/grafana/provisioning/dashboards', readOnly: true },
@@ -130,6 +154,7 @@ export class Grafana extends Construct {
               ],
             }],
             volumes: [
+              { name: 'tls', secret: { secretName: internalTls, defaultMode: 0o440, items: ['tls.crt', 'tls.key'].map((key) => ({ key, path: key })) } },
               scratchVolume('data', '256Mi'),
               { name: 'datasources', configMap: { name: `${this.name}-datasources` } },
               { name: 'dashboard-provider', configMap: { name: `${this.name}-dashboard-provider` } },

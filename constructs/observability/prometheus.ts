@@ -14,6 +14,8 @@ import { type RuleGroup } from './alerts';
 import { HASH_LABEL, JOBS, MIGRATION_LABEL } from './queries';
 
 export const PROMETHEUS_PORT = 9090;
+/** The platform CA (`ca.crt` of the namespace's `platform-ca` Secret) that https targets are verified with. */
+const CA_DIR = '/etc/prometheus/ca';
 
 export interface PrometheusProps {
   readonly env: EnvironmentValues;
@@ -22,6 +24,8 @@ export interface PrometheusProps {
   readonly ruleGroups: readonly RuleGroup[];
   /** Service name of the app (its certificate's name is `<service>.<ns>.svc`). */
   readonly appService: string;
+  /** Service name of Marathon (its certificate's name is `<service>.<ns>.svc`). */
+  readonly marathonService: string;
   /**
    * Name of the StatefulSet, Service and ServiceAccount.
    * @default 'prometheus'
@@ -122,10 +126,13 @@ export class Prometheus extends Construct {
           ],
         },
         {
+          // Marathon serves only HTTPS (certificate for marathon.<ns>.svc, from the platform CA).
           job_name: JOBS.marathon,
+          scheme: 'https',
           metrics_path: MARATHON_METRICS_PATH,
+          tls_config: { ca_file: `${CA_DIR}/ca.crt`, server_name: `${props.marathonService}.${this.namespace}.svc` },
           kubernetes_sd_configs: podsIn([env.namespace]),
-          relabel_configs: podRelabels(JOBS.marathon, 'http'),
+          relabel_configs: podRelabels(JOBS.marathon, 'https'),
         },
         {
           // The app serves only HTTPS and only to token holders: Prometheus verifies its
@@ -134,7 +141,7 @@ export class Prometheus extends Construct {
           scheme: 'https',
           metrics_path: APP_METRICS_PATH,
           authorization: { type: 'Bearer', credentials_file: appToken.path('token') },
-          tls_config: { ca_file: '/etc/prometheus/ca/ca.crt', server_name: `${props.appService}.${this.namespace}.svc` },
+          tls_config: { ca_file: `${CA_DIR}/ca.crt`, server_name: `${props.appService}.${this.namespace}.svc` },
           kubernetes_sd_configs: podsIn([env.namespace]),
           relabel_configs: [
             ...podRelabels(props.appService, 'https'),
@@ -210,7 +217,7 @@ export class Prometheus extends Construct {
                 { name: 'data', mountPath: '/prometheus' },
                 { name: 'config', mountPath: '/etc/prometheus/config', readOnly: true },
                 { name: 'rules', mountPath: '/etc/prometheus/rules', readOnly: true },
-                { name: 'ca', mountPath: '/etc/prometheus/ca', readOnly: true },
+                { name: 'ca', mountPath: CA_DIR, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
                 ...appToken.mounts(),
               ],

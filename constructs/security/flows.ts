@@ -6,7 +6,7 @@
 import { APP_DEFAULT_PORT, PROBE_METRICS_PORT, ZK_SYNC_PORT } from '../../runtime/common/telemetry';
 import type { EnvironmentValues } from '../environments';
 import { MESOS_EXPORTER_PORT } from '../lib/mesos-exporter';
-import { MARATHON_HTTP_PORT, MARATHON_LIBPROCESS_PORT } from '../marathon';
+import { MARATHON_HTTPS_PORT, MARATHON_LIBPROCESS_PORT } from '../marathon';
 import { MESOS_AGENT_PORT } from '../mesos-agent';
 import { MESOS_MASTER_PORT } from '../mesos-master';
 import { ZOOKEEPER_PORTS } from '../zookeeper';
@@ -47,7 +47,7 @@ export function platformFlows(env: EnvironmentValues, n: FlowNames): Flow[] {
     { from: nodes, to: c(n.mesosMaster), ports: [{ port: MESOS_MASTER_PORT }], why: 'agents register with the masters and send status updates' },
     { from: c(n.mesosMaster), to: nodes, ports: [{ port: MESOS_AGENT_PORT }], why: 'masters send tasks and offers\' outcomes to the agents' },
     { from: c(n.mesosMaster), to: c(n.marathon), ports: [{ port: MARATHON_LIBPROCESS_PORT }], why: 'masters call the Marathon scheduler back (offers, status updates)' },
-    { from: c(n.marathon), to: c(n.marathon), ports: [{ port: MARATHON_HTTP_PORT }], why: 'standby Marathons proxy API calls to the leader' },
+    { from: c(n.marathon), to: c(n.marathon), ports: [{ port: MARATHON_HTTPS_PORT }], why: 'standby Marathons proxy API calls to the leader' },
     { from: ingress, to: c(n.app), ports: [{ port: APP_DEFAULT_PORT }], why: 'the NGINX Ingress (stable and canary) reaches the app' },
     { from: nodes, to: c(n.app), ports: [{ port: APP_DEFAULT_PORT }], why: 'probes (host network) publish reports and keep their control channel to the app' },
     { from: ingress, to: c(n.grafana), ports: [{ port: n.grafanaPort }], why: 'the NGINX Ingress reaches Grafana' },
@@ -56,7 +56,7 @@ export function platformFlows(env: EnvironmentValues, n: FlowNames): Flow[] {
     { from: c(n.prometheus), to: apiServer, ports: [{ port: 443 }, { port: 6443 }], why: 'Prometheus discovers targets through the API' },
     { from: c(n.prometheus), to: c(n.zookeeper), ports: [{ port: zk.metrics }], why: 'scrape ZooKeeper' },
     { from: c(n.prometheus), to: c(n.mesosMaster), ports: [{ port: MESOS_EXPORTER_PORT }], why: 'scrape the masters\' exporters' },
-    { from: c(n.prometheus), to: c(n.marathon), ports: [{ port: MARATHON_HTTP_PORT }], why: 'scrape Marathon' },
+    { from: c(n.prometheus), to: c(n.marathon), ports: [{ port: MARATHON_HTTPS_PORT }], why: 'scrape Marathon' },
     { from: c(n.prometheus), to: c(n.app), ports: [{ port: APP_DEFAULT_PORT }], why: 'scrape the app (stable and canary pods)' },
     { from: c(n.prometheus), to: nodes, ports: [{ port: PROBE_METRICS_PORT }, { port: MESOS_EXPORTER_PORT }], why: 'scrape the probes and the agents\' exporters (host network)' },
     { from: c(n.prometheus), to: ingress, ports: [{ port: INGRESS_NGINX_METRICS_PORT }], why: 'scrape the NGINX Ingress controller' },

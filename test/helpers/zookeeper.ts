@@ -22,6 +22,11 @@ import path from 'node:path';
 
 const ZK_JAR = '/usr/share/java/zookeeper.jar';
 const ZK_CONF_DIR = '/etc/zookeeper/conf';
+/**
+ * Netty jars the Netty connection factory (TLS) needs that the Class-Path of Debian's
+ * zookeeper.jar manifest leaves out (test/constructs/zookeeper-tls.test.ts runs TLS members).
+ */
+const NETTY_EXTRA_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'].filter((j) => existsSync(j));
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;
@@ -89,7 +94,7 @@ export class ZkServer {
         '-Dzookeeper.forceSync=no',
         `-Dzookeeper.log.dir=${this.dir}`,
         '-cp',
-        `${ZK_CONF_DIR}:${ZK_JAR}`,
+        [ZK_CONF_DIR, ZK_JAR, ...NETTY_EXTRA_JARS].join(':'),
         'org.apache.zookeeper.server.quorum.QuorumPeerMain',
         path.join(this.dir, 'zoo.cfg'),
       ],

@@ -4,6 +4,7 @@
  * deliberately broken object has exactly these".
  */
 import { ALLOWED_ADDED_CAPABILITIES, SECURITY_EXCEPTION_ANNOTATION, appArmorAnnotation } from '../../constructs/lib/security';
+import { TLS_APP_PROTOCOLS, plaintextException } from '../../constructs/security/transport';
 import type { K8sObject } from './platform';
 import { WORKLOAD_KINDS, podSpecOf } from './platform';
 
@@ -111,6 +112,12 @@ export function checkWorkloadPolicy(objects: readonly K8sObject[], options: Poli
       for (const m of c.volumeMounts ?? []) {
         if (hostPaths.has(m.name) && m.readOnly !== true) add('host-access', `${where}: host mount ${m.name} must be readOnly (only a privileged container may write to the host)`);
       }
+      // On SELinux-enforcing nodes the default container type may not read host mounts; a
+      // non-privileged container that mounts the host names the type it needs (a privileged one
+      // already runs as spc_t).
+      const hostMounts = (c.volumeMounts ?? []).filter((m: any) => hostPaths.has(m.name));
+      const seLinuxType = sc.seLinuxOptions?.type ?? pod.securityContext?.seLinuxOptions?.type;
+      if (hostMounts.length && !seLinuxType) add('selinux', `${where}: mounts the host (${hostMounts.map((m: any) => m.name).join(', ')}) without seLinuxOptions.type`);
       if (templateAnnotations[appArmorAnnotation(c.name)] !== 'runtime/default' && !String(templateAnnotations[appArmorAnnotation(c.name)] ?? '').startsWith('localhost/')) {
         add('apparmor', `${where}: no AppArmor profile annotation (runtime/default)`);
       }
@@ -153,7 +160,43 @@ export function checkWorkloadPolicy(objects: readonly K8sObject[], options: Poli
   return out;
 }
 
-/** RBAC, namespaces, network isolation, tenancy, TLS on Ingresses, and no committed Secrets. */
+/**
+ * TLS on every Service port, or a documented exception (constructs/security/transport.ts). A
+ * port that claims TLS (`appProtocol` https or tls) must lead to a container port of a selected
+ * workload whose container mounts the Secret of a cert-manager Certificate in the output: the
+ * claim is checked against where the key material comes from, not taken on trust.
+ */
+export function checkServiceTransport(svc: K8sObject, objects: readonly K8sObject[]): PolicyViolation[] {
+  const out: PolicyViolation[] = [];
+  const add = (detail: string) => out.push({ object: ref(svc), rule: 'transport', detail });
+  const ns = svc.metadata.namespace;
+  const certificateSecrets = new Set(objects.filter((o) => o.kind === 'Certificate' && o.metadata.namespace === ns).map((o) => o.spec?.secretName as string));
+  const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind) && o.metadata.namespace === ns && selects(svc.spec?.selector, o.spec?.template?.metadata?.labels));
+  for (const p of svc.spec?.ports ?? []) {
+    const where = `port ${p.name ?? ''} (${p.port})`;
+    if (!(TLS_APP_PROTOCOLS as readonly string[]).includes(p.appProtocol)) {
+      if (!plaintextException(svc.metadata.name, p.port)) add(`${where} is neither TLS (appProtocol ${TLS_APP_PROTOCOLS.join(' or ')}) nor a documented plaintext exception`);
+      continue;
+    }
+    const target = p.targetPort ?? p.port;
+    if (workloads.length === 0) add(`${where} claims ${p.appProtocol} but selects no workload`);
+    for (const w of workloads) {
+      const pod = podSpecOf(w);
+      const container = (pod.containers ?? []).find((c: any) => (c.ports ?? []).some((cp: any) => cp.name === target || cp.containerPort === target));
+      if (!container) {
+        add(`${where} claims ${p.appProtocol} but no container of ${w.kind} ${w.metadata.name} serves ${target}`);
+        continue;
+      }
+      const certVolumes = new Set((pod.volumes ?? []).filter((v: any) => certificateSecrets.has(v.secret?.secretName)).map((v: any) => v.name as string));
+      if (!(container.volumeMounts ?? []).some((m: any) => certVolumes.has(m.name))) {
+        add(`${where} claims ${p.appProtocol} but container ${container.name} of ${w.kind} ${w.metadata.name} mounts no cert-manager Certificate's Secret`);
+      }
+    }
+  }
+  return out;
+}
+
+/** RBAC, namespaces, network isolation, tenancy, TLS on Ingresses and Services, and no committed Secrets. */
 export function checkSecurityObjects(objects: readonly K8sObject[]): PolicyViolation[] {
   const out: PolicyViolation[] = [];
   const add = (o: K8sObject, rule: string, detail: string) => out.push({ object: ref(o), rule, detail });
@@ -193,7 +236,23 @@ export function checkSecurityObjects(objects: readonly K8sObject[]): PolicyViola
         if (!limits?.default || !limits?.defaultRequest) add(o, 'tenancy', 'tenant namespace without a LimitRange giving containers default requests and limits');
       }
     }
+    if (o.kind === 'Service') out.push(...checkServiceTransport(o, objects));
     if (o.kind === 'Ingress') {
+      // Re-encryption to a TLS backend, verified: the NGINX controller otherwise speaks plain
+      // HTTP to it (failing) or accepts any certificate.
+      const annotations = o.metadata.annotations ?? {};
+      for (const rule of o.spec?.rules ?? []) {
+        for (const path of rule.http?.paths ?? []) {
+          const backend = path.backend?.service;
+          const svc = objects.find((x) => x.kind === 'Service' && x.metadata.namespace === o.metadata.namespace && x.metadata.name === backend?.name);
+          const port = (svc?.spec?.ports ?? []).find((p: any) => p.name === backend?.port?.name || p.port === backend?.port?.number);
+          if (!port || !(TLS_APP_PROTOCOLS as readonly string[]).includes(port.appProtocol)) continue;
+          if (annotations['nginx.ingress.kubernetes.io/backend-protocol'] !== 'HTTPS' || annotations['nginx.ingress.kubernetes.io/proxy-ssl-verify'] !== 'on'
+            || !annotations['nginx.ingress.kubernetes.io/proxy-ssl-secret'] || !annotations['nginx.ingress.kubernetes.io/proxy-ssl-name']) {
+            add(o, 'transport', `backend ${backend.name}:${port.name} is TLS: the Ingress needs backend-protocol HTTPS, proxy-ssl-verify on, proxy-ssl-secret and proxy-ssl-name`);
+          }
+        }
+      }
       const tlsHosts = new Set((o.spec?.tls ?? []).filter((t: any) => t.secretName).flatMap((t: any) => t.hosts ?? []));
       for (const rule of o.spec?.rules ?? []) if (!tlsHosts.has(rule.host)) add(o, 'ingress-tls', `host ${rule.host ?? '(any)'} is served without TLS`);
     }

@@ -65,7 +65,7 @@ const NOT_SCRAPABLE_HERE: Readonly<Record<string, string>> = {
   marathon_instances_running_gauge: "Marathon's own /metrics/prometheus (no Marathon runs here)",
   marathon_instances_staged_gauge: "Marathon's own /metrics/prometheus (no Marathon runs here)",
   marathon_deployments_active_gauge: "Marathon's own /metrics/prometheus (no Marathon runs here)",
-  marathon_jvm_memory_heap_used_bytes: "Marathon's own /metrics/prometheus (no Marathon runs here)",
+  marathon_jvm_memory_heap_used_gauge_bytes: "Marathon's own /metrics/prometheus (no Marathon runs here)",
   znode_count: "ZooKeeper's own metrics provider (Debian's ZooKeeper ships without the Prometheus provider; the test ensembles are for the sync engine)",
   outstanding_requests: "ZooKeeper's own metrics provider (as znode_count)",
   analysis_run_metric_phase: 'Argo Rollouts controller (no Kubernetes, no controller here)',

@@ -2,14 +2,15 @@
  * The PromQL in dist/ is proven to parse with the real promtool (Debian's prometheus package,
  * installed by `npm run setup`): the alert rules as deployed, and every query of every
  * dashboard and canary AnalysisTemplate, turned into recording rules with their template
- * variables filled in. A deliberately broken query is shown to be caught.
+ * variables filled in. A deliberately broken query is shown to be caught. And the deployed
+ * prometheus.yml passes `promtool check config`, with its TLS targets scraped over verified HTTPS.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ENVIRONMENT_NAMES } from '../../constructs/environments';
 import { type K8sObject, distObjects, findObject } from '../lib/platform';
 import { instantiate } from './template-vars';
@@ -66,4 +67,40 @@ t.test('promtool', { skip: existsSync(PROMTOOL) ? false : `${PROMTOOL} is missin
   const result = promtoolCheckRules(broken);
   t.notOk(result.ok, 'a query with an unbalanced parenthesis is refused');
   t.match(result.output, /parse error|unclosed|unexpected/i);
+});
+
+t.test('promtool check config on the deployed prometheus.yml; TLS targets are scraped over verified HTTPS', { skip: existsSync(PROMTOOL) ? false : `${PROMTOOL} is missing: run npm run setup` }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'promtool-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const env of ENVIRONMENT_NAMES) {
+    const yml = findObject(distObjects(env), 'ConfigMap', 'prometheus-config').data!['prometheus.yml']!;
+    const file = join(dir, `${env}-prometheus.yml`);
+    // Debian's Prometheus is built without Kubernetes service discovery, so its promtool refuses
+    // kubernetes_sd_configs: each is swapped for an empty static_configs; every other field of
+    // every job (scheme, tls_config, authorization, relabelling) is checked by the real parser.
+    const config = parse(yml);
+    for (const job of config.scrape_configs as any[]) {
+      if (job.kubernetes_sd_configs) {
+        delete job.kubernetes_sd_configs;
+        job.static_configs = [{ targets: [] }];
+      }
+    }
+    writeFileSync(file, stringify(config));
+    // --syntax-only: the CA, token and rule files exist only in the pod.
+    let out = '';
+    try {
+      out = execFileSync(PROMTOOL, ['check', 'config', '--syntax-only', file], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (err: any) {
+      out = `${err.stdout ?? ''}${err.stderr ?? ''}`;
+    }
+    t.match(out, /SUCCESS/, `${env}: promtool check config\n${out}`);
+    const jobs = Object.fromEntries((parse(yml).scrape_configs as any[]).map((j) => [j.job_name, j]));
+    for (const job of ['monitoring-app', 'marathon']) {
+      t.equal(jobs[job].scheme, 'https', `${env}: ${job} over HTTPS`);
+      t.match(jobs[job].tls_config, { ca_file: '/etc/prometheus/ca/ca.crt', server_name: new RegExp(`^${job === 'marathon' ? 'marathon' : 'monitoring-app'}\\.`) }, `${env}: ${job} verified against the platform CA by its Service name`);
+      t.notOk(jobs[job].tls_config.insecure_skip_verify, `${env}: ${job} never skips verification`);
+    }
+    t.match(jobs['monitoring-app'].authorization, { type: 'Bearer', credentials_file: /^\/(etc\/prometheus\/app-token\/token|vault\/secrets\/app-token-token)$/ }, `${env}: the app's /metrics with a token from a file (Secret or Vault), not in the config`);
+    t.equal(jobs['monitoring-app'].authorization.credentials, undefined, `${env}: no inline credentials`);
+  }
 });

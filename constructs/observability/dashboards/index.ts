@@ -44,7 +44,7 @@ export function marathonApplications(env: EnvironmentValues): GrafanaDashboard {
       { expr: `max(marathon_instances_running_gauge${m})`, legend: 'running' },
       { expr: `max(marathon_instances_staged_gauge${m})`, legend: 'staged' },
     ])
-    .timeseries('JVM heap used', [{ expr: `sum by (pod) (marathon_jvm_memory_heap_used_bytes${m})`, legend: '{{pod}}' }], { unit: 'bytes' })
+    .timeseries('JVM heap used', [{ expr: `sum by (pod) (marathon_jvm_memory_heap_used_gauge_bytes${m})`, legend: '{{pod}}' }], { unit: 'bytes' })
     .build();
 }
 

@@ -13,8 +13,11 @@ Array [
   Object {
     "object": "Service orchestrator-dev/marathon",
     "ports": Array [
-      "http:8080",
+      "https:8443",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-dev/marathon-tls",
   },
   Object {
     "containers": Array [
@@ -25,6 +28,9 @@ Array [
   },
   Object {
     "object": "ServiceAccount orchestrator-dev-hosts/mesos-agent",
+  },
+  Object {
+    "object": "Certificate orchestrator-dev-hosts/mesos-agent-tls",
   },
   Object {
     "containers": Array [
@@ -39,13 +45,16 @@ Array [
   Object {
     "object": "Service orchestrator-dev/mesos-master-headless",
     "ports": Array [
-      "http:5050",
+      "https:5050",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-dev/mesos-master-tls",
   },
   Object {
     "object": "Service orchestrator-dev/mesos-master",
     "ports": Array [
-      "http:5050",
+      "https:5050",
       "metrics:9110",
     ],
   },
@@ -74,6 +83,9 @@ Array [
     "ports": Array [
       "https:4040",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-dev/monitoring-app-internal-tls",
   },
   Object {
     "object": "Ingress orchestrator-dev/monitoring-app",
@@ -168,9 +180,12 @@ Array [
     "object": "ConfigMap orchestrator-dev/grafana-dashboards",
   },
   Object {
+    "object": "Certificate orchestrator-dev/grafana-internal-tls",
+  },
+  Object {
     "object": "Service orchestrator-dev/grafana",
     "ports": Array [
-      "http:3000",
+      "https:3000",
     ],
   },
   Object {
@@ -220,6 +235,21 @@ Array [
     "object": "NetworkPolicy orchestrator-dev/allow-zookeeper",
   },
   Object {
+    "object": "ClusterIssuer -/orchestrator-dev-selfsigned",
+  },
+  Object {
+    "object": "Certificate cert-manager/orchestrator-dev-ca",
+  },
+  Object {
+    "object": "ClusterIssuer -/orchestrator-dev-ca",
+  },
+  Object {
+    "object": "Certificate orchestrator-dev/platform-ca",
+  },
+  Object {
+    "object": "Certificate orchestrator-dev-hosts/platform-ca",
+  },
+  Object {
     "object": "ServiceAccount orchestrator-dev/zookeeper",
   },
   Object {
@@ -229,14 +259,19 @@ Array [
     "object": "Service orchestrator-dev/zookeeper-headless",
     "ports": Array [
       "client:2181",
+      "secure-client:2281",
       "quorum:2888",
       "election:3888",
     ],
   },
   Object {
+    "object": "Certificate orchestrator-dev/zookeeper-tls",
+  },
+  Object {
     "object": "Service orchestrator-dev/zookeeper",
     "ports": Array [
       "client:2181",
+      "secure-client:2281",
       "metrics:7000",
     ],
   },
@@ -263,8 +298,11 @@ Array [
   Object {
     "object": "Service orchestrator-prod/marathon",
     "ports": Array [
-      "http:8080",
+      "https:8443",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-prod/marathon-tls",
   },
   Object {
     "containers": Array [
@@ -281,6 +319,9 @@ Array [
     "object": "ServiceAccount orchestrator-prod-hosts/mesos-agent",
   },
   Object {
+    "object": "Certificate orchestrator-prod-hosts/mesos-agent-tls",
+  },
+  Object {
     "containers": Array [
       "mesos-agent docker.io/mesosphere/mesos-slave:1.7.0 cpu 500m/2 mem 1Gi/2Gi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 20m/200m mem 64Mi/128Mi",
@@ -293,13 +334,16 @@ Array [
   Object {
     "object": "Service orchestrator-prod/mesos-master-headless",
     "ports": Array [
-      "http:5050",
+      "https:5050",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-prod/mesos-master-tls",
   },
   Object {
     "object": "Service orchestrator-prod/mesos-master",
     "ports": Array [
-      "http:5050",
+      "https:5050",
       "metrics:9110",
     ],
   },
@@ -332,6 +376,9 @@ Array [
     "ports": Array [
       "https:4040",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-prod/monitoring-app-internal-tls",
   },
   Object {
     "object": "Ingress orchestrator-prod/monitoring-app",
@@ -454,9 +501,12 @@ Array [
     "object": "ConfigMap orchestrator-prod/grafana-dashboards",
   },
   Object {
+    "object": "Certificate orchestrator-prod/grafana-internal-tls",
+  },
+  Object {
     "object": "Service orchestrator-prod/grafana",
     "ports": Array [
-      "http:3000",
+      "https:3000",
     ],
   },
   Object {
@@ -524,6 +574,21 @@ Array [
     "object": "NetworkPolicy orchestrator-prod/allow-zookeeper",
   },
   Object {
+    "object": "ClusterIssuer -/orchestrator-prod-selfsigned",
+  },
+  Object {
+    "object": "Certificate cert-manager/orchestrator-prod-ca",
+  },
+  Object {
+    "object": "ClusterIssuer -/orchestrator-prod-ca",
+  },
+  Object {
+    "object": "Certificate orchestrator-prod/platform-ca",
+  },
+  Object {
+    "object": "Certificate orchestrator-prod-hosts/platform-ca",
+  },
+  Object {
     "object": "ServiceAccount orchestrator-prod/zk-sync",
   },
   Object {
@@ -562,14 +627,19 @@ Array [
     "object": "Service orchestrator-prod/zookeeper-headless",
     "ports": Array [
       "client:2181",
+      "secure-client:2281",
       "quorum:2888",
       "election:3888",
     ],
   },
   Object {
+    "object": "Certificate orchestrator-prod/zookeeper-tls",
+  },
+  Object {
     "object": "Service orchestrator-prod/zookeeper",
     "ports": Array [
       "client:2181",
+      "secure-client:2281",
       "metrics:7000",
     ],
   },
@@ -600,8 +670,11 @@ Array [
   Object {
     "object": "Service orchestrator-staging/marathon",
     "ports": Array [
-      "http:8080",
+      "https:8443",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-staging/marathon-tls",
   },
   Object {
     "containers": Array [
@@ -618,6 +691,9 @@ Array [
     "object": "ServiceAccount orchestrator-staging-hosts/mesos-agent",
   },
   Object {
+    "object": "Certificate orchestrator-staging-hosts/mesos-agent-tls",
+  },
+  Object {
     "containers": Array [
       "mesos-agent docker.io/mesosphere/mesos-slave:1.7.0 cpu 250m/2 mem 512Mi/1Gi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 10m/100m mem 32Mi/64Mi",
@@ -630,13 +706,16 @@ Array [
   Object {
     "object": "Service orchestrator-staging/mesos-master-headless",
     "ports": Array [
-      "http:5050",
+      "https:5050",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-staging/mesos-master-tls",
   },
   Object {
     "object": "Service orchestrator-staging/mesos-master",
     "ports": Array [
-      "http:5050",
+      "https:5050",
       "metrics:9110",
     ],
   },
@@ -669,6 +748,9 @@ Array [
     "ports": Array [
       "https:4040",
     ],
+  },
+  Object {
+    "object": "Certificate orchestrator-staging/monitoring-app-internal-tls",
   },
   Object {
     "object": "Ingress orchestrator-staging/monitoring-app",
@@ -779,9 +861,12 @@ Array [
     "object": "ConfigMap orchestrator-staging/grafana-dashboards",
   },
   Object {
+    "object": "Certificate orchestrator-staging/grafana-internal-tls",
+  },
+  Object {
     "object": "Service orchestrator-staging/grafana",
     "ports": Array [
-      "http:3000",
+      "https:3000",
     ],
   },
   Object {
@@ -840,6 +925,21 @@ Array [
     "object": "NetworkPolicy orchestrator-staging/allow-zookeeper",
   },
   Object {
+    "object": "ClusterIssuer -/orchestrator-staging-selfsigned",
+  },
+  Object {
+    "object": "Certificate cert-manager/orchestrator-staging-ca",
+  },
+  Object {
+    "object": "ClusterIssuer -/orchestrator-staging-ca",
+  },
+  Object {
+    "object": "Certificate orchestrator-staging/platform-ca",
+  },
+  Object {
+    "object": "Certificate orchestrator-staging-hosts/platform-ca",
+  },
+  Object {
     "object": "ServiceAccount orchestrator-staging/zk-sync",
   },
   Object {
@@ -865,14 +965,19 @@ Array [
     "object": "Service orchestrator-staging/zookeeper-headless",
     "ports": Array [
       "client:2181",
+      "secure-client:2281",
       "quorum:2888",
       "election:3888",
     ],
   },
   Object {
+    "object": "Certificate orchestrator-staging/zookeeper-tls",
+  },
+  Object {
     "object": "Service orchestrator-staging/zookeeper",
     "ports": Array [
       "client:2181",
+      "secure-client:2281",
       "metrics:7000",
     ],
   },
