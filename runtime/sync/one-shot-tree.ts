@@ -204,8 +204,7 @@ export class OneShotWatchTree {
 
   /** Re-arms the child watch of `path` and reports children that appeared or went. */
   private async relist(path: string): Promise<void> {
-    const before = this.known.get(path);
-    if (before === undefined || this.closed) return;
+    if (!this.known.has(path) || this.closed) return;
     let now: string[];
     try {
       now = await this.client.watchChildren(path);
@@ -213,16 +212,20 @@ export class OneShotWatchTree {
       this.lost(path, err, 'children');
       return;
     }
-    if (this.closed || this.known.get(path) !== before) return;
+    // Compare with the list as it is now, not as it was when this read went out: an earlier
+    // re-list may have finished meanwhile (replies of one session arrive in order, so `now` is
+    // the newest). Bailing out here instead lost a znode deleted and re-created between them.
+    const current = this.known.get(path);
+    if (this.closed || current === undefined) return;
     const after = new Set(now);
-    for (const name of before) {
+    for (const name of current) {
       if (after.has(name)) continue;
       const gone = childPath(path, name);
       if (this.known.has(gone)) this.forget(gone, true);
     }
     // New names, and names no longer watched: a znode deleted and created again under the
     // same name between two listings fired its own `deleted`, and nothing reports its return.
-    const added = now.filter((n) => !before.has(n) || !this.known.has(childPath(path, n)));
+    const added = now.filter((n) => !current.has(n) || !this.known.has(childPath(path, n)));
     this.known.set(path, after);
     for (const n of added) void this.armSubtree(childPath(path, n), true, false).catch((err: unknown) => this.options.onError(errorCode(err), childPath(path, n), err));
   }
