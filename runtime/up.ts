@@ -41,7 +41,7 @@ import { APP_DEFAULT_PORT } from './common/app-constants';
 import { createLogger, type Logger } from './common/logging';
 import { packageVersion } from './common/version';
 import { defaultCollectors } from './probe/collectors';
-import { parseDuration } from './probe/command';
+import { parseDuration } from './common/duration';
 import { ControlChannel } from './probe/control-channel';
 import { DockerEngine } from './probe/engine/docker-engine';
 import { DOCKER_SOCKET, PODMAN_SOCKETS, resolveEngineSocket } from './probe/engine/socket-path';

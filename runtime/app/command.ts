@@ -12,6 +12,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { APP_DEFAULT_PORT } from '../common/app-constants';
+import { parseDuration } from '../common/duration';
 import { createLogger } from '../common/logging';
 import { TokenStore } from './auth';
 import { MonitoringApp } from './server';
@@ -29,14 +30,6 @@ export function parseListen(text: string): Listen {
   return { host: m[1] ?? m[2]!, port };
 }
 
-/** "15s", "500ms", "2m" or a bare number of seconds, in milliseconds. */
-export function parseDurationMs(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`not a duration: ${JSON.stringify(text)} (e.g. 15s, 500ms, 1m)`);
-  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm']);
-  if (ms < 100) throw new InvalidArgumentError(`${text} is under 100ms`);
-  return ms;
-}
 
 export interface AppCommandOptions {
   listen: Listen;
@@ -73,7 +66,7 @@ export function appCommand(): Command {
     .option('--tls-cert <file>', 'serve HTTPS/WSS with this certificate (PEM); needs --tls-key')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
     .option('--audit-log <file>', 'append the audit log of controls here as JSON lines (default: in the structured log)')
-    .addOption(new Option('--probe-interval <duration>', 'how often probes report; stale after 3, removed after 10').argParser(parseDurationMs).default(15_000, '15s'))
+    .addOption(new Option('--probe-interval <duration>', 'how often probes report; stale after 3, removed after 10').argParser(parseDuration).default(15_000, '15s'))
     .addOption(
       new Option('--heap-growth-percent <n>', 'how far the JS heap may grow past what the last full GC kept (V8 --heap-growing-percent); lower holds less memory for more GC CPU, 0 leaves V8 to decide')
         .argParser(parseHeapGrowth)

@@ -23,22 +23,13 @@ import { probeIdentity } from './identity';
 import { parseListen, ProbeMetrics, startMetricsServer, type MetricsServer } from './metrics';
 import { DEFAULT_INTERVAL_MS, Probe } from './probe';
 import { Publisher } from './publisher';
+import { parseDuration } from '../common/duration';
 
 /**
  * `--once` runs a priming pass and reports the second: CPU % is a difference
  * between two passes, so a single pass could not report it.
  */
 export const ONCE_PRIMING_MS = 500;
-
-/** Parses "15s", "500ms", "2m", "1h" or a bare number of seconds into milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`not a duration: ${JSON.stringify(text)} (e.g. 15s, 500ms, 2m)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  const ms = Math.round(Number(m[1]) * unit);
-  if (ms < 100) throw new InvalidArgumentError(`interval ${text} is under 100ms`);
-  return ms;
-}
 
 export interface ProbeCommandOptions {
   once?: boolean;
