@@ -1,8 +1,10 @@
 /**
  * The monitoring app under a synthetic fleet (issue 5's benchmark).
  *
- * Three processes: the app (`runtime/app/command.ts`), 100 WebSocket clients
- * (this file with `--role clients`), and this driver, which replays N simulated
+ * Four processes: the app (compiled, `node build/runtime/cli.js app`, as it is
+ * deployed; `--app-from source` runs runtime/app/command.ts under tsx instead),
+ * 100 WebSocket clients (this file with `--role clients`), one search client
+ * (`--role search`), and this driver, which replays N simulated
  * probes (test/app/fleet.ts: host and process nodes copied from the real
  * probe's recording, containers and cross-host connections synthesised) at the
  * real cadence: each probe reports once per interval, spread evenly, a full
@@ -14,7 +16,9 @@
  * - resident memory: the app's VmRSS, sampled every second, max and last;
  * - delta latency, report arrival at the app → delta received by a client
  *   (`arrivedAt` in the delta vs the client's clock; one machine, one clock);
- * - search latency: queries over HTTP, p50/p99 client side, and server side.
+ * - search latency: queries over HTTP, p50/p99 client side, and server side. The
+ *   queries come from their own process, as a person's browser would: from the
+ *   driver they also measured the driver's own event loop, busy gzipping reports.
  *
  * Prints one JSON line per measurement and a summary line per fleet size.
  *
@@ -22,7 +26,7 @@
  *     npx tsx bench/app.ts --probes 1000 --seconds 30   # the goal's size
  *     npx tsx bench/app.ts --probes 1000 --seconds 30 --client-views 'containers?namespace=shop,hosts,containers-by-image'
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool, WebSocket, request } from 'undici';
@@ -33,6 +37,12 @@ import { flag } from './lib/args';
 const ROOT = join(__dirname, '..');
 const PROBE_TOKEN = 'bench-probe-token-0123456789abcdef';
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789abcdef';
+/** `--app-from source`: the app under tsx instead of the compiled build (which the bench builds first). */
+const APP_FROM_SOURCE = flag('app-from', 'build') === 'source';
+/** Search queries: labels, `field:value` terms, a prefix of one letter (and one host of the fleet, added by the search client). */
+const SEARCH_QUERIES = ['nginx', 'image:redis', 'name:postgres', 'serve', 'namespace:shop api', 'cmdline:8003', 'p'];
+/** Pause between two search queries of the search client. */
+const SEARCH_PAUSE_MS = 100;
 
 
 function pct(sorted: number[], p: number): number {
@@ -112,14 +122,15 @@ function procStat(pid: number): ProcStat {
 }
 
 function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
-  // `node --import tsx` keeps the app in this one process (the tsx CLI would add a wrapper process), so its /proc figures are the app's.
+  // One process either way (the tsx CLI would add a wrapper process), so its /proc figures are the app's.
   // `--app-node-flags a=1,b` replaces the app's V8 flags (`--a=1 --b`); `--app-env K=V,K=V` adds to its
   // environment (e.g. glibc's MALLOC_ARENA_MAX): memory settings are compared run against run.
   const nodeFlags = flag('app-node-flags', 'max-semi-space-size=16').split(',').filter((f) => f !== '').map((f) => `--${f}`);
   const extraEnv = Object.fromEntries(flag('app-env', '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   // `--app-args heap-growth-percent=60,…` adds options of `orchestrator app` (`--heap-growth-percent=60`).
   const appArgs = flag('app-args', '').split(',').filter((a) => a !== '').map((a) => `--${a}`);
-  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(ROOT, 'runtime/app/command.ts'), '--listen', '127.0.0.1:0', '--probe-interval', `${intervalMs}ms`, ...appArgs], {
+  const entry = APP_FROM_SOURCE ? ['--import', 'tsx', join(ROOT, 'runtime/app/command.ts')] : [join(ROOT, 'build/runtime/cli.js'), 'app'];
+  const proc = spawn(process.execPath, [...nodeFlags, ...entry, '--listen', '127.0.0.1:0', '--probe-interval', `${intervalMs}ms`, ...appArgs], {
     env: { ...process.env, ...extraEnv, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: ROOT,
@@ -219,6 +230,46 @@ function histogramQuantile(m: Map<string, number>, name: string, q: number, befo
 
 const delta = (a: Map<string, number>, b: Map<string, number>, k: string): number => (a.get(k) ?? 0) - (b.get(k) ?? 0);
 
+// ---------------------------------------------------------------- search role
+
+/** The search client: queries for `--seconds`, then one JSON line with its latencies. */
+async function runSearch(): Promise<void> {
+  const url = flag('url', '');
+  const seconds = Number(flag('seconds', '45'));
+  const queries = [...SEARCH_QUERIES, flag('host', 'host-0000')];
+  const ms: number[] = [];
+  let failures = 0;
+  const t0 = performance.now();
+  for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
+    const q0 = performance.now();
+    try {
+      // A bounded wait: a lost answer must not stall the bench (it counts as a failed query).
+      const r = await request(`${url}/api/search?q=${encodeURIComponent(queries[i % queries.length]!)}`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      await r.body.text();
+      if (r.statusCode === 200) ms.push(performance.now() - q0);
+      else failures++;
+    } catch {
+      failures++;
+    }
+    await new Promise((res) => setTimeout(res, SEARCH_PAUSE_MS));
+  }
+  ms.sort((a, b) => a - b);
+  emit({ queries: ms.length, failures, p50: r2(pct(ms, 0.5)), p99: r2(pct(ms, 0.99)) });
+}
+
+function runSearchClient(url: string, seconds: number, host: string): Promise<{ queries: number; failures: number; p50: number; p99: number }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--role', 'search', '--url', url, '--seconds', String(seconds), '--host', host], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    proc.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{"queries"'));
+      if (code !== 0 || line === undefined) return reject(new Error(`search client exited ${code} without a result`));
+      resolve(JSON.parse(line));
+    });
+  });
+}
+
 async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number, seconds: number): Promise<Record<string, unknown>> {
   const label = `${shape.probes} probes, ${shape.probes * shape.containersPerProbe} containers`;
   const tpl = await loadTemplates();
@@ -276,25 +327,8 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   let rssMax = 0;
   const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, procStat(app.proc.pid!).rssMb)), 1000);
 
-  // Search while the fleet reports: one query every 100 ms.
-  const queries = ['nginx', 'image:redis', `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`, 'name:postgres', 'serve', 'namespace:shop api', 'cmdline:8003', 'p'];
-  const searchMs: number[] = [];
-  let searchFailures = 0;
-  const searchLoop = (async () => {
-    for (let i = 0; performance.now() - w0 < seconds * 1000; i++) {
-      const q0 = performance.now();
-      try {
-        // A bounded wait: a lost answer must not stall the bench (it counts as a failed query).
-        const r = await request(`${app.url}/api/search?q=${encodeURIComponent(queries[i % queries.length]!)}`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` }, headersTimeout: 10_000, bodyTimeout: 10_000 });
-        await r.body.text();
-        searchMs.push(performance.now() - q0);
-      } catch {
-        searchFailures++;
-      }
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  })();
-  await searchLoop;
+  // Search while the fleet reports, from its own process: one query every 100 ms.
+  const search = await runSearchClient(app.url, seconds, `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`);
   const windowS = (performance.now() - w0) / 1000;
   const cpu1 = procStat(app.proc.pid!);
   clearInterval(rssTimer);
@@ -305,7 +339,6 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   stop = true;
   await loop;
   await Promise.all(inflight);
-  searchMs.sort((a, b) => a - b);
 
   const reports = delta(after, before, 'monitoring_app_merge_duration_seconds_count');
   const result = {
@@ -339,10 +372,10 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     deltaLatencyMsP99: c.p99,
     deltaLatencyMsMax: c.max,
     appDeltaLatencyMsP99Bucket: histogramQuantile(after, 'monitoring_app_delta_latency_seconds', 0.99, before) * 1000,
-    searchQueries: searchMs.length,
-    searchFailures,
-    searchMsP50: r2(pct(searchMs, 0.5)),
-    searchMsP99: r2(pct(searchMs, 0.99)),
+    searchQueries: search.queries,
+    searchFailures: search.failures,
+    searchMsP50: search.p50,
+    searchMsP99: search.p99,
     searchServerMsP99Bucket: histogramQuantile(after, 'monitoring_app_search_duration_seconds', 0.99, before) * 1000,
   };
   emit(result);
@@ -357,6 +390,8 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
 
 async function main(): Promise<void> {
   if (flag('role', 'driver') === 'clients') return runClients();
+  if (flag('role', 'driver') === 'search') return runSearch();
+  if (!APP_FROM_SOURCE) execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const intervalMs = Number(flag('interval', '15')) * 1000;
   const seconds = Number(flag('seconds', '45'));
   const clientsN = Number(flag('clients', '100'));
