@@ -38,7 +38,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { StableLayout } from '../runtime/ui/layout';
 import type { MonitoringApp } from '../runtime/app/server';
 import { postReport, startApp, TOKENS } from '../test/app/helpers';
@@ -86,18 +86,24 @@ interface Load {
 
 const FAILED: Omit<Load, 'error'> = { drawnMs: NaN, shownMs: NaN, viewMs: NaN, workerMs: NaN, feedStalled: false };
 
+/** A new page of `context` at `url`; its errors and console errors are collected into `problems`. */
+async function openPage(context: BrowserContext, url: string, problems: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`page error: ${String(e).split('\n')[0]}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text().split('\n')[0]}`);
+  });
+  await page.goto(url);
+  return page;
+}
+
 /** One cold load: navigation → `topology-shown`, checked against the view's node and edge counts. */
 async function timeLoad(browser: Browser, url: string, nodes: number, edges: number): Promise<Load> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const problems: string[] = [];
   let page: Page | null = null;
   try {
-    page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${String(e).split('\n')[0]}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text().split('\n')[0]}`);
-    });
-    await page.goto(url);
+    page = await openPage(context, url, problems);
     // Polled on a timer, not on animation frames, so the poll does not compete with the page's drawing.
     // (A function, not a string: the page's CSP forbids evaluating strings.)
     await page.waitForFunction(() => performance.getEntriesByName('topology-shown').length > 0, undefined, { timeout: LOAD_TIMEOUT_MS, polling: 100 });
@@ -245,12 +251,7 @@ async function framesUnderChange(browser: Browser, url: string, size: number, pr
   const problems: string[] = [];
   let page: Page | null = null;
   try {
-    page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${String(e).split('\n')[0]}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text().split('\n')[0]}`);
-    });
-    await page.goto(url);
+    page = await openPage(context, url, problems);
     await page.waitForFunction((n) => Number(document.documentElement.dataset.drawn ?? '-1') >= n, size, { timeout: LOAD_TIMEOUT_MS, polling: 100 });
     const idle = await frames(page, IDLE_SECONDS, async () => undefined);
     const perSecond = Math.max(1, Math.round(size / 100));
