@@ -256,6 +256,8 @@ export interface EnvironmentValues {
     readonly orchestrator: ImageRef;
     readonly prometheus: ImageRef;
     readonly grafana: ImageRef;
+    /** TLS client sidecar of the pods that talk to ZooKeeper (lib/zookeeper-tunnel.ts). */
+    readonly ghostunnel: ImageRef;
   };
   readonly mesosAuth: MesosAuthValues;
   readonly zookeeper: ZooKeeperValues;
@@ -284,6 +286,8 @@ const UPSTREAM_IMAGES = {
   // The same Prometheus release as the promtool the tests check the rules with (Debian 12: 2.42).
   prometheus: { repository: 'quay.io/prometheus/prometheus', tag: 'v2.42.0' },
   grafana: { repository: 'docker.io/grafana/grafana', tag: '10.4.2' },
+  // Distroless variant (gcr.io/distroless/base-nossl:nonroot): no shell, uid 65532.
+  ghostunnel: { repository: 'docker.io/ghostunnel/ghostunnel', tag: 'v1.11.1-distroless' },
 } as const;
 
 /** The git repository Argo CD reads dist/<env> from. */

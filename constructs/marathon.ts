@@ -5,6 +5,7 @@ import { ComponentIdentity } from './lib/component';
 import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity } from './lib/pod';
 import { libprocessSslEnv, libprocessTlsVolume } from './lib/libprocess-tls';
 import { parseQuantity } from './lib/quantity';
+import { ZooKeeperTunnel } from './lib/zookeeper-tunnel';
 import { ServiceCertificate } from './security/tls';
 import type { ZooKeeper } from './zookeeper';
 
@@ -27,6 +28,8 @@ export interface MarathonProps {
   readonly auth: MesosAuthValues;
   readonly image: ImageRef;
   readonly zookeeper: ZooKeeper;
+  /** ghostunnel, the TLS sidecar to ZooKeeper (lib/zookeeper-tunnel.ts). */
+  readonly tunnelImage: ImageRef;
   /** `zk://…/mesos` of the masters. */
   readonly masterZkUrl: string;
   /**
@@ -86,9 +89,11 @@ export class Marathon extends Construct {
       role: 'peer', jksPassword: { secretName: keystorePassword, key: 'password' },
     });
 
+    // ZooKeeper through the loopback TLS tunnels; the PEM files are in the same Secret as the JKS ones.
+    const tunnel = new ZooKeeperTunnel({ zookeeper: props.zookeeper, image: props.tunnelImage, tlsVolume: 'tls' });
     const args = [
       '--master', props.masterZkUrl,
-      '--zk', `zk://${props.zookeeper.connectString(MARATHON_ZK_CHROOT)}`,
+      '--zk', `zk://${tunnel.connectString(MARATHON_ZK_CHROOT)}`,
       '--https_port', String(MARATHON_HTTPS_PORT),
       '--ssl_keystore_path', `${MARATHON_TLS_DIR}/keystore.jks`,
       '--disable_http',
@@ -145,7 +150,7 @@ export class Marathon extends Construct {
                 { name: 'tls', mountPath: MARATHON_TLS_DIR, readOnly: true },
                 ...(props.auth.enabled ? [{ name: 'credentials', mountPath: '/etc/marathon/auth', readOnly: true }] : []),
               ],
-            }],
+            }, ...tunnel.containers()],
             volumes: [
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('512Mi') } },
               {

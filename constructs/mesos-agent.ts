@@ -5,8 +5,10 @@ import { ComponentIdentity } from './lib/component';
 import { LIBPROCESS_TLS_DIR, caOnlyVolume, libprocessSslEnv, libprocessTlsVolume } from './lib/libprocess-tls';
 import { mesosExporterContainer } from './lib/mesos-exporter';
 import { httpProbe, imageOf, resourcesOf } from './lib/pod';
+import { GHOSTUNNEL_UID, ZooKeeperTunnel } from './lib/zookeeper-tunnel';
 import { SECURITY_EXCEPTION_ANNOTATION } from './lib/security';
 import { ServiceCertificate } from './security/tls';
+import type { ZooKeeper } from './zookeeper';
 
 export const MESOS_AGENT_PORT = 5051;
 /** On the host, so that containers the Docker containerizer starts can mount task sandboxes at the same path. */
@@ -18,8 +20,12 @@ export interface MesosAgentProps {
   readonly auth: MesosAuthValues;
   readonly image: ImageRef;
   readonly exporterImage: ImageRef;
-  /** `zk://…/mesos` of the masters. */
+  /** `zk://…/mesos` of the masters: the loopback tunnels this pod runs. */
   readonly masterZkUrl: string;
+  /** The platform's ensemble, which the agent reaches through its tunnel sidecars. */
+  readonly zookeeper: ZooKeeper;
+  /** ghostunnel, the TLS sidecar to ZooKeeper (lib/zookeeper-tunnel.ts). */
+  readonly tunnelImage: ImageRef;
   /**
    * Name of the DaemonSet and prefix of every object.
    * @default 'mesos-agent'
@@ -97,9 +103,10 @@ export class MesosAgent extends Construct {
             dnsPolicy: 'ClusterFirstWithHostNet',
             // The agent must see and signal the processes of the tasks it launched.
             hostPid: true,
-            // The exporter sidecar gets the runtime's default seccomp filter; a privileged
-            // container (the agent) runs unconfined regardless.
-            securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+            // The sidecars get the runtime's default seccomp filter; a privileged container (the
+            // agent) runs unconfined regardless. fsGroup lets the non-root ZooKeeper tunnels read
+            // the certificate Secret (0440), as in the restricted pods.
+            securityContext: { seccompProfile: { type: 'RuntimeDefault' }, fsGroup: GHOSTUNNEL_UID },
             terminationGracePeriodSeconds: 60,
             containers: [
               {
@@ -141,6 +148,8 @@ export class MesosAgent extends Construct {
                 ],
               },
               mesosExporterContainer('slave', MESOS_AGENT_PORT, props.exporterImage, v.exporterResources, 'exporter-ca'),
+              // On the host network: the tunnels listen on the node's loopback (127.0.0.1:2181…).
+              ...new ZooKeeperTunnel({ zookeeper: props.zookeeper, image: props.tunnelImage, tlsVolume: 'tls', runAsUser: GHOSTUNNEL_UID }).containers(),
             ],
             volumes: [
               libprocessTlsVolume(tlsSecret),

@@ -4,6 +4,7 @@ import type { EnvironmentValues, ImageRef, MesosAuthValues, MesosMasterValues } 
 import { ComponentIdentity } from './lib/component';
 import { LIBPROCESS_TLS_DIR, caOnlyVolume, libprocessSslEnv, libprocessTlsVolume } from './lib/libprocess-tls';
 import { MESOS_EXPORTER_PORT, mesosExporterContainer } from './lib/mesos-exporter';
+import { ZooKeeperTunnel } from './lib/zookeeper-tunnel';
 import {
   httpProbe, imageOf, quorumOf, requireOddMembers, resourcesOf, restrictedContainerSecurity,
 } from './lib/pod';
@@ -21,6 +22,8 @@ export interface MesosMasterProps {
   readonly image: ImageRef;
   readonly exporterImage: ImageRef;
   readonly zookeeper: ZooKeeper;
+  /** ghostunnel, the TLS sidecar to ZooKeeper (lib/zookeeper-tunnel.ts). */
+  readonly tunnelImage: ImageRef;
   /**
    * Name of the StatefulSet and prefix of every object.
    * @default 'mesos-master'
@@ -42,7 +45,10 @@ export class MesosMaster extends Construct {
   public readonly name: string;
   public readonly serviceName: string;
   public readonly quorum: number;
-  /** `zk://…/mesos`, the address agents and frameworks use to find the leading master. */
+  /**
+   * `zk://…/mesos`, the address agents and frameworks use to find the leading master: the
+   * loopback ZooKeeper tunnels, which every pod that uses it runs (lib/zookeeper-tunnel.ts).
+   */
   public readonly zkUrl: string;
 
   constructor(scope: Construct, id: string, props: MesosMasterProps) {
@@ -59,7 +65,8 @@ export class MesosMaster extends Construct {
       throw new Error(`mesosMaster.allocationInterval must be a Mesos duration such as 1secs or 500ms, got "${v.allocationInterval}"`);
     }
     this.quorum = quorumOf(v.replicas);
-    this.zkUrl = `zk://${props.zookeeper.connectString(MESOS_ZK_CHROOT)}`;
+    const tunnel = new ZooKeeperTunnel({ zookeeper: props.zookeeper, image: props.tunnelImage, tlsVolume: 'tls' });
+    this.zkUrl = `zk://${tunnel.connectString(MESOS_ZK_CHROOT)}`;
 
     const identity = new ComponentIdentity(this.name, ns, props.env, props.image.tag);
     identity.serviceAccount(this);
@@ -145,6 +152,7 @@ export class MesosMaster extends Construct {
                 ],
               },
               mesosExporterContainer('master', MESOS_MASTER_PORT, props.exporterImage, v.exporterResources, 'exporter-ca'),
+              ...tunnel.containers(),
             ],
             volumes: [
               libprocessTlsVolume(tlsSecret),

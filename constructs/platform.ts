@@ -87,15 +87,16 @@ export class Platform extends Construct {
     });
     this.mesosMaster = new MesosMaster(chart('mesos-master'), 'mesos-master', {
       env, values: env.mesosMaster, auth: env.mesosAuth, image: env.images.mesosMaster,
-      exporterImage: env.images.mesosExporter, zookeeper: this.zookeeper,
+      exporterImage: env.images.mesosExporter, zookeeper: this.zookeeper, tunnelImage: env.images.ghostunnel,
     });
     this.mesosAgent = new MesosAgent(chart('mesos-agent'), 'mesos-agent', {
       env, values: env.mesosAgent, auth: env.mesosAuth, image: env.images.mesosAgent,
       exporterImage: env.images.mesosExporter, masterZkUrl: this.mesosMaster.zkUrl,
+      zookeeper: this.zookeeper, tunnelImage: env.images.ghostunnel,
     });
     this.marathon = new Marathon(chart('marathon'), 'marathon', {
       env, values: env.marathon, auth: env.mesosAuth, image: env.images.marathon,
-      zookeeper: this.zookeeper, masterZkUrl: this.mesosMaster.zkUrl,
+      zookeeper: this.zookeeper, masterZkUrl: this.mesosMaster.zkUrl, tunnelImage: env.images.ghostunnel,
     });
 
     const observability = chart('observability');
@@ -114,7 +115,9 @@ export class Platform extends Construct {
       env, values: env.probe, image: env.images.orchestrator, appUrl: this.app.url,
     });
     // No file for an environment without migrations.
-    this.zkSync = new ZkSync(env.zkSync.migrations.length ? chart('zk-sync') : this, 'zk-sync', { env, values: env.zkSync, image: env.images.orchestrator });
+    this.zkSync = new ZkSync(env.zkSync.migrations.length ? chart('zk-sync') : this, 'zk-sync', {
+      env, values: env.zkSync, image: env.images.orchestrator, zookeeper: this.zookeeper, tunnelImage: env.images.ghostunnel,
+    });
 
     new NetworkPolicies(chart('security'), 'network-policies', {
       env,

@@ -5,6 +5,9 @@ import type { EnvironmentValues, ImageRef, ZkSyncMigrationValues, ZkSyncValues }
 import { componentLabels, selectorLabels } from './lib/labels';
 import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from './lib/pod';
 import { SecretFiles, secretSourcesOf } from './lib/secrets';
+import { ZooKeeperTunnel } from './lib/zookeeper-tunnel';
+import { ServiceCertificate } from './security/tls';
+import type { ZooKeeper } from './zookeeper';
 
 /** The image's entrypoint (Dockerfile ENTRYPOINT; test/constructs checks they agree). */
 export const ORCHESTRATOR_CLI = ['node', '/app/build/runtime/cli.js'] as const;
@@ -34,6 +37,10 @@ export interface ZkSyncProps {
   readonly env: EnvironmentValues;
   readonly values: ZkSyncValues;
   readonly image: ImageRef;
+  /** The platform's ensemble: a source or target naming it is reached through loopback TLS tunnels. */
+  readonly zookeeper: ZooKeeper;
+  /** ghostunnel, the TLS sidecar to ZooKeeper (lib/zookeeper-tunnel.ts). */
+  readonly tunnelImage: ImageRef;
   /**
    * Component name: the ServiceAccount, and the prefix of each migration's Deployment.
    * @default 'zk-sync'
@@ -74,8 +81,24 @@ export class ZkSync extends Construct {
       automountServiceAccountToken: false,
     });
 
+    // One client certificate for every engine that uses the platform's ensemble: the tunnels
+    // present it to ZooKeeper's secure port (ssl.clientAuth=need). External ensembles are
+    // reached as the values say, plain (docs/operations.md, "TLS").
+    const tlsSecret = `${this.name}-tls`;
+    const usesPlatform = (m: ZkSyncMigrationValues) => props.zookeeper.namesThisEnsemble(m.source) || props.zookeeper.namesThisEnsemble(m.target);
+    if (props.values.migrations.some(usesPlatform)) {
+      new ServiceCertificate(this, 'certificate', {
+        env: props.env, component: this.name, namespace: this.namespace, secretName: tlsSecret,
+        dnsNames: [`${this.name}.${this.namespace}.svc`], role: 'client',
+      });
+    }
+    const tunnelVolume = 'zookeeper-tunnel-tls';
+
     for (const m of props.values.migrations) {
       const component = `${this.name}-${m.name}`;
+      const tunnel = usesPlatform(m) ? new ZooKeeperTunnel({ zookeeper: props.zookeeper, image: props.tunnelImage, tlsVolume: tunnelVolume }) : undefined;
+      // The platform's side goes through the tunnels (same chroot); the other side is left as given.
+      const via = (connect: string) => (tunnel && props.zookeeper.namesThisEnsemble(connect) ? tunnel.connectString(/\/.*$/.exec(connect)?.[0] ?? '') : connect);
       const scope = new Construct(this, m.name);
       const labels: Record<string, string> = { ...componentLabels(component, props.env, props.image.tag), 'app.kubernetes.io/component': this.name, [MIGRATION_POD_LABEL]: m.name };
       const selector = selectorLabels(component);
@@ -105,8 +128,8 @@ export class ZkSync extends Construct {
                 name: 'zk-sync',
                 image: imageOf(props.image),
                 command: zkSyncShellCommand([
-                  '--source', m.source,
-                  '--target', m.target,
+                  '--source', via(m.source),
+                  '--target', via(m.target),
                   ...m.paths.flatMap((p) => ['--path', p]),
                   '--mode', m.mode,
                   '--conflicts', m.conflicts,
@@ -119,8 +142,12 @@ export class ZkSync extends Construct {
                 readinessProbe: httpProbe(ZK_SYNC_READY_PATH, ZK_SYNC_PORT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 }),
                 livenessProbe: httpProbe(ZK_SYNC_HEALTH_PATH, ZK_SYNC_PORT, { initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 4 }),
                 volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...credentials.mounts()],
-              }],
-              volumes: [scratchVolume('tmp', '64Mi'), ...secrets.volumes],
+              }, ...(tunnel?.containers() ?? [])],
+              volumes: [
+                scratchVolume('tmp', '64Mi'),
+                ...secrets.volumes,
+                ...(tunnel ? [{ name: tunnelVolume, secret: { secretName: tlsSecret, defaultMode: 0o440, items: ['tls.crt', 'tls.key', 'ca.crt'].map((key) => ({ key, path: key })) } }] : []),
+              ],
             },
           },
         },

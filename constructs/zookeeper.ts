@@ -79,10 +79,11 @@ export class ZooKeeper extends Construct {
       },
     });
 
-    // Quorum and election traffic is TLS (sslQuorum); the plain client port stays for the
-    // clients that cannot speak TLS (docs/operations.md, "TLS"); TLS clients use secure-client.
+    // Every port of the network is TLS: quorum and election (sslQuorum) and the secure client
+    // port, which clients without TLS reach through a loopback ghostunnel sidecar
+    // (lib/zookeeper-tunnel.ts). The plain client port listens on the member's loopback only,
+    // for its exec probes and operators' four-letter words (docs/operations.md, "TLS").
     identity.headlessService(this, this.headlessServiceName, [
-      { name: 'client', port: ZOOKEEPER_PORTS.client },
       { name: 'secure-client', port: ZOOKEEPER_PORTS.secureClient, appProtocol: 'tls' },
       { name: 'quorum', port: ZOOKEEPER_PORTS.quorum, appProtocol: 'tls' },
       { name: 'election', port: ZOOKEEPER_PORTS.election, appProtocol: 'tls' },
@@ -103,7 +104,6 @@ export class ZooKeeper extends Construct {
         type: 'ClusterIP',
         selector: identity.selector,
         ports: [
-          { name: 'client', port: ZOOKEEPER_PORTS.client, targetPort: k8s.IntOrString.fromString('client') },
           { name: 'secure-client', port: ZOOKEEPER_PORTS.secureClient, targetPort: k8s.IntOrString.fromString('secure-client'), appProtocol: 'tls' },
           { name: 'metrics', port: ZOOKEEPER_PORTS.metrics, targetPort: k8s.IntOrString.fromString('metrics') },
         ],
@@ -144,7 +144,6 @@ export class ZooKeeper extends Construct {
                 { name: 'JVMFLAGS', value: `-Xms${v.heapMegabytes}m -Xmx${v.heapMegabytes}m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError` },
               ],
               ports: [
-                { name: 'client', containerPort: ZOOKEEPER_PORTS.client },
                 { name: 'secure-client', containerPort: ZOOKEEPER_PORTS.secureClient },
                 { name: 'quorum', containerPort: ZOOKEEPER_PORTS.quorum },
                 { name: 'election', containerPort: ZOOKEEPER_PORTS.election },
@@ -189,11 +188,22 @@ export class ZooKeeper extends Construct {
     return `${this.name}-${ordinal}.${this.headlessServiceName}.${this.namespace}.svc.${this.clusterDomain}`;
   }
 
-  /** `host:port,…` of every member followed by an optional chroot, as ZooKeeper clients take it. */
-  public connectString(chroot = ''): string {
-    if (chroot && !chroot.startsWith('/')) throw new Error(`ZooKeeper chroot must start with "/", got "${chroot}"`);
-    const hosts = Array.from({ length: this.replicas }, (_, i) => `${this.memberHost(i)}:${ZOOKEEPER_PORTS.client}`);
-    return hosts.join(',') + chroot;
+  /**
+   * Whether every host of a connect string names this ensemble (its client Service, headless
+   * Service or a member, short or fully qualified): such a client goes through the tunnel.
+   */
+  public namesThisEnsemble(connect: string): boolean {
+    const own = new Set<string>();
+    for (const svc of [this.clientServiceName, this.headlessServiceName]) {
+      own.add(`${svc}.${this.namespace}.svc`).add(`${svc}.${this.namespace}.svc.${this.clusterDomain}`);
+    }
+    for (let i = 0; i < this.replicas; i++) {
+      own.add(this.memberHost(i)).add(`${this.name}-${i}.${this.headlessServiceName}.${this.namespace}.svc`);
+    }
+    const hosts = connect.replace(/\/.*$/, '').split(',').map((h) => h.replace(/:[0-9]+$/, ''));
+    const mine = hosts.filter((h) => own.has(h)).length;
+    if (mine > 0 && mine < hosts.length) throw new Error(`connect string "${connect}" mixes the platform's ensemble with other hosts`);
+    return mine > 0;
   }
 
   private claim(name: string, storageClass: string, size: string): k8s.KubePersistentVolumeClaimProps {
@@ -215,7 +225,9 @@ export class ZooKeeper extends Construct {
       'dataDir=/data',
       // The transaction log on its own volume: fsync latency there is ZooKeeper's write latency.
       'dataLogDir=/datalog',
+      // Plain, on the member's loopback only: its exec probes and operators' four-letter words.
       `clientPort=${ZOOKEEPER_PORTS.client}`,
+      'clientPortAddress=127.0.0.1',
       'maxClientCnxns=0',
       `minSessionTimeout=${2 * v.tickTimeMs}`,
       // Must be explicit: the default maximum is 20 ticks (40 s at a 2 s tick).
@@ -235,7 +247,8 @@ export class ZooKeeper extends Construct {
       ...tlsSettings(),
     ];
     for (let i = 0; i < v.replicas; i++) {
-      lines.push(`server.${i + 1}=${this.memberHost(i)}:${ZOOKEEPER_PORTS.quorum}:${ZOOKEEPER_PORTS.election};${ZOOKEEPER_PORTS.client}`);
+      // No `;clientPort` suffix: it would bind the plain port on every address.
+      lines.push(`server.${i + 1}=${this.memberHost(i)}:${ZOOKEEPER_PORTS.quorum}:${ZOOKEEPER_PORTS.election}`);
     }
     return lines.join('\n') + '\n';
   }
@@ -247,8 +260,11 @@ export class ZooKeeper extends Construct {
  * the Netty connection factory. Key and trust stores are PEM files (ssl.*.keyStore.type=PEM,
  * new in 3.5.5) straight from the cert-manager Secret, and are re-read when cert-manager renews
  * them (sslQuorumReloadCertFiles, client.certReload). Quorum peers authenticate each other with
- * their certificates (mutual TLS, the default for quorum); clients of the secure port are not
- * asked for one (ssl.clientAuth=none): they authenticate with SASL/digest as on the plain port.
+ * their certificates (mutual TLS, the default for quorum). Clients of the secure port must present
+ * a certificate from the platform CA too (ssl.clientAuth=need): every client is a ghostunnel
+ * sidecar presenting its pod's cert-manager certificate, so a pod without one cannot open a
+ * session even where a NetworkPolicy would let it connect. The X.509 provider that checks it is
+ * ZooKeeper's own (authProvider.x509); sessions still authenticate with digest for ACLs.
  */
 function tlsSettings(): string[] {
   const keyStore = `${ZOOKEEPER_TLS_DIR}/tls-combined.pem`;
@@ -263,7 +279,8 @@ function tlsSettings(): string[] {
     'ssl.keyStore.type=PEM',
     `ssl.trustStore.location=${trustStore}`,
     'ssl.trustStore.type=PEM',
-    'ssl.clientAuth=none',
+    'ssl.clientAuth=need',
+    'authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
     `ssl.quorum.keyStore.location=${keyStore}`,
     'ssl.quorum.keyStore.type=PEM',
     `ssl.quorum.trustStore.location=${trustStore}`,

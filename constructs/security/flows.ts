@@ -39,9 +39,11 @@ export function platformFlows(env: EnvironmentValues, n: FlowNames): Flow[] {
   const zk = ZOOKEEPER_PORTS;
   const flows: Flow[] = [
     { from: c(n.zookeeper), to: c(n.zookeeper), ports: [{ port: zk.quorum }, { port: zk.election }], why: 'ZooKeeper quorum: followers to the leader and leader election' },
-    { from: c(n.mesosMaster), to: c(n.zookeeper), ports: [{ port: zk.client }], why: 'Mesos masters elect their leader in ZooKeeper' },
-    { from: c(n.marathon), to: c(n.zookeeper), ports: [{ port: zk.client }], why: 'Marathon keeps its state and elects its leader in ZooKeeper' },
-    { from: nodes, to: c(n.zookeeper), ports: [{ port: zk.client }], why: 'Mesos agents (host network) find the leading master in ZooKeeper' },
+    // ZooKeeper's clients reach it through their loopback ghostunnel sidecars (lib/zookeeper-tunnel.ts),
+    // on the secure client port only: the plain port listens on each member's loopback.
+    { from: c(n.mesosMaster), to: c(n.zookeeper), ports: [{ port: zk.secureClient }], why: 'Mesos masters elect their leader in ZooKeeper (TLS tunnel sidecars)' },
+    { from: c(n.marathon), to: c(n.zookeeper), ports: [{ port: zk.secureClient }], why: 'Marathon keeps its state and elects its leader in ZooKeeper (TLS tunnel sidecars)' },
+    { from: nodes, to: c(n.zookeeper), ports: [{ port: zk.secureClient }], why: 'Mesos agents (host network) find the leading master in ZooKeeper (TLS tunnel sidecars)' },
     { from: c(n.mesosMaster), to: c(n.mesosMaster), ports: [{ port: MESOS_MASTER_PORT }], why: 'masters replicate the registry log among themselves' },
     { from: c(n.marathon), to: c(n.mesosMaster), ports: [{ port: MESOS_MASTER_PORT }], why: 'Marathon registers with the masters as a framework' },
     { from: nodes, to: c(n.mesosMaster), ports: [{ port: MESOS_MASTER_PORT }], why: 'agents register with the masters and send status updates' },
@@ -64,7 +66,7 @@ export function platformFlows(env: EnvironmentValues, n: FlowNames): Flow[] {
   ];
   for (const s of n.zkSync) {
     flows.push(
-      { from: c(s.name), to: c(n.zookeeper), ports: [{ port: zk.client }], why: `migration ${s.name} writes to (or reads from) the platform's ensemble` },
+      { from: c(s.name), to: c(n.zookeeper), ports: [{ port: zk.secureClient }], why: `migration ${s.name} writes to (or reads from) the platform's ensemble (TLS tunnel sidecars)` },
       { from: c(n.prometheus), to: c(s.name), ports: [{ port: ZK_SYNC_PORT }], why: `scrape the sync engine ${s.name}` },
     );
     if (s.externalCidrs.length) {

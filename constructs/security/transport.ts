@@ -7,6 +7,7 @@
  */
 import { PROBE_METRICS_PORT, ZK_SYNC_PORT } from '../../runtime/common/telemetry';
 import { MESOS_EXPORTER_PORT } from '../lib/mesos-exporter';
+import { ZOOKEEPER_TUNNEL_STATUS_FIRST_PORT } from '../lib/zookeeper-tunnel';
 import { ZOOKEEPER_PORTS } from '../zookeeper';
 
 export interface PlaintextPort {
@@ -20,13 +21,6 @@ export const TLS_APP_PROTOCOLS = ['https', 'tls'] as const;
 
 /** Every plain Service port of the platform. The ports of pods without a Service are listed in docs/operations.md. */
 export const PLAINTEXT_PORTS: readonly PlaintextPort[] = [
-  {
-    service: 'zookeeper', port: ZOOKEEPER_PORTS.client,
-    why: 'clients that cannot speak TLS: Mesos masters and agents (the ZooKeeper C client bundled with Mesos 1.7 has no TLS), '
-      + 'the sync engines (node-zookeeper-client 1.1.3 has no TLS) and Marathon (its ZooKeeper client is not configured for TLS); '
-      + 'NetworkPolicy admits exactly these to it. TLS clients use secure-client (2281).',
-  },
-  { service: 'zookeeper-headless', port: ZOOKEEPER_PORTS.client, why: 'the members\' DNS names for the same plain clients as the zookeeper Service' },
   {
     service: 'zookeeper', port: ZOOKEEPER_PORTS.metrics,
     why: 'ZooKeeper 3.8\'s Prometheus metrics provider serves HTTP only (metricsProvider.httpsPort is new in 3.10); metrics only, and only Prometheus may connect',
@@ -46,10 +40,23 @@ export const PLAINTEXT_PORTS: readonly PlaintextPort[] = [
   },
 ];
 
+/**
+ * ZooKeeper's plain client port (2181) is no Service port and no container port: it listens on
+ * each member's loopback only (clientPortAddress=127.0.0.1), for the member's exec probes and
+ * operators' four-letter words. Its clients without TLS (Mesos 1.7's C client, Marathon,
+ * node-zookeeper-client) reach the secure port through loopback ghostunnel sidecars
+ * (lib/zookeeper-tunnel.ts); the plain hop never leaves their pod (or, for the host-network
+ * Mesos agent, the node).
+ */
 /** Ports of pods without a Service (host network), for the documentation and the test's completeness. */
 export const PLAINTEXT_HOST_PORTS: readonly PlaintextPort[] = [
   { service: 'monitoring-probe (host network)', port: PROBE_METRICS_PORT, why: 'the probe\'s /metrics and /healthz: plain HTTP (the probe has no TLS listener); metrics only' },
   { service: 'mesos-agent exporter (host network)', port: MESOS_EXPORTER_PORT, why: 'as for the masters\' exporter' },
+  {
+    service: 'mesos-agent ZooKeeper tunnels (host network)', port: ZOOKEEPER_TUNNEL_STATUS_FIRST_PORT,
+    why: 'ghostunnel\'s --status listener for the kubelet\'s probes (/_status, /_metrics; plain HTTP, no credentials): member i\'s tunnel on this port + i; '
+      + 'the pods that have a network namespace of their own serve it on their pod IP, where NetworkPolicy admits no one',
+  },
 ];
 
 export function plaintextException(serviceName: string, port: number): PlaintextPort | undefined {

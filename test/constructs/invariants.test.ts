@@ -45,7 +45,8 @@ for (const env of Object.values(ENVIRONMENTS)) {
     const n = env.mesosMaster.replicas;
     const envVars = Object.fromEntries(sts.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     t.equal(envVars.MESOS_QUORUM, String(Math.floor(n / 2) + 1), 'quorum = floor(n/2)+1');
-    t.match(envVars.MESOS_ZK, /^zk:\/\/zookeeper-0\.zookeeper-headless\.[a-z-]+\.svc\.cluster\.local:2181(,[^/]+)*\/mesos$/);
+    // The loopback ZooKeeper tunnels (lib/zookeeper-tunnel.ts): member i on 127.0.0.1:2181+i.
+    t.equal(envVars.MESOS_ZK, `zk://${Array.from({ length: env.zookeeper.replicas }, (_, i) => `127.0.0.1:${2181 + i}`).join(',')}/mesos`);
     t.equal(envVars.MESOS_ZK.split(',').length, env.zookeeper.replicas, 'every ZooKeeper member listed');
     t.equal(envVars.MESOS_REGISTRY, 'replicated_log');
     t.equal(envVars.MESOS_AUTHENTICATE_FRAMEWORKS, env.mesosAuth.enabled ? 'true' : undefined, 'SASL per environment');
@@ -110,7 +111,7 @@ t.test('site values (operator inputs) are refused at synth time when missing or 
 t.test('TLS values: every service certificate comes from the environment\'s CA issuer', async (t) => {
   const certs = distObjects('prod').filter((o) => o.kind === 'Certificate');
   const secrets = certs.map((c) => c.spec.secretName).sort();
-  t.same(secrets, ['grafana-internal-tls', 'marathon-tls', 'mesos-agent-tls', 'mesos-master-tls', 'monitoring-app-internal-tls', 'orchestrator-prod-ca', 'platform-ca', 'platform-ca', 'zookeeper-tls'].sort());
+  t.same(secrets, ['grafana-internal-tls', 'marathon-tls', 'mesos-agent-tls', 'mesos-master-tls', 'monitoring-app-internal-tls', 'orchestrator-prod-ca', 'platform-ca', 'platform-ca', 'zk-sync-tls', 'zookeeper-tls'].sort());
   for (const c of certs.filter((x) => !x.spec.isCA)) {
     t.same(c.spec.issuerRef, { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'orchestrator-prod-ca' }, `${c.metadata.name} from the CA issuer`);
     t.equal(c.spec.privateKey.encoding, 'PKCS8', `${c.metadata.name}: PKCS#8 (ZooKeeper's PEM loader reads no other)`);

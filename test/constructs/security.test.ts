@@ -54,15 +54,17 @@ for (const env of Object.values(ENVIRONMENTS)) {
       }
     }
     const pod = (name: string): End => ({ namespace: env.namespace, labels: selectorLabels(name) });
-    t.notOk(allowed(objects, pod('grafana'), pod('zookeeper'), 2181), 'Grafana cannot reach ZooKeeper');
-    t.notOk(allowed(objects, pod('monitoring-app'), pod('zookeeper'), 2181), 'the app cannot reach ZooKeeper');
+    for (const port of [2181, 2281]) {
+      t.notOk(allowed(objects, pod('grafana'), pod('zookeeper'), port), `Grafana cannot reach ZooKeeper (${port})`);
+      t.notOk(allowed(objects, pod('monitoring-app'), pod('zookeeper'), port), `the app cannot reach ZooKeeper (${port})`);
+    }
     t.notOk(allowed(objects, pod('marathon'), pod('prometheus'), 9090), 'Marathon cannot query Prometheus');
     t.notOk(allowed(objects, { namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' } }, pod('zookeeper'), 2181), 'the Ingress controller cannot reach ZooKeeper');
     t.notOk(allowed(objects, pod('zookeeper'), pod('zookeeper'), 7000), 'ZooKeeper members do not scrape each other');
     t.notOk(allowed(objects, pod('mesos-master'), { cidr: '8.8.8.8/32' }, 443), 'no egress to the internet');
   });
 
-  t.test(`${env.name}: ZooKeeper's plain client port is reachable only from the clients without TLS`, async (t) => {
+  t.test(`${env.name}: ZooKeeper's plain client port is reachable from no pod; its clients use the secure port`, async (t) => {
     const objects = distObjects(env.name);
     // Every pod of dist/, plus the other controllers' pods and the nodes (host-network agents).
     const sources: Array<{ who: string; end: End }> = [
@@ -75,12 +77,16 @@ for (const env of Object.values(ENVIRONMENTS)) {
     const zk: End = { namespace: env.namespace, labels: selectorLabels('zookeeper') };
     const reach = (port: number) => sources.filter((s) => allowed(objects, s.end, zk, port)).map((s) => s.who).sort();
     const zkSync = env.zkSync.migrations.map((m) => `zk-sync-${m.name}`);
-    t.same(reach(2181), ['marathon', 'mesos-master', ...env.network.nodeCidrs.map((c) => `nodes ${c}`), ...zkSync].sort(),
-      'plain 2181: Mesos masters, Marathon, the sync engines and the nodes (host-network Mesos agents) only');
-    t.ok(sources.length > reach(2181).length + 3, 'and not from the other pods of the platform');
+    t.same(reach(2181), [], 'plain 2181: no NetworkPolicy admits it from anywhere (it listens on the members\' loopback only)');
+    t.same(objects.filter((o) => o.kind === 'NetworkPolicy').flatMap((p: any) => [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])])
+      .filter((rule: any) => (rule.ports ?? []).some((x: any) => x.port === 2181))
+      .flatMap((rule: any) => rule.from ?? rule.to ?? [])
+      .filter((peer: any) => !peer.ipBlock), [], 'no NetworkPolicy admits 2181 between pods (only egress to external ensembles\' CIDRs)');
     t.same(reach(2888), ['zookeeper'], 'quorum (TLS): members only');
     t.same(reach(3888), ['zookeeper'], 'election (TLS): members only');
-    t.same(reach(2281), [], 'secure client port: no in-cluster client speaks TLS to ZooKeeper yet, so no flow opens it');
+    t.same(reach(2281), ['marathon', 'mesos-master', ...env.network.nodeCidrs.map((c) => `nodes ${c}`), ...zkSync].sort(),
+      'secure 2281 (mutual TLS): the tunnel sidecars of Mesos masters, Marathon, the sync engines and the nodes (host-network Mesos agents) only');
+    t.ok(sources.length > reach(2281).length + 3, 'and not from the other pods of the platform');
   });
 
   t.test(`${env.name}: RBAC, tenancy and Pod Security`, async (t) => {

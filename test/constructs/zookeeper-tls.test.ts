@@ -6,8 +6,11 @@
  * - the quorum forms (sslQuorum=true: members reach each other over TLS only);
  * - the election port speaks TLS, presents a certificate from the CA, and refuses a peer
  *   without a client certificate;
- * - the secure client port speaks TLS with the same certificate and answers `ruok`;
- * - the plain client port still answers (for the clients without TLS).
+ * - the secure client port speaks TLS with the same certificate, requires a client certificate
+ *   from the platform CA (ssl.clientAuth=need, as the loopback ghostunnel sidecars present) and
+ *   answers `ruok` to such a client; a client without one, or with one from another CA, is refused;
+ * - the plain client port listens on loopback only (clientPortAddress from dist/), for the
+ *   members' exec probes.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { execFileSync } from 'node:child_process';
@@ -45,9 +48,12 @@ function handshake(port: number, opts: tls.ConnectionOptions): Promise<tls.TLSSo
   });
 }
 
-t.test('ZooKeeper with the TLS settings of dist/: TLS quorum, secure client port, plain port kept', { skip }, async (t) => {
+t.test('ZooKeeper with the TLS settings of dist/: TLS quorum, mutual-TLS client port, plain port on loopback', { skip }, async (t) => {
   const cfg = findObject(distObjects('prod'), 'ConfigMap', 'zookeeper-config').data!['zoo.cfg']!;
-  const tlsLines = cfg.split('\n').filter((l) => /^(serverCnxnFactory|secureClientPort|sslQuorum|ssl\.|client\.certReload)/.test(l));
+  const tlsLines = cfg.split('\n').filter((l) => /^(serverCnxnFactory|secureClientPort|sslQuorum|ssl\.|client\.certReload|authProvider\.x509)/.test(l));
+  t.ok(cfg.split('\n').includes('clientPortAddress=127.0.0.1'), 'dist/ binds the plain client port to loopback only');
+  t.ok(tlsLines.includes('ssl.clientAuth=need'), 'dist/ requires a client certificate on the secure client port');
+  t.notOk(/^server\.\d+=.*;/m.test(cfg), 'dist/\'s server lines bind no client port of their own');
   t.ok(tlsLines.includes('sslQuorum=true') && tlsLines.some((l) => l.startsWith('secureClientPort=')), 'dist/ enables quorum TLS and a secure client port');
 
   const root = mkdtempSync(join(tmpdir(), 'zk-tls-'));
@@ -75,7 +81,7 @@ t.test('ZooKeeper with the TLS settings of dist/: TLS quorum, secure client port
   await Promise.all(servers.map((s) => s.waitReady(60_000)));
   const modes = await Promise.all(servers.map((s) => fourLetter(s.clientPort, 'srvr')));
   t.same(modes.map((m) => /Mode: (\w+)/.exec(m)?.[1]).sort(), ['follower', 'follower', 'leader'], 'the quorum formed over TLS');
-  t.equal(await fourLetter(servers[0]!.clientPort, 'ruok'), 'imok', 'the plain client port still answers');
+  t.equal(await fourLetter(servers[0]!.clientPort, 'ruok'), 'imok', 'the plain client port answers on loopback (the exec probes)');
 
   const election = ports[2]!;
   const peer = await handshake(election, { ca: readFileSync(certs.ca), cert: readFileSync(certs.cert), key: readFileSync(certs.key) });
@@ -92,7 +98,7 @@ t.test('ZooKeeper with the TLS settings of dist/: TLS quorum, secure client port
     'a client trusting another CA does not accept the member');
 
   const secure = ports[3]!;
-  const client = await handshake(secure, { ca: readFileSync(certs.ca) });
+  const client = await handshake(secure, { ca: readFileSync(certs.ca), cert: readFileSync(certs.cert), key: readFileSync(certs.key) });
   t.ok(client.authorized, 'the secure client port presents the member certificate, verified against the CA');
   const answer = await new Promise<string>((resolve) => {
     let out = '';
@@ -102,4 +108,18 @@ t.test('ZooKeeper with the TLS settings of dist/: TLS quorum, secure client port
     client.write('ruok');
   });
   t.equal(answer.trim(), 'imok', 'and answers over TLS');
+
+  const refused = (opts: tls.ConnectionOptions) => handshake(secure, opts).then((s) => new Promise<string>((resolve) => {
+    // A refused client certificate shows after the handshake under TLS 1.3: no answer, then a close or an error.
+    let out = '';
+    s.on('data', (b) => (out += String(b)));
+    s.once('error', (e) => resolve(out || e.message));
+    s.once('close', () => resolve(out || 'closed'));
+    s.write('ruok');
+  }), (e: Error) => e.message);
+  const anonymous = await refused({ ca: readFileSync(certs.ca) });
+  t.not(anonymous.trim(), 'imok', `a client without a certificate gets no answer (${anonymous})`);
+  const foreign = certificates(root, 'foreign');
+  const stranger2 = await refused({ ca: readFileSync(certs.ca), cert: readFileSync(foreign.cert), key: readFileSync(foreign.key) });
+  t.not(stranger2.trim(), 'imok', `a client with a certificate from another CA gets no answer (${stranger2})`);
 });

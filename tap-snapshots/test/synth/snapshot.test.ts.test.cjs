@@ -22,6 +22,7 @@ Array [
   Object {
     "containers": Array [
       "marathon docker.io/mesosphere/marathon:v1.11.24 cpu 100m/1 mem 768Mi/768Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "Deployment orchestrator-dev/marathon",
     "replicas": 1,
@@ -36,6 +37,7 @@ Array [
     "containers": Array [
       "mesos-agent docker.io/mesosphere/mesos-slave:1.7.0 cpu 100m/1 mem 256Mi/512Mi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 10m/100m mem 32Mi/64Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "DaemonSet orchestrator-dev-hosts/mesos-agent",
   },
@@ -65,6 +67,7 @@ Array [
     "containers": Array [
       "mesos-master docker.io/mesosphere/mesos-master:1.7.0 cpu 100m/500m mem 512Mi/512Mi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 10m/100m mem 32Mi/64Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "StatefulSet orchestrator-dev/mesos-master",
     "replicas": 1,
@@ -258,7 +261,6 @@ Array [
   Object {
     "object": "Service orchestrator-dev/zookeeper-headless",
     "ports": Array [
-      "client:2181",
       "secure-client:2281",
       "quorum:2888",
       "election:3888",
@@ -270,7 +272,6 @@ Array [
   Object {
     "object": "Service orchestrator-dev/zookeeper",
     "ports": Array [
-      "client:2181",
       "secure-client:2281",
       "metrics:7000",
     ],
@@ -307,6 +308,9 @@ Array [
   Object {
     "containers": Array [
       "marathon docker.io/mesosphere/marathon:v1.11.24 cpu 1/2 mem 4Gi/4Gi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "Deployment orchestrator-prod/marathon",
     "replicas": 3,
@@ -325,6 +329,9 @@ Array [
     "containers": Array [
       "mesos-agent docker.io/mesosphere/mesos-slave:1.7.0 cpu 500m/2 mem 1Gi/2Gi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 20m/200m mem 64Mi/128Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "DaemonSet orchestrator-prod-hosts/mesos-agent",
   },
@@ -354,6 +361,9 @@ Array [
     "containers": Array [
       "mesos-master docker.io/mesosphere/mesos-master:1.7.0 cpu 1/4 mem 4Gi/4Gi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 20m/200m mem 64Mi/128Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "StatefulSet orchestrator-prod/mesos-master",
     "replicas": 3,
@@ -592,6 +602,9 @@ Array [
     "object": "ServiceAccount orchestrator-prod/zk-sync",
   },
   Object {
+    "object": "Certificate orchestrator-prod/zk-sync-tls",
+  },
+  Object {
     "object": "Service orchestrator-prod/zk-sync-legacy-mesos",
     "ports": Array [
       "metrics:4042",
@@ -600,6 +613,9 @@ Array [
   Object {
     "containers": Array [
       "zk-sync ghcr.io/orchestrator/orchestrator:0.1.0 cpu 100m/1 mem 128Mi/512Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "Deployment orchestrator-prod/zk-sync-legacy-mesos",
     "replicas": 1,
@@ -613,6 +629,9 @@ Array [
   Object {
     "containers": Array [
       "zk-sync ghcr.io/orchestrator/orchestrator:0.1.0 cpu 100m/1 mem 128Mi/512Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "Deployment orchestrator-prod/zk-sync-legacy-marathon",
     "replicas": 1,
@@ -626,7 +645,6 @@ Array [
   Object {
     "object": "Service orchestrator-prod/zookeeper-headless",
     "ports": Array [
-      "client:2181",
       "secure-client:2281",
       "quorum:2888",
       "election:3888",
@@ -638,7 +656,6 @@ Array [
   Object {
     "object": "Service orchestrator-prod/zookeeper",
     "ports": Array [
-      "client:2181",
       "secure-client:2281",
       "metrics:7000",
     ],
@@ -679,6 +696,9 @@ Array [
   Object {
     "containers": Array [
       "marathon docker.io/mesosphere/marathon:v1.11.24 cpu 250m/1 mem 1536Mi/1536Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "Deployment orchestrator-staging/marathon",
     "replicas": 3,
@@ -697,6 +717,9 @@ Array [
     "containers": Array [
       "mesos-agent docker.io/mesosphere/mesos-slave:1.7.0 cpu 250m/2 mem 512Mi/1Gi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 10m/100m mem 32Mi/64Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "DaemonSet orchestrator-staging-hosts/mesos-agent",
   },
@@ -726,6 +749,9 @@ Array [
     "containers": Array [
       "mesos-master docker.io/mesosphere/mesos-master:1.7.0 cpu 250m/1 mem 1Gi/1Gi",
       "exporter docker.io/mesosphere/mesos-exporter:v1.1.2 cpu 10m/100m mem 32Mi/64Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "StatefulSet orchestrator-staging/mesos-master",
     "replicas": 3,
@@ -943,6 +969,9 @@ Array [
     "object": "ServiceAccount orchestrator-staging/zk-sync",
   },
   Object {
+    "object": "Certificate orchestrator-staging/zk-sync-tls",
+  },
+  Object {
     "object": "Service orchestrator-staging/zk-sync-legacy-mesos",
     "ports": Array [
       "metrics:4042",
@@ -951,6 +980,9 @@ Array [
   Object {
     "containers": Array [
       "zk-sync ghcr.io/orchestrator/orchestrator:0.1.0 cpu 100m/1 mem 128Mi/512Mi",
+      "zookeeper-tunnel-0 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-1 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
+      "zookeeper-tunnel-2 docker.io/ghostunnel/ghostunnel:v1.11.1-distroless cpu 10m/100m mem 16Mi/64Mi",
     ],
     "object": "Deployment orchestrator-staging/zk-sync-legacy-mesos",
     "replicas": 1,
@@ -964,7 +996,6 @@ Array [
   Object {
     "object": "Service orchestrator-staging/zookeeper-headless",
     "ports": Array [
-      "client:2181",
       "secure-client:2281",
       "quorum:2888",
       "election:3888",
@@ -976,7 +1007,6 @@ Array [
   Object {
     "object": "Service orchestrator-staging/zookeeper",
     "ports": Array [
-      "client:2181",
       "secure-client:2281",
       "metrics:7000",
     ],
