@@ -25,6 +25,8 @@ interface SocketLike {
   cork(): void;
   uncork(): void;
   writable?: boolean;
+  /** node's net.Socket: true until the TCP connection is established. */
+  connecting?: boolean;
 }
 
 type Cm = LibConnectionManager & {
@@ -173,7 +175,11 @@ export function installWriteCoalescing(connectionManager: LibConnectionManager):
  * us) waits forever. As ZooKeeper's Java client does, we drop a connection
  * that received nothing for two thirds of the session timeout; the library
  * then reconnects and fails what was in flight with CONNECTION_LOSS.
- * Returns a function that stops the timer.
+ * The same bound applies to the handshake: once TCP is up the library clears
+ * its connect timer and waits for the ConnectResponse for ever, and a server
+ * that is starting can take the connection and never answer it (seen when a
+ * target ensemble restarted under the engine: the session stayed
+ * disconnected until the test gave up). Returns a function that stops the timer.
  */
 export function installReadTimeout(connectionManager: LibConnectionManager, sessionTimeoutMs: () => number): { touch: () => void; stop: () => void } {
   const cm = connectionManager as Cm;
@@ -185,7 +191,8 @@ export function installReadTimeout(connectionManager: LibConnectionManager, sess
       lastRead = Date.now();
       return;
     }
-    if (cm.state === 2 /* CONNECTED */ && Date.now() - lastRead > (sessionTimeoutMs() * 2) / 3) {
+    const handshaking = cm.state === 1 /* CONNECTING */ && cm.socket !== undefined && cm.socket.connecting === false;
+    if ((cm.state === 2 /* CONNECTED */ || handshaking) && Date.now() - lastRead > (sessionTimeoutMs() * 2) / 3) {
       lastRead = Date.now();
       cm.socket?.destroy();
     }
