@@ -3,7 +3,7 @@
  * a sequence number; one render per change shared by every subscriber; slow
  * clients reset instead of buffered without bound.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
@@ -230,24 +230,35 @@ async function advance(app: MonitoringApp, probes: SimProbe[], topic: string, fr
 
 const BIG: FleetShape = { probes: 30, containersPerProbe: 2, processesPerProbe: 500, connectionsPerProbe: 1 };
 
-t.test('a client joining while the view changes gets the full view, then every delta since, in order', async (t) => {
+/**
+ * An app with the large processes view, one small probe whose changes make small deltas, and a
+ * raw WebSocket client of that view that reads nothing until `read` is called.
+ */
+async function joinLargeView(t: Test): Promise<{ app: MonitoringApp; small: SimProbe[]; topic: string; seq0: number; read: () => FrameReader; destroy: () => void }> {
   const app = await startApp({ renderIntervalMs: 5 });
   t.teardown(() => app.stop());
   await fleet(app, BIG);
-  // Changes come from one small probe: small deltas, so that the topic keeps them all.
   const small = [new SimProbe(BIG.probes, { probes: BIG.probes + 1, containersPerProbe: 1, processesPerProbe: 3, connectionsPerProbe: 0 }, await loadTemplates())];
   await postReport(app, small[0]!.next(Date.now()));
   const topic = 'view/processes?';
   const raw = await rawUpgrade(app, '/api/topology/processes/ws', { authorization: `Bearer ${TOKENS.viewer}` });
   t.equal(raw.status, 101);
-  const seq0 = app.hub.full(topic)!.seq;
+  const read = (): FrameReader => {
+    const reader = new FrameReader();
+    reader.push(raw.rest);
+    raw.socket.on('data', (d: Buffer) => reader.push(d));
+    raw.socket.resume();
+    return reader;
+  };
+  return { app, small, topic, seq0: app.hub.full(topic)!.seq, read, destroy: () => raw.socket.destroy() };
+}
+
+t.test('a client joining while the view changes gets the full view, then every delta since, in order', async (t) => {
+  const { app, small, topic, seq0, read, destroy } = await joinLargeView(t);
   // The client reads nothing while the view moves on by a few deltas (fewer than the topic keeps).
   const seq1 = await advance(app, small, topic, seq0, 5);
   t.ok(seq1 >= seq0 + 5, `the topic moved from seq ${seq0} to ${seq1} while the client read nothing`);
-  const reader = new FrameReader();
-  reader.push(raw.rest);
-  raw.socket.on('data', (d: Buffer) => reader.push(d));
-  raw.socket.resume();
+  const reader = read();
   const done = (): boolean => reader.messages.some((m) => m.startsWith('{"type":"delta"') && JSON.parse(m).seq >= seq1);
   for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
   const msgs = reader.messages.map((m) => JSON.parse(m));
@@ -260,24 +271,14 @@ t.test('a client joining while the view changes gets the full view, then every d
   const seq2 = await advance(app, small, topic, seq1, 1);
   for (let i = 0; i < 500 && !reader.messages.some((m) => m.startsWith('{"type":"delta"') && JSON.parse(m).seq === seq2); i++) await new Promise((r) => setTimeout(r, 10));
   t.ok(reader.messages.some((m) => JSON.parse(m).seq === seq2), `then live deltas (seq ${seq2})`);
-  raw.socket.destroy();
+  destroy();
 });
 
 t.test('a client that falls out of the recent deltas while catching up starts again from a newer full view', async (t) => {
-  const app = await startApp({ renderIntervalMs: 5 });
-  t.teardown(() => app.stop());
-  await fleet(app, BIG);
-  const small = [new SimProbe(BIG.probes, { probes: BIG.probes + 1, containersPerProbe: 1, processesPerProbe: 3, connectionsPerProbe: 0 }, await loadTemplates())];
-  await postReport(app, small[0]!.next(Date.now()));
-  const topic = 'view/processes?';
-  const raw = await rawUpgrade(app, '/api/topology/processes/ws', { authorization: `Bearer ${TOKENS.viewer}` });
-  const seq0 = app.hub.full(topic)!.seq;
+  const { app, small, topic, seq0, read, destroy } = await joinLargeView(t);
   const seq1 = await advance(app, small, topic, seq0, RECENT_DELTAS + 2);
   t.ok(seq1 > seq0 + RECENT_DELTAS, `the topic moved on by more than the ${RECENT_DELTAS} deltas it keeps`);
-  const reader = new FrameReader();
-  reader.push(raw.rest);
-  raw.socket.on('data', (d: Buffer) => reader.push(d));
-  raw.socket.resume();
+  const reader = read();
   const fulls = (): number => reader.messages.filter((m) => m.startsWith('{"type":"full"')).length;
   for (let i = 0; i < 1000 && fulls() < 2 && reader.closeCode === null; i++) await new Promise((r) => setTimeout(r, 10));
   const msgs = reader.messages.map((m) => JSON.parse(m));
@@ -288,5 +289,5 @@ t.test('a client that falls out of the recent deltas while catching up starts ag
   for (let i = 0; i < 500 && !reader.messages.some((m) => m.startsWith('{"type":"delta"')); i++) await new Promise((r) => setTimeout(r, 10));
   t.equal(JSON.parse(reader.messages.find((m) => m.startsWith('{"type":"delta"'))!).seq, seq1 + 1, `then the deltas after it (seq ${seq2} reached)`);
   t.equal(reader.closeCode, null, 'still open');
-  raw.socket.destroy();
+  destroy();
 });
