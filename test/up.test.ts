@@ -8,7 +8,7 @@ import net from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { until } from './helpers/stack';
+import { freePort, until } from './helpers/stack';
 
 const CLI = join(__dirname, '../runtime/cli.ts');
 
@@ -49,21 +49,6 @@ async function getJson(url: string, token?: string): Promise<{ status: number; j
   return { status: r.statusCode, json };
 }
 
-/**
- * A port that is free now. `up` is given a fixed port, as a person gives it: with port 0,
- * uWebSockets.js leaves SO_REUSEADDR off, so the port would stay blocked by TIME_WAIT for a
- * minute after the stop, which is not what a person meets with the default 4040.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -79,6 +64,9 @@ interface Meta {
 }
 
 t.test('up: app and probe in one command; the printed link shows this machine; SIGTERM stops it cleanly', async (t) => {
+  // A fixed port, as a person gives it: with port 0, uWebSockets.js leaves SO_REUSEADDR off, so
+  // the port would stay blocked by TIME_WAIT for a minute after the stop, which is not what a
+  // person meets with the default 4040.
   const up = startUp(['--listen', `127.0.0.1:${await freePort()}`]);
   t.teardown(() => {
     if (up.proc.exitCode === null && up.proc.signalCode === null) up.proc.kill('SIGKILL');
