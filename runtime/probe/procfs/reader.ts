@@ -30,17 +30,7 @@ export class ProcReader {
   read(path: string): number {
     const fd = openSync(path, 'r');
     try {
-      let n = 0;
-      for (;;) {
-        if (n === this.buf.length) {
-          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-          this.buf.copy(bigger, 0, 0, n);
-          this.buf = bigger;
-        }
-        const got = readSync(fd, this.buf, n, this.buf.length - n, null);
-        if (got === 0) return n;
-        n += got;
-      }
+      return this.readRest(fd, 0);
     } finally {
       closeSync(fd);
     }
@@ -58,20 +48,23 @@ export class ProcReader {
     const fd = openSync(path, 'r');
     try {
       const got = readSync(fd, this.buf, 0, this.buf.length, null);
-      if (got < this.buf.length) return got;
-      let n = got;
-      for (;;) {
-        if (n === this.buf.length) {
-          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-          this.buf.copy(bigger, 0, 0, n);
-          this.buf = bigger;
-        }
-        const more = readSync(fd, this.buf, n, this.buf.length - n, null);
-        if (more === 0) return n;
-        n += more;
-      }
+      return got < this.buf.length ? got : this.readRest(fd, got);
     } finally {
       closeSync(fd);
+    }
+  }
+
+  /** Reads `fd` to its end into the buffer after its first `n` bytes, growing it as needed; returns the total length. */
+  private readRest(fd: number, n: number): number {
+    for (;;) {
+      if (n === this.buf.length) {
+        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(bigger, 0, 0, n);
+        this.buf = bigger;
+      }
+      const got = readSync(fd, this.buf, n, this.buf.length - n, null);
+      if (got === 0) return n;
+      n += got;
     }
   }
 
