@@ -26,12 +26,20 @@
  *
  *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR] [--variants default,recommended]
  *
- * Variants (`--variants`, comma-separated): default, bounded-heap, semi-1,
- * arena-2 (MALLOC_ARENA_MAX=2), recommended (the command-line flags
- * docs/probe.md recommends). The probe sets its own V8 flags (PROBE_V8_FLAGS,
- * `--no-opt` among them) in every variant. Each result also carries the probe's own memory breakdown
- * (heap, external, V8 spaces, anonymous vs file-backed RSS) at start, at its
- * peak RSS and at the end, from a preloaded sampler.
+ * Variants (`--variants`, comma-separated): `default` (plain `node`, an
+ * environment without NODE_OPTIONS: what a probe started by hand gets),
+ * `deployed` (the environment the DaemonSet gives the probe,
+ * PROBE_PROCESS_ENV in runtime/probe/memory.ts: NODE_OPTIONS, glibc malloc and
+ * libuv settings), and for comparison bounded-heap, semi-1, arena-2
+ * (MALLOC_ARENA_MAX=2). The probe sets its own V8 flags (PROBE_V8_FLAGS,
+ * `--no-opt` among them) in every variant.
+ *
+ * Memory, from outside the probe (nothing loaded into it): /proc/<pid>/status
+ * every 100 ms; the result gives the peak RSS (VmHWM), when the highest sample
+ * was taken (seconds after start, and after which pass) and its anonymous and
+ * file-backed parts. `--memlog` also preloads a sampler into the probe (every
+ * 2 s: heap, external, V8 spaces) and reports its samples at start, at peak
+ * and at the end; it adds its own code and garbage to what it measures.
  *
  * `--baseline DIR`: also run the probe compiled in DIR (a copy of an earlier
  * `build/` with `node_modules` linked beside it) first, as variant `baseline`,
@@ -45,6 +53,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../test/helpers/podman';
+import { PROBE_PROCESS_ENV } from '../runtime/probe/memory';
 import { HostLoad } from './lib/host-load';
 import { numberFlag } from './lib/args';
 
@@ -61,11 +70,12 @@ const WARMUP_S = WARMUP_S_MIN;
 const ROOT = join(__dirname, '..');
 /** `--variants a,b`: which of VARIANTS to run (default: default,bounded-heap). */
 const VARIANT_NAMES = (args.indexOf('--variants') >= 0 ? args[args.indexOf('--variants') + 1]! : 'default').split(',');
+const MEMLOG = args.includes('--memlog');
 const VARIANTS: Record<string, { flags: string[]; env?: Record<string, string> }> = {
   default: { flags: [] },
+  deployed: { flags: [], env: { ...PROBE_PROCESS_ENV } },
   'bounded-heap': { flags: ['--max-semi-space-size=1', '--max-old-space-size=48'] },
   'semi-1': { flags: ['--max-semi-space-size=1'] },
-  recommended: { flags: ['--max-semi-space-size=1', '--max-old-space-size=48', '--v8-pool-size=1'], env: { MALLOC_ARENA_MAX: '2' } },
   'arena-2': { flags: [], env: { MALLOC_ARENA_MAX: '2' } },
 };
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -152,6 +162,13 @@ interface Sink {
   close(): void;
 }
 
+/** The bench's environment for the probe, without NODE_OPTIONS: a variant says what node options it runs with. */
+function probeBaseEnv(): Record<string, string | undefined> {
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  return env;
+}
+
 function startSink(): Promise<Sink> {
   const reports = { full: 0, delta: 0, bytes: [] as number[] };
   const server = createServer((req, res) => {
@@ -206,7 +223,10 @@ function loadAvg1(): number {
 interface VariantResult {
   variant: string;
   env: Record<string, string>;
-  memory: { start: MemSample; atPeak: MemSample; last: MemSample };
+  /** Sampled from outside every 100 ms: the highest RSS sample, when, and its parts. */
+  peak: { atS: number; afterPass: string; rssMb: number; anonMb: number; fileMb: number };
+  /** With --memlog: the probe's own view of its memory (preloaded sampler). */
+  memory?: { start: MemSample; atPeak: MemSample; last: MemSample };
   nodeFlags: string[];
   seconds: number;
   cpuPercentSteady: number;
@@ -248,19 +268,34 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   const sink = await startSink();
   const memlog = join(work, `memlog-${variant}.jsonl`);
   const preload = join(work, 'memlog.js');
-  writeFileSync(preload, MEMLOG_PRELOAD);
+  if (MEMLOG) writeFileSync(preload, MEMLOG_PRELOAD);
   const tokenFile = join(work, 'token');
   writeFileSync(tokenFile, 'bench-probe-token-0123456789\n');
   const proc = spawn(
     process.execPath,
-    [...nodeFlags, '-r', preload, join(buildDir, 'runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env, PROBE_MEMLOG: memlog, LOG_LEVEL: 'debug' } },
+    [...nodeFlags, ...(MEMLOG ? ['-r', preload] : []), join(buildDir, 'runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...probeBaseEnv(), ...env, ...(MEMLOG ? { PROBE_MEMLOG: memlog } : {}), LOG_LEVEL: 'debug' } },
   );
+  const t0 = Date.now();
+  // The peak from outside: VmHWM says how high, these samples say when and of what.
+  let peak = { atS: 0, rssMb: 0, anonMb: 0, fileMb: 0 };
+  const sampler = setInterval(() => {
+    try {
+      const st = readFileSync(`/proc/${proc.pid}/status`, 'latin1');
+      const mb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(st)?.[1] ?? NaN) / 1024;
+      const rss = mb('VmRSS');
+      if (rss > peak.rssMb) peak = { atS: (Date.now() - t0) / 1000, rssMb: rss, anonMb: mb('RssAnon'), fileMb: mb('RssFile') };
+    } catch {
+      // exited
+    }
+  }, 100);
   load.track(proc);
   const loadStart = loadAvg1();
   let stderr = '';
   let partial = '';
   const passes: PassLine[] = [];
+  /** Seconds after start at which each pass's line arrived (about when it ended). */
+  const passAt: number[] = [];
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-20_000);
     const lines = (partial + d).split('\n');
@@ -269,13 +304,13 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
       if (!l.includes('"msg":"pass"')) continue;
       try {
         passes.push(JSON.parse(l) as PassLine);
+        passAt.push((Date.now() - t0) / 1000);
       } catch {
         // not a whole JSON line: ignore
       }
     }
   });
   const pid = proc.pid!;
-  const t0 = Date.now();
   let metricsPort = 0;
   while (metricsPort === 0 && Date.now() - t0 < 15_000) {
     const m = /\(port (\d+)\)/.exec(stderr);
@@ -293,6 +328,7 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   const peakRssMb = Math.round(statusKb(pid, 'VmHWM') / 102.4) / 10;
   const rssEndMb = Math.round(statusKb(pid, 'VmRSS') / 102.4) / 10;
   const text = await scrape(metricsPort);
+  clearInterval(sampler);
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
   sink.close();
@@ -317,12 +353,18 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   let errors = 0;
   for (const l of text.split('\n')) if (l.startsWith('monitoring_probe_collector_errors_total{')) errors += Number(l.slice(l.lastIndexOf(' ') + 1));
   const bytes = sink.reports.bytes;
-  const mem = readFileSync(memlog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MemSample);
-  const peakSample = mem.reduce((a, b) => (b.rss > a.rss ? b : a));
+  const mem = MEMLOG ? readFileSync(memlog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MemSample) : [];
+  const peakSample = mem.length ? mem.reduce((a, b) => (b.rss > a.rss ? b : a)) : null;
+  // The last pass that had started when the peak sample was taken (a pass's start: when its line came, less its duration).
+  const started = passes.map((p, i) => ({ n: i + 1, kind: p.pass, startS: passAt[i]! - p.durationMs / 1000 })).filter((p) => p.startS <= peak.atS);
+  const last = started[started.length - 1];
+  const afterPass = last ? `in or after pass ${last.n} (${last.kind}, started at ${Math.round(last.startS * 10) / 10} s)` : 'start-up, before the first pass';
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
   return {
     variant,
     env,
-    memory: { start: mem[0]!, atPeak: peakSample, last: mem[mem.length - 1]! },
+    peak: { atS: r1(peak.atS), afterPass, rssMb: r1(peak.rssMb), anonMb: r1(peak.anonMb), fileMb: r1(peak.fileMb) },
+    ...(peakSample ? { memory: { start: mem[0]!, atPeak: peakSample, last: mem[mem.length - 1]! } } : {}),
     nodeFlags,
     seconds: Math.round((tEnd - t0) / 1000),
     cpuPercentSteady: Math.round(((ticksEnd - ticksWarm) / CLK_TCK / ((tEnd - tWarm) / 1000)) * 100 * 100) / 100,
@@ -389,7 +431,7 @@ async function main(): Promise<void> {
       results
         .map(
           (r) =>
-            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB, full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean), load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
+            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB (sampled peak at ${r.peak.atS} s, ${r.peak.afterPass}: ${r.peak.anonMb} MB anonymous, ${r.peak.fileMb} MB file-backed), full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean), load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
         )
         .join('; ') +
       ` — load ${load.extraProcesses} extra processes, ${load.connections} connections, ${load.containers} containers, ${SECONDS} s per variant; goals <=1%, <=60 MB, <100 ms`,

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PROBE_HEALTH_PATH, PROBE_METRICS_PORT } from '../runtime/common/telemetry';
+import { PROBE_PROCESS_ENV } from '../runtime/probe/memory';
 import type { EnvironmentValues, ImageRef, ProbeValues } from './environments';
 import { ComponentIdentity } from './lib/component';
 import { httpProbe, imageOf, resourcesOf, scratchVolume, tolerateEverything } from './lib/pod';
@@ -117,6 +118,10 @@ export class MonitoringProbe extends Construct {
               ],
               env: [
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                // Node options, malloc and thread-pool settings that only the process's start can
+                // set, for the probe's resident memory (runtime/probe/memory.ts; bench/probe.ts
+                // measures the probe with exactly these as its `deployed` variant).
+                ...Object.entries(PROBE_PROCESS_ENV).map(([name, value]) => ({ name, value })),
               ],
               ports: [{ name: 'metrics', containerPort: PROBE_METRICS_PORT }],
               resources: resourcesOf(v.resources, 'probe'),

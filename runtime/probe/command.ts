@@ -10,7 +10,6 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
-import { setFlagsFromString } from 'node:v8';
 import { createLogger, type Logger } from '../common/logging';
 import { packageVersion } from '../common/version';
 import { ReportRecorder, type Report } from '../report';
@@ -20,6 +19,7 @@ import { ControlChannel } from './control-channel';
 import { DockerEngine } from './engine/docker-engine';
 import { DOCKER_SOCKET, PODMAN_SOCKETS, resolveEngineSocket } from './engine/socket-path';
 import { probeIdentity } from './identity';
+import { applyProbeV8Flags, HeapSettler, probeLogTime } from './memory';
 import { parseListen, ProbeMetrics, startMetricsServer, type MetricsServer } from './metrics';
 import { DEFAULT_INTERVAL_MS, Probe } from './probe';
 import { Publisher } from './publisher';
@@ -84,41 +84,11 @@ export function probeCommand(): Command {
 
 function probeLogger(): Logger {
   // Synchronous stderr: a log line is never lost on exit, and the probe logs rarely.
-  return createLogger('probe', { destination: pino.destination({ dest: 2, sync: true }) as unknown as NodeJS.WritableStream });
+  return createLogger('probe', { destination: pino.destination({ dest: 2, sync: true }) as unknown as NodeJS.WritableStream, timestamp: probeLogTime });
 }
 
-/**
- * V8 settings the probe applies to itself before it opens any connection,
- * for resident memory (measured under the bench load, docs/probe.md "Memory"):
- *
- * - `--liftoff-only`: undici parses HTTP with llhttp compiled to WebAssembly,
- *   and V8 re-compiles that module with TurboFan in the background after the
- *   first request; the compiler's scratch memory is a transient of about
- *   34 MB, which was the probe's peak RSS (120 MB instead of about 85). The
- *   baseline (Liftoff) code parses the probe's few HTTP messages per pass just
- *   as well. Read when a module is compiled, so setting it here works.
- * - `--semi-space-growth-factor=1`: the young generation no longer grows (to
- *   16 MB semi-spaces, 32 MB reserved, most of it resident) under the
- *   per-pass garbage; what module loading grew it to (4-8 MB) shrinks back
- *   to 1-2 MB. About the effect of `--max-semi-space-size=1`, which cannot be
- *   changed once the heap exists.
- * - `--no-opt`: no TurboFan. The probe runs its hot code once per pass (every
- *   15 s): optimized code rarely paid back its compilation, whose zone memory
- *   and code space showed in the peak. Measured in one bench run (150 s,
- *   same load, busy machine): peak RSS 93.4 → 79.6 MB, CPU 1.25 → 1.03 % of
- *   a core. The cost, on a quiet machine: 5-10 ms more CPU per full pass
- *   (63-68 instead of 54-59 ms with 1,000 extra processes). Ignition and
- *   Sparkplug still run; the tier decision reads the flag, so setting it
- *   here works.
- *
- * Both only affect this process (the probe subcommand), not the other
- * subcommands sharing the binary.
- */
-export const PROBE_V8_FLAGS = ['--liftoff-only', '--semi-space-growth-factor=1', '--no-opt'] as const;
-
-export function applyProbeV8Flags(): void {
-  for (const f of PROBE_V8_FLAGS) setFlagsFromString(f);
-}
+/** The probe's memory settings live in ./memory; re-exported for the tests and tools that know them from here. */
+export { PROBE_V8_FLAGS, applyProbeV8Flags } from './memory';
 
 export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
   applyProbeV8Flags();
@@ -184,13 +154,17 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
     : [];
 
   let lastPassAt = 0;
+  const settler = new HeapSettler();
   probe = new Probe({
     identity,
     collectors,
     intervalMs: opts.interval,
     logger,
     onPass: (stats) => {
-      if (stats.kind === 'full') lastPassAt = Date.now();
+      if (stats.kind === 'full') {
+        lastPassAt = Date.now();
+        settler.afterFullPass();
+      }
       metrics?.pass(stats);
     },
     sink: (r) => {
@@ -244,6 +218,7 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
   }, 8_000);
   guard.unref();
   await probe.stop();
+  settler.stop();
   await Promise.all(channels.map((c) => c.close()));
   await publisher?.close();
   await controlEngine?.close();

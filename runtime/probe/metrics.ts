@@ -13,6 +13,32 @@ import { PROBE_EXTRA_METRICS, PROBE_HEALTH_PATH, PROBE_METRICS, PROBE_METRICS_PA
 import type { PassStats } from './probe';
 import type { PublishObserver } from './publisher';
 
+/** Adds one of prom-client's default metric sets to a registry (prom-client/lib/metrics/*.js). */
+type DefaultMetricSet = (registry: Registry) => void;
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * The default metrics the probe exports: CPU time, start time, resident and
+ * virtual memory, V8 heap size and use, open and maximum fds. Loaded one by
+ * one instead of `collectDefaultMetrics`, which also starts an event-loop
+ * delay histogram (perf_hooks, about 0.4 MB of native memory) and a GC
+ * observer, and adds handles, requests, resources, heap spaces and version:
+ * memory and work the probe would spend on every host for series nobody reads
+ * (the dashboards and alerts read process_cpu_seconds_total and
+ * process_resident_memory_bytes). Called only once prom-client is loaded.
+ */
+function processMetricSets(): DefaultMetricSet[] {
+  return [
+    require('prom-client/lib/metrics/processCpuTotal.js') as DefaultMetricSet,
+    require('prom-client/lib/metrics/processStartTime.js') as DefaultMetricSet,
+    require('prom-client/lib/metrics/osMemoryHeap.js') as DefaultMetricSet,
+    require('prom-client/lib/metrics/heapSizeAndUsed.js') as DefaultMetricSet,
+    require('prom-client/lib/metrics/processOpenFileDescriptors.js') as DefaultMetricSet,
+    require('prom-client/lib/metrics/processMaxFileDescriptors.js') as DefaultMetricSet,
+  ];
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export class ProbeMetrics implements PublishObserver {
   readonly registry: Registry;
   private readonly collectSeconds: Histogram<'collector'>;
@@ -30,8 +56,8 @@ export class ProbeMetrics implements PublishObserver {
     const prom = require('prom-client') as typeof import('prom-client');
     this.registry = new prom.Registry();
     const registers = [this.registry];
-    // process_cpu_seconds_total, process_resident_memory_bytes, heap sizes: the probe's own cost.
-    prom.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+    // The probe's own cost (process_cpu_seconds_total, process_resident_memory_bytes, heap sizes, fds).
+    for (const add of processMetricSets()) add(this.registry);
     this.collectSeconds = new prom.Histogram({
       name: PROBE_METRICS.collectSeconds,
       help: 'Time one collector took in one pass',
@@ -113,6 +139,8 @@ export interface MetricsServer {
 export async function startMetricsServer(listen: string, metrics: ProbeMetrics, healthy: () => { ok: boolean; detail: object }): Promise<MetricsServer> {
   const { host, port } = parseListen(listen);
   const server = createServer((req, res) => {
+    // No Date header: Prometheus does not read it, and formatting it loads ICU's time zones (memory.ts, isoTimeUtc).
+    res.sendDate = false;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();

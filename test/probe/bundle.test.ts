@@ -93,6 +93,9 @@ t.test('the probe bundle', async (t) => {
     t.match(text, /monitoring_probe_pass_duration_seconds_count\{kind="full"\} [1-9]/, 'a full pass counted');
     t.match(text, /^process_cpu_seconds_total \d/m, 'default process metrics');
     t.match(text, /^process_resident_memory_bytes \d/m);
+    // Only the default metric sets the probe loads (runtime/probe/metrics.ts): no event-loop histogram, no GC observer.
+    t.notMatch(text, /^nodejs_eventloop_lag|^nodejs_gc_duration/m, 'no event-loop delay or GC metrics');
+    t.match(stderr, /"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"/, 'log lines carry ISO time');
     proc.kill('SIGTERM');
     const [code] = (await once(proc, 'exit')) as [number | null];
     t.equal(code, 0, 'clean exit on SIGTERM');

@@ -1,7 +1,10 @@
 /**
- * The V8 settings `orchestrator probe` applies to itself for resident memory
- * (runtime/probe/command.ts, docs/probe.md "Memory"): in a fresh process they
- * are accepted and keep the young generation from growing under garbage.
+ * The probe's memory settings (runtime/probe/memory.ts, docs/probe.md
+ * "Memory"), each in a fresh process: the V8 flags it sets on itself are
+ * accepted and keep the young generation from growing under garbage and
+ * TurboFan off; node accepts the deployed NODE_OPTIONS; the settling
+ * collection after a full pass returns promoted garbage; the log time is
+ * written without Date#toISOString and reads the same.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -53,4 +56,69 @@ t.test('with the probe flags a hot function stays unoptimized (--no-opt set at r
   };
   t.equal(optimized(true), false, 'not optimized under the probe flags');
   t.equal(optimized(false), true, 'control: optimized without them');
+});
+
+const MEMORY = join(__dirname, '..', '..', 'runtime', 'probe', 'memory.ts');
+
+t.test('the deployed environment (PROBE_PROCESS_ENV): node accepts every NODE_OPTIONS entry and exposes gc', async (t) => {
+  const { PROBE_PROCESS_ENV } = await import('../../runtime/probe/memory');
+  // A flag NODE_OPTIONS refuses would stop the DaemonSet's node before it runs anything.
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(typeof gc + " " + process.env.UV_THREADPOOL_SIZE)'], { encoding: 'utf8', env: { ...process.env, ...PROBE_PROCESS_ENV } });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, `function ${PROBE_PROCESS_ENV['UV_THREADPOOL_SIZE']}`);
+});
+
+/** Old-space bytes in use just before and 300 ms after a full pass whose promoted garbage was just let go. */
+function oldSpaceAroundSettle(settle: boolean, exposeGc: boolean): { before: number; after: number } {
+  const script = `
+    const v8 = require('node:v8');
+    const { HeapSettler } = require(${JSON.stringify(MEMORY)});
+    const oldUsed = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
+    // Kept through many scavenges, so promoted to the old generation (like a pass's tables), then let go.
+    let keep = [];
+    for (let r = 0; r < 40; r++) keep.push(Array.from({ length: 20000 }, (_, i) => ({ i, s: 'p' + i })));
+    keep = null;
+    const before = oldUsed();
+    if (${settle}) new HeapSettler(20).afterFullPass();
+    setTimeout(() => process.stdout.write(JSON.stringify({ before, after: oldUsed() })), 300);
+  `;
+  const r = spawnSync(process.execPath, [...(exposeGc ? ['--expose-gc'] : []), '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as { before: number; after: number };
+}
+
+t.test('HeapSettler: a major collection after a full pass returns the promoted garbage, with or without --expose-gc', async (t) => {
+  for (const exposeGc of [true, false]) {
+    const s = oldSpaceAroundSettle(true, exposeGc);
+    t.ok(s.after < s.before / 2, `${exposeGc ? 'gc exposed' : 'gc through a new context'}: old space in use ${(s.before / 1e6).toFixed(1)} → ${(s.after / 1e6).toFixed(1)} MB`);
+  }
+  const control = oldSpaceAroundSettle(false, true);
+  t.ok(control.after > control.before * 0.9, `control, no settler: the garbage stays (${(control.before / 1e6).toFixed(1)} → ${(control.after / 1e6).toFixed(1)} MB)`);
+});
+
+t.test('isoTimeUtc writes what Date#toISOString writes', async (t) => {
+  const { isoTimeUtc, probeLogTime } = await import('../../runtime/probe/memory');
+  const times = [0, 1, 999, 951_782_400_000, 951_868_799_999, 1_704_067_199_999, 1_704_067_200_000, 4_102_444_800_007, Date.UTC(2024, 1, 29, 23, 59, 59, 99)];
+  for (let i = 0; i < 200; i++) times.push(Math.floor((i * 7_919_876_543_211) % 4_102_444_800_000));
+  const wrong = times.filter((ms) => isoTimeUtc(ms) !== new Date(ms).toISOString());
+  t.same(wrong.map((ms) => [ms, isoTimeUtc(ms)]), [], `${times.length} times`);
+  t.match(probeLogTime(), /^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/);
+});
+
+t.test('with the probe flags a hot function stays in the interpreter (--no-sparkplug set at run time works); without them Sparkplug compiles it', async (t) => {
+  const sparkplug = (apply: boolean): boolean => {
+    const script = `
+      const { applyProbeV8Flags } = require(${JSON.stringify(COMMAND)});
+      if (${apply}) applyProbeV8Flags();
+      function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
+      const a = Array.from({ length: 100 }, (_, i) => i);
+      for (let r = 0; r < 20000; r++) hot(a);
+      process.stdout.write(String(%ActiveTierIsSparkplug(hot)));
+    `;
+    const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--no-opt', '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout === 'true';
+  };
+  t.equal(sparkplug(true), false, 'interpreted under the probe flags');
+  t.equal(sparkplug(false), true, 'control: baseline code without them');
 });
