@@ -20,14 +20,22 @@
  *   queries come from their own process, as a person's browser would: from the
  *   driver they also measured the driver's own event loop, busy gzipping reports.
  *
+ * - the app's main-thread delay (`monitoring_app_event_loop_delay_seconds` over the window): how
+ *   late its event loop ran, i.e. what a search waited behind (renders, reports, GC pauses).
+ *
  * Prints one JSON line per measurement and a summary line per fleet size.
+ *
+ * A/B: `--app-build DIR` runs a copy of build/ made before a change (with a package.json beside
+ * it) instead of building; `--app-node-flags a=1,b` sets the app's V8 flags (e.g.
+ * `max-semi-space-size=16,cpu-prof,cpu-prof-dir=/tmp/p` for a profile written when it stops, or
+ * `trace-gc` with `--app-log FILE` for its GC pauses).
  *
  *     npx tsx bench/app.ts                       # 100 probes, 1,000 containers, 100 clients
  *     npx tsx bench/app.ts --probes 1000 --seconds 30   # the goal's size
  *     npx tsx bench/app.ts --probes 1000 --seconds 30 --client-views 'containers?namespace=shop,hosts,containers-by-image'
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool, WebSocket, request } from 'undici';
 import { encodeReport } from '../runtime/report';
@@ -39,6 +47,13 @@ const PROBE_TOKEN = 'bench-probe-token-0123456789abcdef';
 const VIEWER_TOKEN = 'bench-viewer-token-0123456789abcdef';
 /** `--app-from source`: the app under tsx instead of the compiled build (which the bench builds first). */
 const APP_FROM_SOURCE = flag('app-from', 'build') === 'source';
+/**
+ * `--app-build DIR`: run the app compiled in DIR (a copy of build/, e.g. the previous commit's) and do
+ * not build: an A/B is two runs of this bench, one with the copy, the other with the new build.
+ */
+const APP_BUILD = flag('app-build', '');
+/** `--app-log FILE`: where the app's stdout goes (e.g. with `--app-node-flags max-semi-space-size=16,trace-gc`). */
+const APP_LOG = flag('app-log', '');
 /** Search queries: labels, `field:value` terms, a prefix of one letter (and one host of the fleet, added by the search client). */
 const SEARCH_QUERIES = ['nginx', 'image:redis', 'name:postgres', 'serve', 'namespace:shop api', 'cmdline:8003', 'p'];
 /** Pause between two search queries of the search client. */
@@ -129,10 +144,13 @@ function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string
   const extraEnv = Object.fromEntries(flag('app-env', '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   // `--app-args heap-growth-percent=60,…` adds options of `orchestrator app` (`--heap-growth-percent=60`).
   const appArgs = flag('app-args', '').split(',').filter((a) => a !== '').map((a) => `--${a}`);
-  const entry = APP_FROM_SOURCE ? ['--import', 'tsx', join(ROOT, 'runtime/app/command.ts')] : [join(ROOT, 'build/runtime/cli.js'), 'app'];
+  const entry = APP_FROM_SOURCE ? ['--import', 'tsx', join(ROOT, 'runtime/app/command.ts')] : [join(APP_BUILD || join(ROOT, 'build'), 'runtime/cli.js'), 'app'];
   const proc = spawn(process.execPath, [...nodeFlags, ...entry, '--listen', '127.0.0.1:0', '--probe-interval', `${intervalMs}ms`, ...appArgs], {
-    env: { ...process.env, ...extraEnv, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // A build copied out of the tree finds the project's packages through NODE_PATH.
+    env: { ...process.env, ...(APP_BUILD ? { NODE_PATH: join(ROOT, 'node_modules') } : {}), ...extraEnv, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
+    // The app's stdout (its warnings, or a V8 trace such as --trace-gc) goes to `--app-log FILE`, else
+    // nowhere: a pipe nobody reads would block the app once 64 KiB were written.
+    stdio: ['ignore', APP_LOG ? openSync(APP_LOG, 'w') : 'ignore', 'inherit'],
     cwd: ROOT,
   });
   return new Promise((resolve, reject) => {
@@ -376,6 +394,11 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     searchFailures: search.failures,
     searchMsP50: search.p50,
     searchMsP99: search.p99,
+    // The app's main-thread delay over the window (its gauge covers the time since the previous scrape,
+    // which opened the window): what a search waits behind before it runs.
+    appEventLoopDelayMsP50: r2((after.get('monitoring_app_event_loop_delay_seconds{quantile="0.5"}') ?? NaN) * 1000),
+    appEventLoopDelayMsP99: r2((after.get('monitoring_app_event_loop_delay_seconds{quantile="0.99"}') ?? NaN) * 1000),
+    appEventLoopDelayMsMax: r2((after.get('monitoring_app_event_loop_delay_seconds{quantile="1"}') ?? NaN) * 1000),
     searchServerMsP99Bucket: histogramQuantile(after, 'monitoring_app_search_duration_seconds', 0.99, before) * 1000,
   };
   emit(result);
@@ -391,7 +414,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
 async function main(): Promise<void> {
   if (flag('role', 'driver') === 'clients') return runClients();
   if (flag('role', 'driver') === 'search') return runSearch();
-  if (!APP_FROM_SOURCE) execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!APP_FROM_SOURCE && !APP_BUILD) execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const intervalMs = Number(flag('interval', '15')) * 1000;
   const seconds = Number(flag('seconds', '45'));
   const clientsN = Number(flag('clients', '100'));
@@ -406,9 +429,10 @@ async function main(): Promise<void> {
     };
     results.push(await runFleet(shape, clientsN, intervalMs, seconds));
   }
-  const goal = { appCpuPctOneCore: 25, rssMbMax: 1024, deltaLatencyMsP99: 100, searchMsP99: 10 };
+  // "At most 1 GB" read strictly: 10^9 bytes, in the MiB the RSS figures are in (953.7).
+  const goal = { appCpuPctOneCore: 25, rssMbMax: 1e9 / 1048576, deltaLatencyMsP99: 100, searchMsP99: 10 };
   for (const r of results) {
-    const verdict = Object.fromEntries(Object.entries(goal).map(([k, limit]) => [k, `${r[k]} (goal <= ${limit}): ${(r[k] as number) <= limit ? 'met' : 'MISSED'}`]));
+    const verdict = Object.fromEntries(Object.entries(goal).map(([k, limit]) => [k, `${r[k]} (goal <= ${r2(limit)}): ${(r[k] as number) <= limit ? 'met' : 'MISSED'}`]));
     emit({ bench: 'app', summary: r.fleet, ...verdict, mergeMsMean: r.mergeMsMean });
   }
 }

@@ -208,7 +208,8 @@ export function route(
         fail(new AppError(413, 'TOO_LARGE', `the body is over the ${max}-byte limit`), true);
         return;
       }
-      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      // One copy (uWS reuses the chunk's memory): a Buffer over the sliced ArrayBuffer, not a copy of a copy.
+      chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) {
         req.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         run();

@@ -3,8 +3,18 @@
  * global one), so that two apps in one process (tests) do not share counters.
  * Names come from runtime/common/app-constants.ts, which the manifests read too.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { APP_METRICS } from '../common/app-constants';
+
+/**
+ * The main thread's delay, per scrape interval: how late a timer fired (libuv's, sampled every
+ * `EVENT_LOOP_RESOLUTION_MS`). Every request, report and tick waits behind whatever runs on the
+ * main thread (a tick, a report, a GC pause), so its tail is the floor of the API's latency tail.
+ */
+export const EVENT_LOOP_DELAY_METRIC = 'monitoring_app_event_loop_delay_seconds';
+const EVENT_LOOP_RESOLUTION_MS = 10;
+const EVENT_LOOP_QUANTILES = [0.5, 0.9, 0.99, 1] as const;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -27,9 +37,27 @@ export class AppMetrics {
   readonly searchSeconds: Histogram;
   readonly websocketResets: Counter;
   readonly controls: Counter<'control' | 'result'>;
+  private readonly loopDelay: IntervalHistogram;
 
   constructor(sources: GaugeSources) {
     const registers = [this.registry];
+    this.loopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+    this.loopDelay.enable();
+    const loopDelay = this.loopDelay;
+    new Gauge({
+      name: EVENT_LOOP_DELAY_METRIC,
+      help: `Main-thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${EVENT_LOOP_RESOLUTION_MS} ms`,
+      labelNames: ['quantile'],
+      registers,
+      collect() {
+        const empty = loopDelay.count === 0;
+        // Each sample is the time between two wake-ups of a timer set for the resolution: the
+        // delay is what goes beyond it.
+        const late = (ns: number): number => Math.max(0, ns / 1e6 - EVENT_LOOP_RESOLUTION_MS) / 1000;
+        for (const q of EVENT_LOOP_QUANTILES) this.set({ quantile: String(q) }, empty ? 0 : late(q === 1 ? loopDelay.max : loopDelay.percentile(q * 100)));
+        loopDelay.reset();
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: APP_METRICS.httpRequestsTotal, help: 'HTTP requests by route pattern and status code', labelNames: ['route', 'code'], registers });
     this.requestSeconds = new Histogram({
@@ -94,6 +122,11 @@ export class AppMetrics {
         for (const c of sources.websocketClients()) this.set({ kind: c.kind }, c.clients);
       },
     });
+  }
+
+  /** Stops sampling the event loop (the app stopped). */
+  close(): void {
+    this.loopDelay.disable();
   }
 
   http(route: string, code: number, seconds: number): void {

@@ -279,7 +279,9 @@ export class LiveModel {
     }
     if (old) {
       old.node = node;
-      old.probes = probes;
+      // Most remerges keep the same probes: the old list stays (the new one dies young instead of
+      // being promoted and replaced again at the next report).
+      if (!sameList(old.probes, probes)) old.probes = probes;
       old.stale = stale;
     } else {
       map.set(id, { id, topology, node, probes, stale });
@@ -336,6 +338,12 @@ export class LiveModel {
     }
     return parts.join('\n');
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function hasOwn(o: object, key: string): boolean {

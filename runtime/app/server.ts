@@ -196,6 +196,7 @@ export class MonitoringApp {
     // close() exists in this uWS build (it ends every socket) but is missing from its typings.
     (this.app as unknown as { close(): void }).close();
     this.audit.close();
+    this.metrics.close();
     this.log.info({}, 'stopped');
   }
 

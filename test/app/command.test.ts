@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { DEFAULT_HEAP_GROWTH_PERCENT, parseHeapGrowth, parseListen } from '../../runtime/app/command';
+import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_SEMI_SPACE_GROWTH, parseHeapGrowth, parseListen, parseSemiSpaceGrowth } from '../../runtime/app/command';
 import { TOKENS } from './helpers';
 
 const TSX = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
@@ -58,9 +58,14 @@ t.test('--listen parsing; 127.0.0.1 unless told', async (t) => {
   t.throws(() => parseHeapGrowth('-5'), /whole percent from 0 to 400/);
   t.throws(() => parseHeapGrowth('1e3'), /whole percent/);
   t.throws(() => parseHeapGrowth('500'), /whole percent/);
+  t.equal(parseSemiSpaceGrowth('1'), 1);
+  t.equal(parseSemiSpaceGrowth('0'), 0, '0 leaves V8 its own growth');
+  t.throws(() => parseSemiSpaceGrowth('9'), /whole factor from 0 to 8/);
+  t.throws(() => parseSemiSpaceGrowth('1.5'), /whole factor/);
   const help = spawnSync(process.execPath, [TSX, RUN, '--help'], { encoding: 'utf8' });
   t.match(help.stdout, /default: 127\.0\.0\.1:4040/);
   t.match(help.stdout, new RegExp(`--heap-growth-percent <n>[\\s\\S]*default: ${DEFAULT_HEAP_GROWTH_PERCENT}`));
+  t.match(help.stdout, new RegExp(`--semi-space-growth <n>[\\s\\S]*default: ${DEFAULT_SEMI_SPACE_GROWTH}`));
 });
 
 t.test('no tokens, no app: there are no default credentials', async (t) => {

@@ -82,7 +82,11 @@ export class ViewHub {
   /** Topics per watched view. */
   private readonly watched = new Map<ViewId, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** A timer-driven tick in progress: the views it has still to do, one per event-loop turn. */
+  private slices: ViewId[] | null = null;
+  private sliceImmediate: NodeJS.Immediate | null = null;
   private lastTick = 0;
+  /** Main-thread time the last tick took (its slices summed, not the turns between them). */
   private lastTickMs = 0;
   private readonly minIntervalMs: number;
   private readonly restMaxAgeMs: number;
@@ -122,14 +126,15 @@ export class ViewHub {
   }
 
   private schedule(): void {
-    if (this.timer !== null || this.closed || this.topics.size === 0) return;
+    // A tick in progress schedules the next one when its last slice is done.
+    if (this.timer !== null || this.slices !== null || this.closed || this.topics.size === 0) return;
     // Renders cost CPU in proportion to the fleet: keep the pause between ticks at least three
     // times the last tick's work, so rendering stays under about a quarter of a core.
     const gap = Math.max(this.minIntervalMs, 3 * this.lastTickMs);
     const wait = Math.max(0, this.lastTick + gap - performance.now());
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.tick();
+      this.tickSliced();
     }, wait);
   }
 
@@ -194,35 +199,76 @@ export class ViewHub {
     this.dirty.add(view);
   }
 
-  /** Publishes the deltas of every watched view that changed. */
+  /** Publishes the deltas of every watched view that changed, all in this call (tests, benches). */
   tick(): void {
     this.lastTick = performance.now();
-    const byView = new Map<ViewId, Topic[]>();
-    for (const t of this.topics.values()) {
-      const list = byView.get(t.view);
-      if (list) list.push(t);
-      else byView.set(t.view, [t]);
-    }
-    const published: string[] = [];
-    for (const [view, topics] of byView) {
-      if (!this.dirty.has(view)) continue;
-      const r = this.renderNow(view);
-      const pending = this.pending.get(view);
-      this.pending.delete(view);
-      const ids = this.since.get(view) ?? new Set<string>();
-      this.since.delete(view);
-      for (const t of topics) {
-        const msg = this.deltaMessage(t, r, ids, pending);
-        if (msg !== null) {
-          remember(t, msg);
-          this.opts.publish(t.name, msg);
-          published.push(t.name);
+    let work = 0;
+    for (const view of this.dueViews()) work += this.tickView(view);
+    this.lastTickMs = work;
+  }
+
+  /**
+   * The timer's tick: one view per event-loop turn (setImmediate between them), so that a
+   * request or a report waits behind one view's render and deltas, not behind every view's.
+   * Reports that arrive between two slices are in the views rendered after them (a view's
+   * render reads the model as it is then); a view done earlier in the tick is dirty again and
+   * gets them at the next tick. Each topic's deltas stay in seq order: one view's topics are
+   * always published together, by one slice.
+   */
+  private tickSliced(): void {
+    this.lastTick = performance.now();
+    this.slices = this.dueViews();
+    let work = 0;
+    const step = (): void => {
+      this.sliceImmediate = null;
+      if (this.closed) return;
+      const view = this.slices!.shift();
+      if (view !== undefined) work += this.tickView(view);
+      if (this.slices!.length > 0) {
+        this.sliceImmediate = setImmediate(step);
+        return;
+      }
+      this.slices = null;
+      this.lastTickMs = work;
+      for (const v of this.watched.keys()) {
+        if (this.dirty.has(v)) {
+          this.schedule();
+          break;
         }
       }
-      if (pending && published.length > 0) this.opts.onDeltaLatency?.((Date.now() - pending.arrivedAt) / 1000);
+    };
+    step();
+  }
+
+  /** The watched views, in the order their first topic was created. */
+  private dueViews(): ViewId[] {
+    const views: ViewId[] = [];
+    for (const t of this.topics.values()) if (!views.includes(t.view)) views.push(t.view);
+    return views;
+  }
+
+  /** Renders one watched view if it changed and publishes its topics' deltas; returns the milliseconds it took. */
+  private tickView(view: ViewId): number {
+    const started = performance.now();
+    if (!this.dirty.has(view) || !this.watched.has(view)) return performance.now() - started;
+    const r = this.renderNow(view);
+    const pending = this.pending.get(view);
+    this.pending.delete(view);
+    const ids = this.since.get(view) ?? new Set<string>();
+    this.since.delete(view);
+    const published: string[] = [];
+    for (const t of this.topics.values()) {
+      if (t.view !== view) continue;
+      const msg = this.deltaMessage(t, r, ids, pending);
+      if (msg !== null) {
+        remember(t, msg);
+        this.opts.publish(t.name, msg);
+        published.push(t.name);
+      }
     }
+    if (pending && published.length > 0) this.opts.onDeltaLatency?.((Date.now() - pending.arrivedAt) / 1000);
     if (published.length > 0) this.opts.afterPublish?.(published);
-    this.lastTickMs = performance.now() - this.lastTick;
+    return performance.now() - started;
   }
 
   private deltaMessage(t: Topic, r: RenderedView, ids: ReadonlySet<string>, pending: Pending | undefined): string | null {
@@ -322,6 +368,9 @@ export class ViewHub {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.sliceImmediate !== null) clearImmediate(this.sliceImmediate);
+    this.sliceImmediate = null;
+    this.slices = null;
     for (const timer of this.idle.values()) clearTimeout(timer);
     this.idle.clear();
   }

@@ -118,6 +118,36 @@ interface MemberState {
   stale: boolean;
 }
 
+/**
+ * A group's members and the tallies its facets are read from, kept up to date member by
+ * member: a group can hold thousands of members (10,000 containers in six images), and one
+ * member's new state must not cost a walk over all of them. `members` is filled by a full
+ * render and never changed afterwards (membership changes only with a full render, which
+ * builds new groups), so a rendered group node can read it later.
+ */
+interface Group {
+  readonly members: Set<string>;
+  running: number;
+  system: number;
+  stale: number;
+  /** Namespace → members in it. */
+  readonly namespaces: Map<string, number>;
+}
+
+function newGroup(): Group {
+  return { members: new Set(), running: 0, system: 0, stale: 0, namespaces: new Map() };
+}
+
+/** Adds (sign 1) or removes (-1) one member's state to or from its group's tallies. */
+function tally(g: Group, s: MemberState, sign: 1 | -1): void {
+  if (s.facets.running) g.running += sign;
+  if (s.facets.system) g.system += sign;
+  if (s.stale) g.stale += sign;
+  const n = (g.namespaces.get(s.facets.namespace) ?? 0) + sign;
+  if (n > 0) g.namespaces.set(s.facets.namespace, n);
+  else g.namespaces.delete(s.facets.namespace);
+}
+
 const EMPTY: readonly string[] = [];
 const NO_EDGES: Edges = [];
 
@@ -143,7 +173,7 @@ export class ViewRenderer {
   private readonly inc = new Map<string, Map<string, number>>();
   private readonly contrib = new Map<string, Edges>();
   private childCounts = new Map<string, Map<TopologyName, number>>();
-  private readonly groups = new Map<string, Set<string>>();
+  private readonly groups = new Map<string, Group>();
   private readonly groupOfMember = new Map<string, string>();
   private readonly memberState = new Map<string, MemberState>();
   private needsFull = true;
@@ -271,12 +301,14 @@ export class ViewRenderer {
       this.groupOfMember.clear();
       this.memberState.clear();
       for (const m of base.values()) {
-        const g = ctx.groupOf(m);
-        let set = this.groups.get(g);
-        if (!set) this.groups.set(g, (set = new Set()));
-        set.add(m.id);
-        this.groupOfMember.set(m.id, g);
-        this.memberState.set(m.id, { facets: facetsOf(this.model, m, true), stale: m.stale });
+        const gid = ctx.groupOf(m);
+        let g = this.groups.get(gid);
+        if (!g) this.groups.set(gid, (g = newGroup()));
+        g.members.add(m.id);
+        this.groupOfMember.set(m.id, gid);
+        const state: MemberState = { facets: facetsOf(this.model, m, true), stale: m.stale };
+        this.memberState.set(m.id, state);
+        tally(g, state, 1);
       }
       for (const gid of this.groups.keys()) {
         seen.add(gid);
@@ -319,7 +351,12 @@ export class ViewRenderer {
       const gid = this.groupOfMember.get(id);
       // Members come and go only with a structural change (a full render).
       if (!m || gid === undefined) continue;
-      this.memberState.set(id, { facets: facetsOf(this.model, m, true), stale: m.stale });
+      const g = this.groups.get(gid)!;
+      const old = this.memberState.get(id);
+      if (old !== undefined) tally(g, old, -1);
+      const state: MemberState = { facets: facetsOf(this.model, m, true), stale: m.stale };
+      this.memberState.set(id, state);
+      tally(g, state, 1);
       dirty.add(gid);
     }
     for (const id of touched) if (this.groups.has(id)) dirty.add(id);
@@ -350,11 +387,11 @@ export class ViewRenderer {
   }
 
   private renderGroupNode(gid: string, changed: Set<string>): void {
-    const members = this.groups.get(gid);
-    if (!members || members.size === 0) return;
+    const g = this.groups.get(gid);
+    if (!g || g.members.size === 0) return;
     const outs = this.out.get(gid);
     const adjacency = outs ? [...outs.keys()].sort() : [];
-    const rendered = this.renderGroup(gid, members, adjacency, this.inc.has(gid));
+    const rendered = this.renderGroup(gid, g, adjacency, this.inc.has(gid));
     const prev = this.nodes.get(gid);
     this.nodes.set(gid, rendered);
     if (prev === undefined || prev.json !== rendered.json) changed.add(gid);
@@ -390,7 +427,8 @@ export class ViewRenderer {
     return { id: m.id, label: nm.label, json: JSON.stringify(v), facets: facetsOf(this.model, m, adjacency.length > 0 || hasIncoming), members: [m.id] };
   }
 
-  private renderGroup(gid: string, members: ReadonlySet<string>, adjacency: string[], hasIncoming: boolean): RenderedNode {
+  private renderGroup(gid: string, g: Group, adjacency: string[], hasIncoming: boolean): RenderedNode {
+    const members = g.members;
     const firstId = members.values().next().value as string;
     const first = this.model.get(this.spec.base, firstId)!;
     const nm = naming(first.topology, first.id, first.node);
@@ -411,33 +449,19 @@ export class ViewRenderer {
       children: [{ topology: this.spec.base, count: n }],
       controls: [],
     };
-    let namespace: string | null = null;
-    let oneNamespace = true;
-    let running = false;
-    let system = true;
-    let allStale = true;
-    for (const id of members) {
-      const s = this.memberState.get(id)!;
-      if (namespace === null) namespace = s.facets.namespace;
-      else if (namespace !== s.facets.namespace) oneNamespace = false;
-      running ||= s.facets.running;
-      system &&= s.facets.system;
-      allStale &&= s.stale;
-    }
-    if (allStale) v.stale = true;
-    const snapshot = [...members];
-    let sorted = false;
+    if (g.stale === n) v.stale = true;
+    // One namespace shared by every member is the group's; members in several give none.
+    const namespace = g.namespaces.size === 1 ? (g.namespaces.keys().next().value as string) : '';
+    let snapshot: string[] | null = null;
     return {
       id: gid,
       label,
       json: JSON.stringify(v),
-      facets: { namespace: oneNamespace && namespace !== null ? namespace : '', running, system, connected: adjacency.length > 0 || hasIncoming },
-      // Sorted when asked (node detail), not per render: a group can hold thousands of members.
+      facets: { namespace, running: g.running > 0, system: g.system === n, connected: adjacency.length > 0 || hasIncoming },
+      // Copied and sorted when asked (node detail), not per render: a group can hold thousands of
+      // members. The set does not change after the full render that built it (see Group).
       get members(): readonly string[] {
-        if (!sorted) {
-          snapshot.sort();
-          sorted = true;
-        }
+        snapshot ??= [...members].sort();
         return snapshot;
       },
     };
@@ -480,7 +504,7 @@ function sameEdges(a: Edges, b: Edges): boolean {
  * every view; it keeps one small record per raw node.
  */
 export class ChangeClassifier {
-  private readonly seen = new Map<string, { parents: ReportNode['parents']; sig: string }>();
+  private readonly seen = new Map<string, { parents: ReportNode['parents']; latest: ReportNode['latest']; sig: string }>();
 
   constructor(private readonly model: LiveModel) {}
 
@@ -496,15 +520,22 @@ export class ChangeClassifier {
           structural = true;
           continue;
         }
-        const sig = signature(t, m);
         if (!prev) {
-          this.seen.set(key, { parents: m.node.parents, sig });
+          this.seen.set(key, { parents: m.node.parents, latest: m.node.latest, sig: signature(t, m) });
           structural = true;
           continue;
         }
-        if (prev.sig !== sig || !sameParents(prev.parents, m.node.parents)) structural = true;
+        // The signature reads the id and `latest` only, and the model keeps a node's `latest`
+        // object while none of its values changes (share.ts): most changes (new metric samples)
+        // need no new signature.
+        if (prev.latest !== m.node.latest) {
+          const sig = signature(t, m);
+          if (prev.sig !== sig) structural = true;
+          prev.sig = sig;
+          prev.latest = m.node.latest;
+        }
+        if (!sameParents(prev.parents, m.node.parents)) structural = true;
         prev.parents = m.node.parents;
-        prev.sig = sig;
       }
     }
     return structural;
