@@ -39,6 +39,13 @@ export interface PassContext {
    * pass (connections and containers read the process table) awaits it here.
    */
   settled?: (collector: string) => Promise<void>;
+  /**
+   * In a full pass of a running probe loop: ms from this pass's start until
+   * the next full pass is due to start. A collector with background upkeep
+   * (the container collector's stats) times it to end before that pass.
+   * Absent for passes run by hand.
+   */
+  nextFullInMs?: number;
 }
 
 export interface Collector {

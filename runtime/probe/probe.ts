@@ -180,6 +180,8 @@ export class Probe {
     const finish = new Map<string, () => void>();
     for (const r of selected) done.set(r.name, new Promise<void>((resolve) => finish.set(r.name, resolve)));
     const pass: PassContext = { kind, settled: (name) => done.get(name) ?? Promise.resolve() };
+    // The loop starts the next full pass one interval after this one started (see start()).
+    if (kind === 'full' && this.running) pass.nextFullInMs = this.intervalMs;
     const outs = await Promise.all(
       selected.map((runner) =>
         runner.run(now, pass).finally(() => {

@@ -10,7 +10,7 @@ import t from 'tap';
 import { decodeReport, containerNodeId, podNodeId, validateReport, type FullReport, type Report } from '../../runtime/report';
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { defaultCollectors } from '../../runtime/probe/collectors';
-import { controlsFor, labelKey } from '../../runtime/probe/collectors/containers';
+import { ContainersCollector, controlsFor, labelKey } from '../../runtime/probe/collectors/containers';
 import { DockerEngine } from '../../runtime/probe/engine/docker-engine';
 import { probeIdentity } from '../../runtime/probe/identity';
 import { Probe } from '../../runtime/probe/probe';
@@ -47,7 +47,8 @@ t.test('with a real Podman engine', { skip: skip ?? false }, async (t) => {
     const identity = probeIdentity();
     const probe = new Probe({ identity, collectors: defaultCollectors({ identity, engineSocket: engine.socketPath }), sink: () => undefined });
     t.teardown(() => probe.stop());
-    await probe.fullPass();
+    const r0 = await probe.fullPass();
+    t.ok(r0.topologies.container.nodes[containerNodeId(runId)]?.metrics.memory_usage_bytes?.samples.length, 'the first full report already has container metrics');
     const r = await probe.fullPass();
     t.ok(validateReport(r).ok, 'valid report');
     t.same(r.errors.filter((e) => e.collector === 'containers'), [], 'no container errors');
@@ -79,6 +80,55 @@ t.test('with a real Podman engine', { skip: skip ?? false }, async (t) => {
     const inside = Object.entries(r.topologies.process.nodes).filter(([, n]) => n.parents.container?.includes(containerNodeId(runId)));
     t.ok(inside.length >= 1, `${inside.length} processes parented to the container`);
     t.ok(inside.some(([, n]) => n.latest.pid?.v === c?.latest.pid?.v && n.latest.name?.v === 'sh'), 'its main process among them');
+  });
+
+  t.test('with the event stream open, full passes ask the engine nothing, and an event still updates the table', async (t) => {
+    const name = uniqueContainerName('probe-table');
+    t.teardown(() => removeContainer(name));
+    const id = await runContainer(name, IDLE);
+    const real = new DockerEngine({ socketPath: engine.socketPath });
+    let calls = 0;
+    // The real engine, with its calls counted (list, inspect, stats; the event stream is not a call).
+    const counted = new Proxy(real, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          if (prop === 'listContainers' || prop === 'inspect' || prop === 'stats') calls++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const identity = probeIdentity();
+    const collector = new ContainersCollector({ identity, engine: counted });
+    const probe = new Probe({ identity, collectors: [collector], sink: () => undefined });
+    t.teardown(() => probe.stop());
+    await probe.fullPass();
+    // Once the stream is open and its list is in, a pass makes no call (the upkeep after it does).
+    let quiet = false;
+    for (let i = 0; i < 50 && !quiet; i++) {
+      await sleep(100);
+      const before = calls;
+      await probe.fullPass();
+      quiet = calls === before;
+    }
+    t.ok(quiet, 'a full pass that made no engine call');
+
+    const control = new DockerEngine({ socketPath: engine.socketPath });
+    t.teardown(() => control.close());
+    await sleep(300); // the upkeep after the last pass is done: nothing but an event changes the table now
+    await control.control(id, 'pause');
+    // Delta passes run no upkeep and, with the stream open, list nothing: only the event can show the pause.
+    let state: unknown;
+    for (let i = 0; i < 50 && state !== 'paused'; i++) {
+      await sleep(100);
+      const before = calls;
+      const delta = await probe.deltaPass(['containers']);
+      state = delta?.topologies.container.nodes[containerNodeId(id)]?.latest.state?.v ?? state;
+      if (state !== 'paused') t.equal(calls, before, 'a delta pass before the event made no call');
+    }
+    t.equal(state, 'paused', 'the pause reached the table through the event stream');
+    await control.control(id, 'unpause');
   });
 
   t.test('a container start reaches the publisher POST as an immediate delta within 1 s', async (t) => {

@@ -2,16 +2,26 @@
  * The container and container_image topologies, from the Docker Engine API
  * (Docker, or Podman's compatible service) through `DockerEngine`.
  *
- * Per pass: one list of all containers. Inspect only for a container that is
- * new, changed state, or was last inspected over `inspectTtlMs` ago (pid,
- * start time, restart count and exit code come from inspect; the list has the
- * rest). Stats (CPU, memory, network) only for running containers whose last
- * sample is older than `statsMinIntervalMs`, in full passes only, at most `maxStatsPerPass` of them,
- * oldest sample first, `statsConcurrency` at a time: a host with hundreds of
- * containers costs a bounded number of calls per pass, and an event-triggered
- * delta pass (seconds after a full one) calls list and inspect only. Stats are
- * sampled after the full pass that chose them, off its path: a full report
- * carries the samples taken after the previous one (each with its own time).
+ * A table of the engine's containers, kept current by its event stream (as
+ * Weave Scope's registry does) so that a pass asks the engine nothing: when
+ * the stream opens, one list (events of any gap are lost, so the picture is
+ * levelled); on an event that changes what the table shows (TRIGGER_ACTIONS),
+ * a refresh (list, then inspect of what is new or changed state) and a delta
+ * pass that waits for it. Without an open stream (the first pass, the stream
+ * down or reconnecting) a pass lists on its own path as before. Inspect also
+ * runs for a container last inspected over `inspectTtlMs` ago (pid, start
+ * time, restart count and exit code come from inspect; the list has the rest).
+ *
+ * Off the pass's path, after each full pass, a background upkeep lists again
+ * (reconciliation: a safety net under the stream) and takes stats (CPU,
+ * memory, network) of running containers whose last sample is older than
+ * `statsMinIntervalMs`, at most `maxStatsPerPass` of them, oldest sample first,
+ * `statsConcurrency` at a time; it is timed to end `statsLeadMs` before the
+ * next full pass, whose report then carries samples a second or two old (each
+ * with the engine's read time). Delta passes take no stats: a delta triggered
+ * by one container's event carries only that change. The first full pass
+ * samples stats on its path (while the /proc walk runs), so that the first
+ * report has container metrics too.
  *
  * Parents: container → host, container_image, and pod when the container
  * carries Kubernetes' `io.kubernetes.pod.uid` label (the pod node is made from
@@ -70,6 +80,8 @@ export interface ContainersCollectorOptions {
   maxStatsPerPass?: number;
   statsConcurrency?: number;
   statsMinIntervalMs?: number;
+  /** How long before the next full pass the background stats sampling should have ended. Default 1.5 s. */
+  statsLeadMs?: number;
   inspectTtlMs?: number;
   /** Event stream reconnect backoff. */
   eventsBackoff?: { initialMs: number; maxMs: number };
@@ -118,7 +130,6 @@ interface Entry {
   statsAt: number;
   rings: Record<'cpu_percent' | 'memory_usage_bytes' | 'memory_limit_bytes' | 'network_rx_bytes' | 'network_tx_bytes' | 'pids', SampleRing>;
   controls: NodeControls | undefined;
-  seen: number;
   /** The metrics of the last full report. */
   reported: Record<string, Metric>;
 }
@@ -133,42 +144,52 @@ export class ContainersCollector implements Collector {
   private readonly maxStats: number;
   private readonly statsConcurrency: number;
   private readonly statsMinIntervalMs: number;
+  private readonly statsLeadMs: number;
   private readonly inspectTtlMs: number;
   private readonly offerControls: boolean;
   private readonly hostParents: readonly string[];
-  private pass = 0;
+  /** The engine's containers in its list order, as of the last refresh (the table the passes read). */
+  private list: EngineContainer[] = [];
   private events: AbortController | null = null;
   private eventsDown: EngineError | null = null;
   private eventsLoop: Promise<void> | null = null;
   /** When the current event stream attempt began; 0 while between attempts. */
   private streamSince = 0;
-  /** The stats sampling started by the last full pass, while it runs. */
-  private statsJob: Promise<void> | null = null;
-  /** Failures of that sampling, reported by the next pass. */
-  private statsIssues: { code: string; message: string }[] = [];
+  /**
+   * True while the table is current: the event stream is open and a list made
+   * after it opened has been applied. Then a pass reads the table and asks the
+   * engine nothing; otherwise it lists on its own path, as without a stream.
+   */
+  private synced = false;
+  /** The refresh (list + inspect) under way, and the one queued behind it. */
+  private refreshRunning: Promise<void> | null = null;
+  private refreshQueued: Promise<void> | null = null;
+  /** The refresh asked for by the latest event (or stream open): the next pass waits for it. */
+  private eventRefresh: Promise<void> | null = null;
+  /** Partial problems found off a pass's path (inspect, stats), reported by the next pass. */
+  private carried: { code: string; message: string }[] = [];
+  /** The background upkeep (reconciliation list, stats) scheduled after a full pass. */
+  private upkeepTimer: NodeJS.Timeout | null = null;
+  private upkeep: Promise<void> | null = null;
+  private lastUpkeepMs = 0;
+  private sampledOnce = false;
+  private closed = false;
 
   constructor(private readonly opts: ContainersCollectorOptions) {
     this.ring = opts.ring ?? DEFAULT_RING;
     this.maxStats = opts.maxStatsPerPass ?? 32;
     this.statsConcurrency = opts.statsConcurrency ?? 4;
     this.statsMinIntervalMs = opts.statsMinIntervalMs ?? 5_000;
+    this.statsLeadMs = opts.statsLeadMs ?? 1_500;
     this.inspectTtlMs = opts.inspectTtlMs ?? 5 * 60_000;
     this.offerControls = opts.controls ?? true;
     this.hostParents = [opts.identity.hostId];
   }
 
   async collect(now: number, pass?: PassContext): Promise<CollectorResult> {
+    const startedMono = performance.now();
     this.startEvents();
-    // Normally long finished; a slow engine's sampling delays this pass rather than overlapping it.
-    if (this.statsJob) await this.statsJob;
-    const seen = ++this.pass;
-    let list: EngineContainer[];
-    try {
-      list = await this.opts.engine.listContainers();
-    } catch (err) {
-      const code = err instanceof EngineError ? err.code : 'ENGINE_BAD_RESPONSE';
-      throw new CollectorFailure(code, `container engine: ${(err as Error).message}`, { cause: err });
-    }
+    const full = pass?.kind !== 'delta';
     const issues = new Map<string, CollectorIssue>();
     const issue = (code: string, message: string): void => {
       const have = issues.get(code);
@@ -176,15 +197,81 @@ export class ContainersCollector implements Collector {
       else issues.set(code, { code, message, count: 1 });
     };
 
-    for (const c of list) {
-      let e = this.entries.get(c.id);
-      if (!e) {
-        e = { state: null, details: null, inspectedAt: 0, statsAt: 0, rings: Object.fromEntries(METRIC_KEYS.map((k) => [k, new SampleRing(this.ring)])) as Entry['rings'], controls: undefined, seen: 0, reported: {} };
-        this.entries.set(c.id, e);
-      }
-      e.seen = seen;
+    // A change an event announced is applied before this pass reads the table.
+    const announced = this.eventRefresh;
+    if (announced !== null) {
+      await announced.catch(() => undefined);
+      if (this.eventRefresh === announced) this.eventRefresh = null;
     }
-    for (const [id, e] of this.entries) if (e.seen !== seen) this.entries.delete(id);
+    if (!this.synced) {
+      // No current table (first pass, stream down or just reconnecting): list on the pass's path.
+      try {
+        await this.refresh();
+      } catch (err) {
+        const code = err instanceof EngineError ? err.code : 'ENGINE_BAD_RESPONSE';
+        throw new CollectorFailure(code, `container engine: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    // The first full report carries metrics too: its stats are sampled on its
+    // path, while the /proc walk runs. Later full passes read the samples the
+    // background upkeep took shortly before them (see scheduleUpkeep).
+    let firstSampling: Promise<void> | null = null;
+    if (full && !this.sampledOnce) {
+      this.sampledOnce = true;
+      firstSampling = this.sampleStats(this.dueForStats(now), now);
+    }
+
+    // An attempt that has not failed for a while is a connected stream (quiet hosts send no events).
+    if (this.eventsDown && this.streamSince > 0 && Date.now() - this.streamSince > 2_000) this.eventsDown = null;
+    if (this.eventsDown) issue('ENGINE_EVENTS_DOWN', `event stream down, immediate reports off until it reconnects: ${this.eventsDown.message}`);
+
+    await pass?.settled?.('processes'); // this pass's process table, to parent main processes
+    if (firstSampling !== null) await firstSampling;
+    for (const i of this.carried) issue(i.code, i.message);
+    this.carried = [];
+    const nodes = this.build(this.list, now, full);
+    this.latest.sweep();
+    if (full) this.scheduleUpkeep(now, startedMono, pass?.nextFullInMs);
+    return { nodes, issues: [...issues.values()] };
+  }
+
+  /**
+   * Lists the containers and inspects what is new, changed state, or was
+   * inspected over `inspectTtlMs` ago; the table passes read. Refreshes never
+   * overlap: one asked for while another runs starts when it ends (so it sees
+   * every change made before it was asked for), and further asks share it.
+   * Rejects with the list's EngineError; inspect failures are carried to the
+   * next pass as issues.
+   */
+  private refresh(): Promise<void> {
+    if (this.refreshQueued !== null) return this.refreshQueued;
+    if (this.refreshRunning !== null) {
+      const queued = this.refreshRunning
+        .catch(() => undefined)
+        .then(() => {
+          this.refreshQueued = null;
+          return this.refresh();
+        });
+      this.refreshQueued = queued;
+      return queued;
+    }
+    const job = this.listAndInspect().finally(() => {
+      if (this.refreshRunning === job) this.refreshRunning = null;
+    });
+    this.refreshRunning = job;
+    return job;
+  }
+
+  private async listAndInspect(): Promise<void> {
+    const list = await this.opts.engine.listContainers();
+    const now = Date.now();
+    const listed = new Set<string>();
+    for (const c of list) {
+      listed.add(c.id);
+      if (!this.entries.has(c.id)) {
+        this.entries.set(c.id, { state: null, details: null, inspectedAt: 0, statsAt: 0, rings: Object.fromEntries(METRIC_KEYS.map((k) => [k, new SampleRing(this.ring)])) as Entry['rings'], controls: undefined, reported: {} });
+      }
+    }
 
     // Inspect what is new or changed; in parallel, bounded like stats.
     const toInspect = list.filter((c) => {
@@ -194,60 +281,90 @@ export class ContainersCollector implements Collector {
     const inspected = await mapLimit(toInspect, this.statsConcurrency, (c) => this.opts.engine.inspect(c.id));
     toInspect.forEach((c, i) => {
       const r = inspected[i]!;
-      const e = this.entries.get(c.id)!;
+      const e = this.entries.get(c.id);
+      if (e === undefined) return; // removed by a later refresh meanwhile
       if (r.ok) {
         e.details = r.value;
         e.inspectedAt = now;
       } else if ((r.error as EngineError).code !== 'ENGINE_NOT_FOUND') {
-        // A container removed between list and inspect is simply gone next pass.
-        issue((r.error as EngineError).code ?? 'ENGINE_BAD_RESPONSE', `inspect: ${(r.error as Error).message}`);
+        // A container removed between list and inspect is simply gone next refresh.
+        this.carried.push({ code: (r.error as EngineError).code ?? 'ENGINE_BAD_RESPONSE', message: `inspect: ${(r.error as Error).message}` });
       }
       e.state = c.state;
     });
+    // The table changes in one step: a pass reading it meanwhile saw the previous list whole.
+    for (const id of this.entries.keys()) if (!listed.has(id)) this.entries.delete(id);
+    this.list = list;
+  }
 
-    // Stats of running containers, oldest sample first, bounded per pass; only
-    // in full passes: a delta triggered by one container's event must not
-    // carry a fresh sample of every other (idle) container. Sampled after the
-    // pass, in the background (see sampleStats): this report carries the
-    // samples taken after the previous full pass.
-    const due =
-      pass?.kind === 'delta'
-        ? []
-        : list
-            .filter((c) => c.state === 'running' && now - this.entries.get(c.id)!.statsAt >= this.statsMinIntervalMs)
-            .sort((a, b) => this.entries.get(a.id)!.statsAt - this.entries.get(b.id)!.statsAt)
-            .slice(0, this.maxStats);
-    for (const i of this.statsIssues) issue(i.code, i.message);
-    this.statsIssues = [];
-
-    // An attempt that has not failed for a while is a connected stream (quiet hosts send no events).
-    if (this.eventsDown && this.streamSince > 0 && Date.now() - this.streamSince > 2_000) this.eventsDown = null;
-    if (this.eventsDown) issue('ENGINE_EVENTS_DOWN', `event stream down, immediate reports off until it reconnects: ${this.eventsDown.message}`);
-
-    await pass?.settled?.('processes'); // this pass's process table, to parent main processes
-    const nodes = this.build(list, now, pass?.kind !== 'delta');
-    this.latest.sweep();
-    if (due.length > 0) {
-      for (const c of due) this.entries.get(c.id)!.statsAt = now;
-      const job = this.sampleStats(due).finally(() => {
-        if (this.statsJob === job) this.statsJob = null;
-      });
-      this.statsJob = job;
+  /**
+   * After a full pass: reconcile the table with a fresh list (a safety net
+   * under the event stream, and the inspect TTL) and sample the stats of the
+   * running containers, in the background, timed to end shortly before the
+   * next full pass so that its metrics are fresh (`statsLeadMs`, or twice
+   * the last upkeep's duration when that is longer). Without a known next
+   * pass (a pass run by hand) the upkeep starts at once.
+   */
+  private scheduleUpkeep(passNow: number, passStartedMono: number, nextFullInMs: number | undefined): void {
+    if (this.closed || this.upkeepTimer !== null) return;
+    if (this.upkeep !== null) {
+      // A slow engine's upkeep still runs: the next one follows it rather than overlapping it.
+      void this.upkeep.then(() => this.scheduleUpkeep(passNow, passStartedMono, nextFullInMs));
+      return;
     }
-    return { nodes, issues: [...issues.values()] };
+    let delay = 0;
+    if (nextFullInMs !== undefined) {
+      const lead = Math.max(this.statsLeadMs, 2 * this.lastUpkeepMs);
+      delay = Math.max(0, passStartedMono + nextFullInMs - lead - performance.now());
+    }
+    const run = (): void => {
+      this.upkeepTimer = null;
+      const t0 = performance.now();
+      // On the pass's clock (tests drive it), advanced by the time since the pass began.
+      const job = this.runUpkeep(passNow + (t0 - passStartedMono)).finally(() => {
+        this.lastUpkeepMs = performance.now() - t0;
+        if (this.upkeep === job) this.upkeep = null;
+      });
+      this.upkeep = job;
+    };
+    // Even at once, after the pass has handed its report on.
+    this.upkeepTimer = setTimeout(run, delay);
+    this.upkeepTimer.unref();
+  }
+
+  private async runUpkeep(now: number): Promise<void> {
+    try {
+      await this.refresh();
+    } catch {
+      // The engine failed a list: the next pass lists on its own path and reports why.
+      this.synced = false;
+    }
+    if (this.closed) return;
+    await this.sampleStats(this.dueForStats(now), now);
+  }
+
+  /** Running containers whose last sample is old enough, oldest sample first, at most `maxStatsPerPass`. */
+  private dueForStats(now: number): EngineContainer[] {
+    return this.list
+      .filter((c) => {
+        const e = this.entries.get(c.id);
+        return e !== undefined && c.state === 'running' && now - e.statsAt >= this.statsMinIntervalMs;
+      })
+      .sort((a, b) => this.entries.get(a.id)!.statsAt - this.entries.get(b.id)!.statsAt)
+      .slice(0, this.maxStats);
   }
 
   /**
    * One stats call per due container, `statsConcurrency` at a time, into the
-   * rings; started when a full pass has built its nodes and not awaited by it.
-   * A stats call costs the engine 10-15 ms (Podman reads the cgroup files per
-   * call): on the pass's path, 20 containers were a third of a pass's wall
-   * time. Each sample carries the engine's read time, so the report says how
-   * old it is (about one interval at the next full report). Failures become
-   * issues of the next pass; the next full pass waits for a sampling still
-   * under way, so samples never overlap.
+   * rings; never on a pass's path but the first. A stats call costs the
+   * engine 10-15 ms (Podman reads the cgroup files per call): on the pass's
+   * path, 20 containers were a third of a pass's wall time. Each sample
+   * carries the engine's read time, so the report says how old it is.
+   * Failures become issues of the next pass.
    */
-  private async sampleStats(due: readonly EngineContainer[]): Promise<void> {
+  private async sampleStats(due: readonly EngineContainer[], now: number): Promise<void> {
+    if (due.length === 0) return;
+    for (const c of due) this.entries.get(c.id)!.statsAt = now;
     const stats = await mapLimit(due, this.statsConcurrency, (c) => this.opts.engine.stats(c.id));
     due.forEach((c, i) => {
       const r = stats[i]!;
@@ -255,7 +372,7 @@ export class ContainersCollector implements Collector {
       if (!e) return; // gone meanwhile
       if (!r.ok) {
         const code = (r.error as EngineError).code ?? 'ENGINE_BAD_RESPONSE';
-        if (code !== 'ENGINE_NOT_FOUND' && code !== 'ENGINE_CONFLICT') this.statsIssues.push({ code, message: `stats: ${(r.error as Error).message}` });
+        if (code !== 'ENGINE_NOT_FOUND' && code !== 'ENGINE_CONFLICT') this.carried.push({ code, message: `stats: ${(r.error as Error).message}` });
         return;
       }
       const s = r.value;
@@ -278,7 +395,8 @@ export class ContainersCollector implements Collector {
     const table = this.opts.processes?.processTable() ?? null;
 
     for (const c of list) {
-      const e = this.entries.get(c.id)!;
+      const e = this.entries.get(c.id);
+      if (e === undefined) continue; // a refresh is replacing the table: this one is gone in it
       const d = e.details;
       const id = containerNodeId(c.id);
       const imageId = c.imageId || c.image;
@@ -371,32 +489,56 @@ export class ContainersCollector implements Collector {
     return { container: containers, container_image: images, pod: pods, process: processes };
   }
 
-  /** Holds the event stream open in the background; reconnects with backoff. */
+  /**
+   * Holds the event stream open in the background; reconnects with backoff.
+   * Each open lists the containers again (events of the gap are lost) and
+   * makes the table current once that list is in; an event that changes what
+   * the table shows refreshes it and asks for a delta pass, which waits for
+   * that refresh.
+   */
   private startEvents(): void {
     if (this.eventsLoop !== null) return;
     const ctl = new AbortController();
     this.events = ctl;
     const backoff = new Backoff(this.opts.eventsBackoff?.initialMs ?? 1_000, this.opts.eventsBackoff?.maxMs ?? 60_000);
+    let attempt = 0;
     const onEvent = (ev: ContainerEvent): void => {
       if (this.eventsDown) {
         this.eventsDown = null;
         backoff.reset();
       }
-      if (TRIGGER_ACTIONS.has(ev.action)) this.opts.onChange?.();
+      if (!TRIGGER_ACTIONS.has(ev.action)) return;
+      const refreshed = this.refresh();
+      refreshed.catch(() => (this.synced = false)); // the next pass lists on its path and reports why
+      this.eventRefresh = refreshed;
+      this.opts.onChange?.();
     };
     this.eventsLoop = (async () => {
       while (!ctl.signal.aborted) {
         const opened = Date.now();
+        const mine = ++attempt;
         this.streamSince = opened;
+        const onOpen = (): void => {
+          const listed = this.refresh();
+          this.eventRefresh = listed;
+          listed.then(
+            () => {
+              if (attempt === mine && this.streamSince !== 0 && !ctl.signal.aborted) this.synced = true;
+            },
+            () => undefined, // a pass lists on its own path and reports the error
+          );
+        };
         try {
           // A stream that stays up for a while proves the engine is back: the next failure starts the backoff over.
-          await this.opts.engine.events(onEvent, ctl.signal);
+          await this.opts.engine.events(onEvent, ctl.signal, onOpen);
         } catch (err) {
+          this.synced = false;
           if (ctl.signal.aborted) break;
           const e = err instanceof EngineError ? err : new EngineError('ENGINE_BAD_RESPONSE', String((err as Error).message ?? err));
           if (!this.eventsDown) this.opts.logger?.warn({ code: e.code, err: e.message }, 'container event stream down; reconnecting with backoff');
           this.eventsDown = e;
         }
+        this.synced = false;
         this.streamSince = 0;
         if (ctl.signal.aborted) break;
         if (Date.now() - opened > 30_000) backoff.reset();
@@ -408,8 +550,13 @@ export class ContainersCollector implements Collector {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.events?.abort();
-    await this.statsJob;
+    if (this.upkeepTimer !== null) clearTimeout(this.upkeepTimer);
+    this.upkeepTimer = null;
+    await this.upkeep;
+    await this.refreshQueued?.catch(() => undefined);
+    await this.refreshRunning?.catch(() => undefined);
     await this.eventsLoop?.catch(() => undefined);
     await this.opts.engine.close();
   }

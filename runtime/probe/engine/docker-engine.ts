@@ -141,8 +141,13 @@ export class DockerEngine {
    *
    * The stream gets its own connection, outside the pool, so that it never
    * holds a slot the per-pass requests need and can be torn down alone.
+   *
+   * `onOpen` is called once the engine has accepted the stream (status 200):
+   * from then on no container event is missed, so a list made after it, plus
+   * the events that follow, is the whole picture (the container collector's
+   * table relies on that).
    */
-  async events(onEvent: (e: ContainerEvent) => void, signal: AbortSignal): Promise<void> {
+  async events(onEvent: (e: ContainerEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
     if (signal.aborted || this.closed) return;
     const what = 'GET /events';
     const client = new Client('http://localhost', {
@@ -161,6 +166,7 @@ export class DockerEngine {
       }
       // Leaving the loop early destroys the body; its abort error is ours, not news.
       res.body.on('error', () => undefined);
+      onOpen?.();
       const splitter = new LineSplitter(MAX_EVENT_LINE_BYTES);
       const onLine = (line: Buffer): void => {
         if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) return;
