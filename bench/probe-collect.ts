@@ -80,6 +80,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < PASSES; i++) {
     const { probe } = newProbe();
     const { sample, report } = await measure(probe);
+    await probe.stop(); // closes the /proc files its processes collector holds open
     cold.push(sample);
     console.log(JSON.stringify({ phase: 'cold', pass: i + 1, wallMs: r1(sample.wallMs), cpuMs: r1(sample.cpuMs), ...counts(report) }));
   }

@@ -55,7 +55,12 @@ export class SampleRing {
     const s: Sample = [ts, value];
     const prev = this.samples;
     const keep = prev.length > 0 && prev[prev.length - 1]![0] >= ts ? prev.filter((p) => p[0] < ts) : prev;
-    const next = keep.length >= this.size ? [...keep.slice(keep.length - this.size + 1), s] : [...keep, s];
+    // One new array per push (thousands per pass: one per process and metric).
+    const size = Math.max(1, this.size);
+    const from = keep.length >= size ? keep.length - size + 1 : 0;
+    const next = new Array<Sample>(keep.length - from + 1);
+    for (let i = from; i < keep.length; i++) next[i - from] = keep[i]!;
+    next[keep.length - from] = s;
     this.samples = next;
     return { samples: next };
   }

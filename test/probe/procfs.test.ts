@@ -6,6 +6,8 @@ import { AddressCache, parseTcpTable, ipv4FromHex, ipv6FromHex, type TcpSocket }
 import { PF_KTHREAD, parsePidStat } from '../../runtime/probe/procfs/stat';
 import { parseCpuLine, parseMeminfo, parseOsRelease } from '../../runtime/probe/collectors/host';
 import { ProcReader } from '../../runtime/probe/procfs/reader';
+import { StatFiles } from '../../runtime/probe/procfs/stat-files';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +42,48 @@ t.test('tcp tables: hex addresses and ports, listening and connected only', asyn
   t.equal(ipv6FromHex('00000000000000000000000001000000'), '::1');
   t.equal(ipv6FromHex('0000000000000000FFFF00000100007F'), '127.0.0.1', 'IPv4-mapped folds to IPv4');
   t.equal(ipv6FromHex('B80D0120000000000000000001000000'), '2001:db8::1');
+});
+
+t.test('tcp tables: the fixed-layout reader agrees with a plain split of every line (real tables, wide fields, IPv6)', async (t) => {
+  // Reference: split each line on spaces, as a person would read it.
+  const reference = (text: string): TcpSocket[] => {
+    const cache = new AddressCache();
+    const out: TcpSocket[] = [];
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/ +/);
+      if (f.length < 10) continue;
+      const [la, lp] = f[1]!.split(':');
+      const [ra, rp] = f[2]!.split(':');
+      const state = parseInt(f[3]!, 16);
+      const inode = Number(f[9]);
+      if (!(inode > 0) || !(state === 0x0a || [1, 2, 3, 4, 5, 8, 9, 0x0b].includes(state))) continue;
+      out.push({ local: cache.text(la!), localPort: parseInt(lp!, 16), remote: cache.text(ra!), remotePort: parseInt(rp!, 16), state, inode });
+    }
+    return out;
+  };
+  const synthetic = [
+    '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4444 1 0 100 0 0 10 0',
+    '   1: 0000000000000000FFFF00000100007F:D431 0000000000000000FFFF00000100007F:1F90 01 00000000:00000000 00:00000000 00000000 123456 12345678901 5555 1 0 20 4 30 10 -1',
+    '12345: B80D0120000000000000000001000000:0050 B80D0120000000000000000002000000:C000 01 00000000:00000000 02:000000FF 00000003 65534        7 6666 1 0 20 4 30 10 -1',
+    '   3: B80D0120000000000000000001000000:0051 B80D0120000000000000000002000000:C001 06 00000000:00000000 03:00000F3E 00000000     0        0 0 3 0',
+  ].join('\n');
+  const tables: Array<[string, string]> = [['synthetic tcp6', synthetic]];
+  for (const f of ['tcp', 'tcp6']) {
+    try {
+      tables.push([`/proc/self/net/${f}`, new ProcReader().readText(`/proc/self/net/${f}`, 'latin1')]);
+    } catch {
+      // no IPv6 on this kernel
+    }
+  }
+  for (const [name, text] of tables) {
+    const out: TcpSocket[] = [];
+    parseTcpTable(Buffer.from(text, 'latin1'), Buffer.byteLength(text, 'latin1'), new AddressCache(), out);
+    t.same(out, reference(text), `${name}: ${out.length} sockets`);
+  }
+  const out: TcpSocket[] = [];
+  parseTcpTable(Buffer.from(synthetic), synthetic.length, new AddressCache(), out);
+  t.same(out.map((s) => [s.local, s.localPort, s.remote, s.inode]), [['::1', 8080, '::', 4444], ['127.0.0.1', 54321, '127.0.0.1', 5555], ['2001:db8::1', 80, '2001:db8::2', 6666]]);
 });
 
 t.test('conntrack: tuples, DNAT, limits', async (t) => {
@@ -111,4 +155,43 @@ t.test('ProcReader.readWhole: the same bytes as read, for a /proc stat file and 
   t.equal(r.bytes.toString('latin1', 0, n2), text, 'a file over the buffer grows it and is read to its end');
   const n3 = r.read(big);
   t.equal(n3, n2);
+});
+
+t.test('StatFiles: stat files held open give fresh records, are bounded, and let go of processes that exit', async (t) => {
+  const reader = new ProcReader(64);
+  const files = new StatFiles(reader, 2);
+  const ticks = (n: number): number => {
+    const st = parsePidStat(reader.bytes, n)!;
+    return st.cpuTicks;
+  };
+  const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.teardown(() => child.kill('SIGKILL'));
+  await new Promise((r) => child.once('spawn', r));
+
+  files.beginPass();
+  const before = ticks(files.read(process.pid, `/proc/${process.pid}/stat`));
+  const c0 = process.cpuUsage();
+  let x = 0;
+  while ((process.cpuUsage(c0).user + process.cpuUsage(c0).system) / 1000 < 150) x += Math.sqrt(x + 1);
+  const after = ticks(files.read(process.pid, `/proc/${process.pid}/stat`));
+  t.ok(after - before >= 5, `a record read again through the held fd is fresh: ${before} → ${after} ticks after 150 ms of CPU`);
+  const n = files.read(child.pid!, `/proc/${child.pid}/stat`);
+  t.match(reader.bytes.toString('latin1', 0, n), new RegExp(`^${child.pid} \\(sleep\\)`));
+  t.equal(files.fds.size, 2, 'two held');
+  const n1 = files.read(1, '/proc/1/stat');
+  t.match(reader.bytes.toString('latin1', 0, n1), /^1 \(/, 'over the bound: read all the same');
+  t.equal(files.fds.size, 2, 'but not held');
+  files.endPass();
+
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  files.beginPass();
+  files.read(process.pid, `/proc/${process.pid}/stat`);
+  t.throws(() => files.read(child.pid!, `/proc/${child.pid}/stat`), { code: /^(ENOENT|ESRCH)$/ }, 'a process gone: its held file fails as vanished');
+  t.equal(files.fds.size, 1, 'and is let go');
+  files.endPass();
+  files.beginPass();
+  files.endPass();
+  t.equal(files.fds.size, 0, 'files of processes not read in a pass are closed at its end');
+  files.close();
 });

@@ -35,6 +35,7 @@ import { ProcReader, errnoOf, isVanished, parseUint } from '../procfs/reader';
 import { SocketOwners, type ScanCounters } from '../procfs/socket-owners';
 
 const TCP_INUSE = Buffer.from('\nTCP: inuse ');
+const NO_FDS: ReadonlySet<number> = new Set();
 const TCP6_INUSE = Buffer.from('TCP6: inuse ');
 
 export interface ConnectionsCollectorOptions {
@@ -60,6 +61,16 @@ interface IndexedSocket {
   owner: ProcessTableEntry | undefined;
 }
 
+/** Whether `o` is the connected socket local → remote (loopback: in namespace `netns`). */
+function sameTuple(o: IndexedSocket, netns: number, local: string, remote: string): boolean {
+  return o.socket.local === local && o.socket.remote === remote && (o.ns.netns === netns || !isLoopback(local));
+}
+
+/** A tuple as text; only to break the tie between two ends with the same port. */
+function tupleText(netns: number, a: string, ap: number, b: string, bp: number): string {
+  return `${isLoopback(a) ? netns : ''}|${a}|${ap}|${b}|${bp}`;
+}
+
 function endpointText(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
@@ -82,7 +93,7 @@ export class ConnectionsCollector implements Collector {
 
   constructor(private readonly opts: ConnectionsCollectorOptions) {
     this.root = opts.procRoot ?? '/proc';
-    this.owners = new SocketOwners(this.root);
+    this.owners = new SocketOwners(this.root, () => opts.processes.heldFds?.() ?? NO_FDS);
     this.conntrackPath = opts.conntrackPath === undefined ? `${this.root}/net/nf_conntrack` : opts.conntrackPath;
     this.maxFlows = opts.maxConntrackFlows ?? 20_000;
     this.ownNetns = readNetns(`${this.root}/self/ns/net`);
@@ -236,31 +247,68 @@ export class ConnectionsCollector implements Collector {
 
   private join(table: ProcessTable, namespaces: NamespaceSockets[], conntrack: { flows: ConntrackFlow[] }, now: number): CollectorResult['nodes'] {
     const { hostname, hostId } = this.opts.identity;
-    // Loopback tuples only meet within their namespace; others anywhere on the host.
-    const tupleKey = (netns: number, a: string, ap: number, b: string, bp: number): string =>
-      `${isLoopback(a) ? netns : ''}|${a}|${ap}|${b}|${bp}`;
-    const listeners = new Set<string>();
-    const isServerEnd = (netns: number, addr: string, port: number): boolean =>
-      listeners.has(`${netns}|${addr}|${port}`) || listeners.has(`${netns}|*|${port}`);
+    // Listening ends, by namespace and port (netns inode * 65536 + port: exact in a double).
+    const wildcardListeners = new Set<number>();
+    const addressListeners = new Map<number, string[]>();
+    const isServerEnd = (netns: number, addr: string, port: number): boolean => {
+      const k = netns * 65536 + port;
+      return wildcardListeners.has(k) || (addressListeners.get(k)?.includes(addr) ?? false);
+    };
 
+    // Connected sockets by their ports (local * 65536 + remote), chained: no string key per
+    // connection. Two sockets are the same tuple when ports, addresses (strings interned by
+    // the AddressCache) and, for loopback, the namespace agree: loopback tuples only meet
+    // within their namespace, others anywhere on the host.
     const listeningOf = new Map<string, Set<string>>();
-    const index = new Map<string, IndexedSocket>();
+    const index = new Map<number, IndexedSocket | IndexedSocket[]>();
+    const order: IndexedSocket[] = [];
     for (const ns of namespaces) {
       for (const s of ns.sockets) {
         const owner = table.byPid.get(ns.owners.get(s.inode) ?? -1);
         if (isListening(s)) {
-          const wildcard = s.local === '0.0.0.0' || s.local === '::';
-          listeners.add(`${ns.netns}|${wildcard ? '*' : s.local}|${s.localPort}`);
+          const k = ns.netns * 65536 + s.localPort;
+          if (s.local === '0.0.0.0' || s.local === '::') wildcardListeners.add(k);
+          else {
+            const at = addressListeners.get(k);
+            if (at === undefined) addressListeners.set(k, [s.local]);
+            else if (!at.includes(s.local)) at.push(s.local);
+          }
           if (owner) {
             let set = listeningOf.get(owner.nodeId);
             if (!set) listeningOf.set(owner.nodeId, (set = new Set()));
             set.add(endpointText(s.local, s.localPort));
           }
         } else if (isConnected(s)) {
-          index.set(tupleKey(ns.netns, s.local, s.localPort, s.remote, s.remotePort), { ns, socket: s, owner });
+          const me: IndexedSocket = { ns, socket: s, owner };
+          const k = s.localPort * 65536 + s.remotePort;
+          const have = index.get(k);
+          if (have === undefined) {
+            index.set(k, me);
+            order.push(me);
+            continue;
+          }
+          const chain = Array.isArray(have) ? have : [have];
+          const same = chain.findIndex((o) => sameTuple(o, ns.netns, s.local, s.remote));
+          if (same >= 0) {
+            // The same tuple twice: the later socket stands for it, in the first one's place.
+            order[order.indexOf(chain[same]!)] = me;
+            chain[same] = me;
+          } else {
+            chain.push(me);
+            order.push(me);
+          }
+          if (!Array.isArray(have)) index.set(k, chain);
         }
       }
     }
+    /** The socket at the other end of `me`'s connection, if it is on this host. */
+    const peerOf = (me: IndexedSocket): IndexedSocket | undefined => {
+      const s = me.socket;
+      const got = index.get(s.remotePort * 65536 + s.localPort);
+      if (got === undefined) return undefined;
+      if (!Array.isArray(got)) return sameTuple(got, me.ns.netns, s.remote, s.local) ? got : undefined;
+      return got.find((o) => sameTuple(o, me.ns.netns, s.remote, s.local));
+    };
 
     const nat = new Map<string, { address: string; port: number; from: string }>();
     for (const f of conntrack.flows) {
@@ -281,23 +329,22 @@ export class ConnectionsCollector implements Collector {
     // Keys for conntrack are built only when it has flows (most hosts here: none, 4,000 sockets).
     const tracking = conntrack.flows.length > 0;
 
-    for (const [key, me] of index) {
+    for (const me of order) {
       const s = me.socket;
       if (tracking) seenTuples.add(`${s.local}|${s.localPort}|${s.remote}|${s.remotePort}`);
       if (!me.owner) continue;
-      const scope: LocalScope = { hostname, netns: me.ns.netns };
       const serverSelf = isServerEnd(me.ns.netns, s.local, s.localPort);
-      const peerKey = tupleKey(me.ns.netns, s.remote, s.remotePort, s.local, s.localPort);
-      const peer = index.get(peerKey);
+      const peer = peerOf(me);
       if (peer) {
         // Both ends are on this host: one edge, from the client's side.
         if (!peer.owner) continue;
         const serverPeer = isServerEnd(peer.ns.netns, peer.socket.local, peer.socket.localPort);
         const selfIsClient =
-          serverPeer !== serverSelf ? serverPeer : s.localPort !== s.remotePort ? s.localPort > s.remotePort : key > peerKey;
+          serverPeer !== serverSelf ? serverPeer : s.localPort !== s.remotePort ? s.localPort > s.remotePort : tupleText(me.ns.netns, s.local, s.localPort, s.remote, s.remotePort) > tupleText(me.ns.netns, s.remote, s.remotePort, s.local, s.localPort);
         if (selfIsClient && peer.owner.nodeId !== me.owner.nodeId) addEdge(me.owner.nodeId, peer.owner.nodeId);
         continue;
       }
+      const scope: LocalScope = { hostname, netns: me.ns.netns };
       if (serverSelf) {
         const id = endpointNodeId(s.local, s.localPort, scope);
         endpoints[id] = { parents: { host: [hostId], process: [me.owner.nodeId] } };

@@ -25,7 +25,8 @@ import { containerIdFromCgroup } from '../procfs/cgroup';
 import { formatCmdline } from '../procfs/cmdline';
 import { UserNames } from '../procfs/passwd';
 import { ProcReader, errnoOf, isDenied, isVanished, parseUint } from '../procfs/reader';
-import { PF_KTHREAD, parsePidStat } from '../procfs/stat';
+import { PF_KTHREAD, parsePidStat, type PidStat } from '../procfs/stat';
+import { StatFiles } from '../procfs/stat-files';
 import { CLOCK_TICKS_PER_SECOND, systemPageSize } from '../procfs/system';
 
 export interface ProcessesCollectorOptions {
@@ -38,6 +39,8 @@ export interface ProcessesCollectorOptions {
   includeKernelThreads?: boolean;
   /** Longest time the per-process static facts are trusted. Default 10 minutes. */
   staticTtlMs?: number;
+  /** Most /proc/<pid>/stat files held open between passes (see procfs/stat-files.ts). */
+  maxHeldStatFiles?: number;
 }
 
 /** What the connections collector needs to know about each live process. */
@@ -58,9 +61,14 @@ export interface ProcessTable {
 /** Something that can hand out the process table of its latest pass. */
 export interface ProcessTableSource {
   processTable(): ProcessTable | null;
+  /** The probe's own fds that this source holds open on /proc files (never sockets). */
+  heldFds?(): ReadonlySet<number>;
 }
 
 interface Entry extends ProcessTableEntry {
+  /** `<root>/<pid>/stat` and `<root>/<pid>/fd`, made once per process rather than per pass. */
+  statPath: string;
+  fdPath: string;
   comm: string;
   cmdline: string;
   uid: number;
@@ -101,6 +109,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
   readonly name = 'processes';
   private readonly root: string;
   private readonly reader = new ProcReader(64 * 1024);
+  private readonly statFiles: StatFiles;
   private readonly users: UserNames;
   private readonly entries = new Map<number, Entry>();
   private readonly ring: number;
@@ -110,6 +119,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
   private readonly hostParents: readonly string[];
   private pass = 0;
   private table: ProcessTable | null = null;
+  private readonly scratch: PidStat = { comm: '', state: '', ppid: 0, flags: 0, cpuTicks: 0, threads: 0, startTicks: 0, rssPages: 0 };
   /** Boot time in ms, to turn start ticks into a wall-clock start time. */
   private readonly bootMs: number;
 
@@ -121,10 +131,19 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     this.hostParents = [opts.identity.hostId];
     this.fdCountByStat = this.root === '/proc' && kernelCountsFdsInStat();
     this.bootMs = readBootMs(this.reader, this.root);
+    this.statFiles = new StatFiles(this.reader, opts.maxHeldStatFiles);
   }
 
   processTable(): ProcessTable | null {
     return this.table;
+  }
+
+  heldFds(): ReadonlySet<number> {
+    return this.statFiles.fds;
+  }
+
+  async close(): Promise<void> {
+    this.statFiles.close();
   }
 
   async collect(now: number): Promise<CollectorResult> {
@@ -138,12 +157,14 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       throw new CollectorFailure('E_PROC_UNREADABLE', `cannot list ${this.root}: ${(err as Error).message}`, { cause: err });
     }
     const nodes: Record<string, ReportNode> = {};
+    this.statFiles.beginPass();
     for (const name of names) {
       const c = name.charCodeAt(0);
       if (c < 48 || c > 57) continue;
       const node = this.visit(Number(name), name, now, pass, tally);
       if (node) nodes[node[0]] = node[1];
     }
+    this.statFiles.endPass();
     for (const [pid, e] of this.entries) if (e.seen !== pass) this.entries.delete(pid);
     this.table = { pass, byPid: this.entries };
     return { nodes: { process: nodes }, issues: tally.issues() };
@@ -151,32 +172,35 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
 
   /** One process; null when it vanished, is a kernel thread, or could not be read. */
   private visit(pid: number, name: string, now: number, pass: number, tally: IssueTally): [string, ReportNode] | null {
-    const dir = `${this.root}/${name}`;
+    const known = this.entries.get(pid);
+    const statPath = known !== undefined ? known.statPath : `${this.root}/${name}/stat`;
     let st;
     try {
-      const n = this.reader.readWhole(`${dir}/stat`);
-      st = parsePidStat(this.reader.bytes, n);
+      const n = this.statFiles.read(pid, statPath);
+      // Parsed into one scratch record (its comm string is reused when the name is the same).
+      if (known !== undefined) this.scratch.comm = known.comm;
+      st = parsePidStat(this.reader.bytes, n, this.scratch);
     } catch (err) {
-      if (!isVanished(err)) tally.add(err, `${dir}/stat`);
+      if (!isVanished(err)) tally.add(err, statPath);
       return null;
     }
     if (st === null) return null; // empty read: the task went away mid-read
     if (!this.opts.includeKernelThreads && (st.flags & PF_KTHREAD) !== 0) return null;
 
-    let e = this.entries.get(pid);
+    let e = known;
     if (e === undefined || e.startTicks !== st.startTicks) {
-      e = this.newEntry(pid, st.startTicks, st.comm);
-      if (!this.loadStatic(e, dir, now, tally)) return null;
+      e = this.newEntry(pid, name, st.startTicks, st.comm);
+      if (!this.loadStatic(e, `${this.root}/${name}`, now, tally)) return null;
       this.entries.set(pid, e);
     } else if (e.comm !== st.comm || now - e.staticAt > this.staticTtlMs) {
       e.comm = st.comm;
-      if (!this.loadStatic(e, dir, now, tally)) {
+      if (!this.loadStatic(e, `${this.root}/${name}`, now, tally)) {
         this.entries.delete(pid);
         return null;
       }
     }
 
-    const fds = this.countFds(dir, tally);
+    const fds = this.countFds(e.fdPath, tally);
     if (fds === null) {
       this.entries.delete(pid);
       return null;
@@ -216,9 +240,11 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     return [e.nodeId, node];
   }
 
-  private newEntry(pid: number, startTicks: number, comm: string): Entry {
+  private newEntry(pid: number, name: string, startTicks: number, comm: string): Entry {
     return {
       pid,
+      statPath: `${this.root}/${name}/stat`,
+      fdPath: `${this.root}/${name}/fd`,
       startTicks,
       nodeId: processNodeId(this.opts.identity.hostname, pid, startTicks),
       comm,
@@ -277,14 +303,14 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
   }
 
   /** Open fd count; -1 when not permitted; null when the process vanished. */
-  private countFds(dir: string, tally: IssueTally): number | null {
+  private countFds(fdPath: string, tally: IssueTally): number | null {
     try {
       // Since Linux 6.2 the size of /proc/<pid>/fd is its number of open fds:
       // one stat instead of a readdir that builds a name per fd.
-      return this.fdCountByStat ? statSync(`${dir}/fd`).size : readdirSync(`${dir}/fd`).length;
+      return this.fdCountByStat ? statSync(fdPath).size : readdirSync(fdPath).length;
     } catch (err) {
       if (isVanished(err)) return null;
-      tally.add(err, `${dir}/fd`);
+      tally.add(err, fdPath);
       return -1;
     }
   }

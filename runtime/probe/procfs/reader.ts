@@ -54,6 +54,21 @@ export class ProcReader {
     }
   }
 
+  /**
+   * Reads a whole single-record file (such as /proc/<pid>/stat) through an fd
+   * kept open across passes: a read at offset 0 makes the kernel produce the
+   * record afresh, so the open and close of `readWhole` are saved. Returns the
+   * length; throws the fs error (ESRCH once the process the fd was opened on
+   * is gone).
+   */
+  preadWhole(fd: number): number {
+    for (;;) {
+      const got = readSync(fd, this.buf, 0, this.buf.length, 0);
+      if (got < this.buf.length) return got;
+      this.buf = Buffer.allocUnsafe(this.buf.length * 2); // did not fit: read it again, whole
+    }
+  }
+
   /** Reads `fd` to its end into the buffer after its first `n` bytes, growing it as needed; returns the total length. */
   private readRest(fd: number, n: number): number {
     for (;;) {

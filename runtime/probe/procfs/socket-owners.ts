@@ -61,6 +61,7 @@ export interface ScanCounters {
 }
 
 const SOCKET_PREFIX = 'socket:[';
+const NONE: ReadonlySet<number> = new Set();
 
 export class SocketOwners {
   private readonly byNetns = new Map<number, NamespaceOwners>();
@@ -74,7 +75,15 @@ export class SocketOwners {
   private readonly trusted = new Set<number>();
   readonly counters: ScanCounters = { full: 0, targeted: 0, dirs: 0, links: 0 };
 
-  constructor(private readonly root: string) {
+  /**
+   * `ownFiles`: fds of the probe itself known not to be sockets (the /proc
+   * files it holds open between passes, over a thousand): a scan of the probe
+   * does not readlink them.
+   */
+  constructor(
+    private readonly root: string,
+    private readonly ownFiles: () => ReadonlySet<number> = () => NONE,
+  ) {
     this.selfPid = readSelfPid(root);
   }
 
@@ -230,8 +239,10 @@ export class SocketOwners {
     this.counters.dirs++;
     const known = live === null ? undefined : this.links.get(pid);
     const links = new Map<number, number>();
+    const ownFiles = pid === this.selfPid ? this.ownFiles() : NONE;
     for (const name of fds) {
       const fd = Number(name);
+      if (ownFiles.has(fd)) continue;
       const was = known?.get(fd);
       if (was !== undefined && was > 0 && live!.has(was) && ns.owners.get(was) === pid) {
         links.set(fd, was); // still that socket, most likely; see the class comment

@@ -22,18 +22,18 @@ export interface PidStat {
   rssPages: number;
 }
 
-/** Parses the stat bytes in buf[0, len); null when they are not a stat line. */
-export function parsePidStat(buf: Buffer, len: number): PidStat | null {
+/**
+ * Parses the stat bytes in buf[0, len); null when they are not a stat line.
+ * With `into`, fills and returns that record instead of a new one (the /proc
+ * walk parses a thousand of these per pass and keeps none of them), and keeps
+ * its `comm` string when the bytes spell the same name.
+ */
+export function parsePidStat(buf: Buffer, len: number, into?: PidStat): PidStat | null {
   const open = buf.indexOf(40 /* ( */);
-  let close = -1;
-  for (let i = len - 1; i > open; i--) {
-    if (buf[i] === 41 /* ) */) {
-      close = i;
-      break;
-    }
-  }
-  if (open < 0 || close < 0 || close + 2 >= len) return null;
-  const comm = buf.toString('utf8', open + 1, close);
+  // The last ')' (searched natively: the line's tail is 200-odd bytes of numbers).
+  const close = len > 0 ? buf.lastIndexOf(41 /* ) */, len - 1) : -1;
+  if (open < 0 || close <= open || close + 2 >= len) return null;
+  const comm = into !== undefined && sameAscii(buf, open + 1, close, into.comm) ? into.comm : buf.toString('utf8', open + 1, close);
   const state = String.fromCharCode(buf[close + 2]!);
   // Walk the space-separated fields after the state (field 3), keeping the ones we use.
   let field = 3;
@@ -74,5 +74,24 @@ export function parsePidStat(buf: Buffer, len: number): PidStat | null {
     while (i < len && buf[i] !== 32) i++;
   }
   if (start < 0 || field < 24) return null;
-  return { comm, state, ppid, flags, cpuTicks: utime + stime, threads, startTicks: start, rssPages: rss };
+  if (into === undefined) return { comm, state, ppid, flags, cpuTicks: utime + stime, threads, startTicks: start, rssPages: rss };
+  into.comm = comm;
+  into.state = state;
+  into.ppid = ppid;
+  into.flags = flags;
+  into.cpuTicks = utime + stime;
+  into.threads = threads;
+  into.startTicks = start;
+  into.rssPages = rss;
+  return into;
+}
+
+/** Whether buf[from, to) is the ASCII text `s` (a non-ASCII name is decoded again: the rare case). */
+function sameAscii(buf: Buffer, from: number, to: number, s: string): boolean {
+  if (to - from !== s.length) return false;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c >= 128 || c !== s.charCodeAt(i - from)) return false;
+  }
+  return true;
 }
