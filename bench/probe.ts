@@ -24,7 +24,7 @@
  * average at the start and end of each variant. JSON lines, then one summary
  * line.
  *
- *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR] [--variants default,recommended]
+ *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR [--baseline-variant deployed]] [--variants default,recommended]
  *
  * Variants (`--variants`, comma-separated): `default` (plain `node`, an
  * environment without NODE_OPTIONS: what a probe started by hand gets),
@@ -44,7 +44,9 @@
  * `--baseline DIR`: also run the probe compiled in DIR (a copy of an earlier
  * `build/` with `node_modules` linked beside it) first, as variant `baseline`,
  * on the same load in the same run: the machine is shared and noisy, so old
- * and new are best compared within one run.
+ * and new are best compared within one run. `--baseline-variant NAME` runs
+ * it with that variant's flags and env (default `default`, a plain `node`):
+ * `--baseline-variant deployed` compares deployed with deployed.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,6 +80,9 @@ const VARIANTS: Record<string, { flags: string[]; env?: Record<string, string> }
   'semi-1': { flags: ['--max-semi-space-size=1'] },
   'arena-2': { flags: [], env: { MALLOC_ARENA_MAX: '2' } },
 };
+const BASELINE_VARIANT_NAME = args.indexOf('--baseline-variant') >= 0 ? args[args.indexOf('--baseline-variant') + 1]! : 'default';
+const BASELINE_VARIANT = VARIANTS[BASELINE_VARIANT_NAME];
+if (!BASELINE_VARIANT) throw new Error(`unknown --baseline-variant ${BASELINE_VARIANT_NAME} (${Object.keys(VARIANTS).join(', ')})`);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 const load = new HostLoad();
@@ -411,7 +416,8 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ load }));
   const baseline = args.indexOf('--baseline') >= 0 ? args[args.indexOf('--baseline') + 1] : undefined;
   const variants: Array<[string, string[], string | undefined, Record<string, string>]> = [
-    ...(baseline ? [['baseline', [], join(baseline, 'build'), {}] as [string, string[], string, Record<string, string>]] : []),
+    // `--baseline-variant NAME`: the baseline build run with that variant's flags and env (default: plain `node`), so a deployed build is compared with a deployed baseline.
+    ...(baseline ? [['baseline', BASELINE_VARIANT.flags, join(baseline, 'build'), BASELINE_VARIANT.env ?? {}] as [string, string[], string, Record<string, string>]] : []),
     ...VARIANT_NAMES.map((n) => {
       const v = VARIANTS[n];
       if (!v) throw new Error(`unknown variant ${n} (${Object.keys(VARIANTS).join(', ')})`);

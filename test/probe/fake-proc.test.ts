@@ -100,6 +100,35 @@ t.test('fake proc tree: vanishing and odd entries are skipped silently, the rest
   t.equal(connections.rescans, 1, 'no rescan when no socket is new');
 });
 
+t.test('fake proc tree: a conntrack table many pieces long is read whole, up to the flow limit', async (t) => {
+  const root = t.testdir();
+  buildTree(root);
+  // 2,000 flows of about 190 bytes: several 64 KiB pieces of the connections reader, lines cut at their ends.
+  const lines: string[] = [];
+  for (let k = 0; k < 2_000; k++) {
+    const port = 30_000 + k;
+    lines.push(`ipv4     2 tcp      6 117 ESTABLISHED src=10.0.${k >> 8}.${k & 255} dst=10.0.0.9 sport=${port} dport=80 src=10.0.0.9 dst=10.0.${k >> 8}.${k & 255} sport=80 dport=${port} [ASSURED] mark=0 zone=0 use=2`);
+    if (k % 3 === 0) lines.push(`ipv4     2 udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=53 dport=${port} src=10.0.0.2 dst=10.0.0.1 sport=${port} dport=53 mark=0 zone=0 use=2`);
+  }
+  const text = lines.join('\n') + '\n';
+  t.ok(text.length > 4 * 64 * 1024, `${text.length} bytes`);
+  writeFileSync(join(root, 'net', 'nf_conntrack'), text);
+  const identity = { hostname: 'fake', hostId: hostNodeId('fake'), probeId: 'fake/1' };
+  const processes = new ProcessesCollector({ identity, procRoot: root, passwdPath: join(root, 'no-passwd') });
+  const connections = new ConnectionsCollector({ identity, processes, procRoot: root, maxConntrackFlows: 1_500 });
+  await processes.collect(1_000);
+  const c = await connections.collect(1_000);
+  const flowEnds = Object.keys(c.nodes.endpoint ?? {}).filter((id) => id.startsWith('endpoint;;10.0.') && !id.endsWith(';80'));
+  t.equal(flowEnds.length, 1_500, 'the first 1,500 tcp flows, across every piece');
+  t.ok(c.nodes.endpoint!['endpoint;;10.0.5.219;31499'], 'the 1,500th flow is in');
+  t.notOk(c.nodes.endpoint!['endpoint;;10.0.5.220;31500'], 'the 1,501st is not');
+  t.same(
+    c.issues.map((i) => [i.code, (i as { count?: number }).count]),
+    [['E_CONNTRACK_TRUNCATED', 500]],
+    'the 500 over the limit are counted, udp lines are not flows',
+  );
+});
+
 t.test('fake proc tree read without privileges: unreadable entries are counted, the walk goes on', async (t) => {
   if (process.getuid?.() !== 0) {
     t.pass('skipped: needs root to switch to an unprivileged user');

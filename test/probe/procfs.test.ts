@@ -2,13 +2,13 @@ import t from 'tap';
 import { containerIdFromCgroup } from '../../runtime/probe/procfs/cgroup';
 import { formatCmdline, redactArgs } from '../../runtime/probe/procfs/cmdline';
 import { isDnat, parseConntrack } from '../../runtime/probe/procfs/conntrack';
-import { AddressCache, parseTcpTable, ipv4FromHex, ipv6FromHex, type TcpSocket } from '../../runtime/probe/procfs/net-tcp';
+import { AddressCache, parseTcpTable, readTcpTable, ipv4FromHex, ipv6FromHex, type TcpSocket } from '../../runtime/probe/procfs/net-tcp';
 import { PF_KTHREAD, parsePidStat } from '../../runtime/probe/procfs/stat';
 import { parseCpuLine, parseMeminfo, parseOsRelease } from '../../runtime/probe/collectors/host';
 import { ProcReader } from '../../runtime/probe/procfs/reader';
 import { StatFiles } from '../../runtime/probe/procfs/stat-files';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -84,6 +84,44 @@ t.test('tcp tables: the fixed-layout reader agrees with a plain split of every l
   const out: TcpSocket[] = [];
   parseTcpTable(Buffer.from(synthetic), synthetic.length, new AddressCache(), out);
   t.same(out.map((s) => [s.local, s.localPort, s.remote, s.inode]), [['::1', 8080, '::', 4444], ['127.0.0.1', 54321, '127.0.0.1', 5555], ['2001:db8::1', 80, '2001:db8::2', 6666]]);
+});
+
+t.test('tcp tables read in pieces give the same sockets as the whole table, at any piece size', async (t) => {
+  // Lines of several widths (IPv4, IPv6, a field-by-field line, a final line without a newline), repeated so the table spans many pieces.
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+  const lines: string[] = [];
+  for (let k = 0; k < 200; k++) {
+    const port = (0x1000 + k).toString(16).toUpperCase();
+    lines.push(`${String(k).padStart(4)}: 0100007F:${port} 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 ${10_000 + k} 1 0 20 4 30 10 -1`);
+    if (k % 7 === 0) lines.push(`${String(k).padStart(4)}: B80D0120000000000000000001000000:${port} B80D0120000000000000000002000000:C000 0A 00000000:00000000 00:00000000 00000000  1000        0 ${20_000 + k} 1 0 100 0 0 10 0`);
+    if (k % 13 === 0) lines.push(`  ${k}: 0202000A:${port}   0101000A:C000 01 0:0 0:0 0 33 0 ${30_000 + k} 1`);
+    if (k % 5 === 0) lines.push(`${String(k).padStart(4)}: 0100007F:${port} 0100007F:1F90 06 00000000:00000000 03:00000F3E 00000000     0        0 0 3 0`);
+  }
+  const synthetic = [header, ...lines].join('\n'); // no newline after the last line
+  const dir = mkdtempSync(join(tmpdir(), 'probe-tcp-pieces-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files: string[] = [join(dir, 'tcp'), join(dir, 'tcp-newline'), join(dir, 'header-only'), join(dir, 'empty')];
+  writeFileSync(files[0]!, synthetic);
+  writeFileSync(files[1]!, synthetic + '\n');
+  writeFileSync(files[2]!, header + '\n');
+  writeFileSync(files[3]!, '');
+  for (const f of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) if (existsSync(f)) files.push(f);
+  for (const path of files) {
+    const whole = new ProcReader();
+    const n = whole.read(path);
+    const expected: TcpSocket[] = [];
+    parseTcpTable(whole.bytes, n, new AddressCache(), expected);
+    if (path === files[0]) t.ok(expected.length > 200, `the synthetic table has ${expected.length} wanted sockets`);
+    // 16 bytes: smaller than one line (the buffer grows); 150-160: about one line, so every boundary falls mid-line somewhere.
+    for (const size of [16, 150, 151, 157, 160, 1000, 4096, 64 * 1024]) {
+      const out: TcpSocket[] = [];
+      readTcpTable(new ProcReader(size), path, new AddressCache(), out);
+      // /proc tables change between reads: compare only the stable synthetic ones exactly.
+      if (path.startsWith(dir)) t.same(out, expected, `${path} in ${size}-byte pieces: ${out.length} sockets`);
+      else t.ok(out.every((s) => s.inode > 0 && s.localPort >= 0), `${path} in ${size}-byte pieces parses`);
+    }
+  }
+  t.throws(() => readTcpTable(new ProcReader(), join(dir, 'missing'), new AddressCache(), []), { code: 'ENOENT' });
 });
 
 t.test('conntrack: tuples, DNAT, limits', async (t) => {

@@ -30,7 +30,7 @@ import { CollectorFailure, type Collector, type CollectorResult, type PassContex
 import { LatestMemories } from '../nodes';
 import type { ProcessTable, ProcessTableEntry, ProcessTableSource } from './processes';
 import { parseConntrack, isDnat, type ConntrackFlow } from '../procfs/conntrack';
-import { AddressCache, isConnected, isListening, parseTcpTable, type TcpSocket } from '../procfs/net-tcp';
+import { AddressCache, isConnected, isListening, readTcpTable, type TcpSocket } from '../procfs/net-tcp';
 import { ProcReader, errnoOf, isVanished, parseUint } from '../procfs/reader';
 import { SocketOwners, type ScanCounters } from '../procfs/socket-owners';
 
@@ -78,7 +78,8 @@ function endpointText(address: string, port: number): string {
 export class ConnectionsCollector implements Collector {
   readonly name = 'connections';
   private readonly root: string;
-  private readonly reader = new ProcReader(256 * 1024);
+  /** 64 KiB: the tcp tables are read through it in pieces (readTcpTable), so it no longer grows to a table's size (1 MB at 7,000 sockets) and stays there. */
+  private readonly reader = new ProcReader(64 * 1024);
   private readonly addresses = new AddressCache();
   private readonly owners: SocketOwners;
   private readonly processLatest = new LatestMemories();
@@ -188,16 +189,14 @@ export class ConnectionsCollector implements Collector {
             continue;
           }
           const path = `${this.root}/${pid}/net/${file}`;
-          let n: number;
           try {
-            n = this.reader.read(path);
+            readTcpTable(this.reader, path, this.addresses, sockets);
           } catch (err) {
             // A kernel without IPv6 has no tcp6: that namespace simply has no IPv6 sockets.
             if (file === 'tcp6' && errnoOf(err) === 'ENOENT') continue;
             throw err;
           }
           this.stats.tablesRead++;
-          parseTcpTable(this.reader.bytes, n, this.addresses, sockets);
         }
         return sockets;
       } catch (err) {
@@ -236,7 +235,19 @@ export class ConnectionsCollector implements Collector {
   private readConntrack(onError: (err: unknown, path: string) => void): { flows: ConntrackFlow[]; skipped: number } {
     if (this.conntrackPath === null) return { flows: [], skipped: 0 };
     try {
-      return parseConntrack(this.reader.readText(this.conntrackPath, 'latin1'), this.maxFlows);
+      // In pieces of the reader's buffer, whole lines at a time (each line is one flow), like the tcp tables: a host
+      // tracking many flows does not grow the buffer to the table's size. Same flows as parsing the whole text.
+      const flows: ConntrackFlow[] = [];
+      let skipped = 0;
+      this.reader.readPieces(this.conntrackPath, (buf, end, atEnd) => {
+        const cut = atEnd ? end : buf.lastIndexOf(10, end - 1) + 1;
+        if (cut <= 0) return 0;
+        const part = parseConntrack(buf.toString('latin1', 0, cut), this.maxFlows - flows.length);
+        for (const f of part.flows) flows.push(f);
+        skipped += part.skipped;
+        return cut;
+      });
+      return { flows, skipped };
     } catch (err) {
       // No conntrack module loaded: nothing to add, and nothing wrong. Anything
       // else (EACCES without CAP_NET_ADMIN) is reported, and the sockets still count.

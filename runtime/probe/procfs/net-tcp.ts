@@ -9,6 +9,7 @@
  */
 import { endianness } from 'node:os';
 import { canonicalAddress } from '../../report';
+import type { ProcReader } from './reader';
 
 export const TCP_LISTEN = 0x0a;
 /** States of a socket that belongs to a live connection (ESTABLISHED … CLOSING, not TIME_WAIT/CLOSE). */
@@ -138,14 +139,47 @@ function wanted(state: number): boolean {
  * A line that does not have that layout is read field by field.
  */
 export function parseTcpTable(buf: Buffer, len: number, addresses: AddressCache, out: TcpSocket[]): void {
-  let i = buf.indexOf(10) + 1; // skip the header line
-  if (i <= 0) return;
+  const i = buf.indexOf(10) + 1; // skip the header line
+  if (i <= 0 || i > len) return;
+  parseTcpLines(buf, i, len, addresses, out, true);
+}
+
+/**
+ * Parses the table's lines in buf[from, len) (no header line) like
+ * parseTcpTable. Unless `final`, a last line without its newline is left for
+ * the next piece: returns the offset where it starts (len when none is left).
+ */
+export function parseTcpLines(buf: Buffer, from: number, len: number, addresses: AddressCache, out: TcpSocket[], final: boolean): number {
+  let i = from;
   while (i < len) {
     let eol = buf.indexOf(10, i);
-    if (eol < 0 || eol > len) eol = len;
+    if (eol < 0 || eol >= len) {
+      if (!final) return i;
+      eol = len;
+    }
     if (!parseFixedLine(buf, i, eol, addresses, out)) parseLineByFields(buf, i, eol, addresses, out);
     i = eol + 1;
   }
+  return len;
+}
+
+/**
+ * Reads and parses the tcp/tcp6 table at `path` in pieces of the reader's
+ * buffer (ProcReader.readPieces): the same sockets as parseTcpTable over the
+ * whole file, without a buffer the size of the table. Throws the fs error.
+ */
+export function readTcpTable(reader: ProcReader, path: string, addresses: AddressCache, out: TcpSocket[]): void {
+  let header = true;
+  reader.readPieces(path, (buf, end, atEnd) => {
+    let from = 0;
+    if (header) {
+      const nl = buf.indexOf(10);
+      if (nl < 0 || nl >= end) return atEnd ? end : 0; // the header line is not complete yet
+      from = nl + 1;
+      header = false;
+    }
+    return parseTcpLines(buf, from, end, addresses, out, atEnd);
+  });
 }
 
 /** One line in the kernel's fixed layout; false when the line does not have it. */

@@ -69,6 +69,40 @@ export class ProcReader {
     }
   }
 
+  /**
+   * Reads a file of many lines in pieces of the buffer's size instead of
+   * whole, so that a large table (a host's /proc/net/tcp: about 150 bytes per
+   * socket, 1 MB for 7,000 sockets) does not grow the buffer to its size and
+   * keep that memory for the rest of the process. After each read,
+   * `consume(buf, end, atEnd)` parses what it can of buf[0, end) and returns
+   * where the first byte it left is (the start of a line not yet complete);
+   * those bytes are moved to the front and the next read appends to them.
+   * With `atEnd` (the file is exhausted) it must take everything. The buffer
+   * grows only when a single unfinished line fills it.
+   */
+  readPieces(path: string, consume: (buf: Buffer, end: number, atEnd: boolean) => number): void {
+    const fd = openSync(path, 'r');
+    try {
+      let n = 0;
+      for (;;) {
+        const got = readSync(fd, this.buf, n, this.buf.length - n, null);
+        n += got;
+        const used = consume(this.buf, n, got === 0);
+        if (got === 0) return;
+        if (used > 0) {
+          this.buf.copyWithin(0, used, n);
+          n -= used;
+        } else if (n === this.buf.length) {
+          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+          this.buf.copy(bigger, 0, 0, n);
+          this.buf = bigger;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** Reads `fd` to its end into the buffer after its first `n` bytes, growing it as needed; returns the total length. */
   private readRest(fd: number, n: number): number {
     for (;;) {
