@@ -39,21 +39,27 @@ t.test('the probe flags stop the young generation from growing; without them it 
   t.ok(newSpaceAfterGarbage(false) > 1, 'control: without the flags the new space grows under the same garbage');
 });
 
+/**
+ * Runs a hot loop in a fresh node, with or without the probe's flags applied at
+ * run time, and returns what `probe` (a V8 natives expression over `hot`) says.
+ */
+function hotFunction(apply: boolean, probe: string, length: number, nodeFlags: string[]): string {
+  const script = `
+    const { applyProbeV8Flags } = require(${JSON.stringify(COMMAND)});
+    if (${apply}) applyProbeV8Flags();
+    function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
+    const a = Array.from({ length: ${length} }, (_, i) => i);
+    for (let r = 0; r < 20000; r++) hot(a);
+    process.stdout.write(String(${probe}));
+  `;
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', ...nodeFlags, '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout;
+}
+
 t.test('with the probe flags a hot function stays unoptimized (--no-opt set at run time works); without them TurboFan optimizes it', async (t) => {
-  const optimized = (apply: boolean): boolean => {
-    const script = `
-      const { applyProbeV8Flags } = require(${JSON.stringify(COMMAND)});
-      if (${apply}) applyProbeV8Flags();
-      function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
-      const a = Array.from({ length: 1000 }, (_, i) => i);
-      for (let r = 0; r < 20000; r++) hot(a);
-      process.stdout.write(String((%GetOptimizationStatus(hot) & 16) !== 0)); // bit 4: optimized
-    `;
-    // Synchronous recompilation: whether it got optimized does not depend on a background thread's timing.
-    const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--no-concurrent-recompilation', '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-    return r.stdout === 'true';
-  };
+  // Bit 4 of the status: optimized. Synchronous recompilation: whether it got optimized does not depend on a background thread's timing.
+  const optimized = (apply: boolean): boolean => hotFunction(apply, '(%GetOptimizationStatus(hot) & 16) !== 0', 1000, ['--no-concurrent-recompilation']) === 'true';
   t.equal(optimized(true), false, 'not optimized under the probe flags');
   t.equal(optimized(false), true, 'control: optimized without them');
 });
@@ -106,19 +112,7 @@ t.test('isoTimeUtc writes what Date#toISOString writes', async (t) => {
 });
 
 t.test('with the probe flags a hot function stays in the interpreter (--no-sparkplug set at run time works); without them Sparkplug compiles it', async (t) => {
-  const sparkplug = (apply: boolean): boolean => {
-    const script = `
-      const { applyProbeV8Flags } = require(${JSON.stringify(COMMAND)});
-      if (${apply}) applyProbeV8Flags();
-      function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
-      const a = Array.from({ length: 100 }, (_, i) => i);
-      for (let r = 0; r < 20000; r++) hot(a);
-      process.stdout.write(String(%ActiveTierIsSparkplug(hot)));
-    `;
-    const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--no-opt', '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-    return r.stdout === 'true';
-  };
+  const sparkplug = (apply: boolean): boolean => hotFunction(apply, '%ActiveTierIsSparkplug(hot)', 100, ['--no-opt']) === 'true';
   t.equal(sparkplug(true), false, 'interpreted under the probe flags');
   t.equal(sparkplug(false), true, 'control: baseline code without them');
 });
