@@ -106,7 +106,7 @@ export class AppMetrics {
     });
     new Gauge({
       name: APP_METRICS.viewNodes,
-      help: 'Nodes per view (counted from the live model; counting renders nothing)',
+      help: 'Nodes per view (kept from the live model\'s changes; counting renders nothing)',
       labelNames: ['view'],
       registers,
       collect() {

@@ -24,7 +24,8 @@
 import type { LiveModel, ChangeSet } from '../model';
 import { VIEW_IDS, VIEWS, filterKey, type Filters, type ViewId } from './catalog';
 import { passes } from './filter';
-import { ChangeClassifier, ViewRenderer, countViewNodes, type RenderedView } from './render';
+import { GroupCounts } from './counts';
+import { ChangeClassifier, ViewRenderer, type RenderedView } from './render';
 
 export interface Topic {
   readonly name: string;
@@ -74,6 +75,8 @@ export class ViewHub {
   private readonly renderers = new Map<ViewId, ViewRenderer>();
   private readonly renders = new Map<ViewId, RenderedView>();
   private readonly classifier: ChangeClassifier;
+  /** Grouped views: their node counts, kept from the change sets. */
+  private readonly groupCounts = new Map<ViewId, GroupCounts>();
   /** Watched views: ids whose serialisation changed since the view's last tick. */
   private readonly since = new Map<ViewId, Set<string>>();
   private readonly dirty = new Set<ViewId>(VIEW_IDS);
@@ -104,11 +107,13 @@ export class ViewHub {
     this.idleReleaseMs = opts.idleReleaseMs ?? 60_000;
     for (const v of VIEW_IDS) this.renderers.set(v, new ViewRenderer(model, v));
     this.classifier = new ChangeClassifier(model);
+    for (const v of VIEW_IDS) if (VIEWS[v].groupBy !== undefined) this.groupCounts.set(v, new GroupCounts(model, VIEWS[v]));
     model.onChange((c) => this.onModelChange(c));
   }
 
   private onModelChange(c: ChangeSet): void {
     const structural = this.classifier.classify(c.changed);
+    for (const [v, counts] of this.groupCounts) counts.note(c.changed[VIEWS[v].base]);
     for (const v of VIEW_IDS) {
       this.dirty.add(v);
       this.renderers.get(v)!.note(c.changed, structural);
@@ -163,13 +168,11 @@ export class ViewHub {
   }
 
   /**
-   * How many nodes the view has now, without rendering it: a clean render's size when there
-   * is one, else the count of the renderer's node-selection step over the model.
+   * How many nodes the view has now, without rendering it or walking the model: the base
+   * topology's size, or for a grouped view its groups counted from the change sets.
    */
   nodeCount(view: ViewId): number {
-    const r = this.renders.get(view);
-    if (r && !this.dirty.has(view)) return r.nodes.size;
-    return countViewNodes(this.model, VIEWS[view]);
+    return this.groupCounts.get(view)?.size ?? this.model.topology(VIEWS[view].base).size;
   }
 
   /** Whether the hub holds render state of the view (tests and the memory bench read this). */

@@ -639,7 +639,8 @@ class LiftContext {
 }
 
 /** The id of the group node a base node belongs to, in a grouped view. */
-function groupKey(spec: ViewSpec, m: MergedNode): string {
+/** The group a base node belongs to in a grouped view (its rendered node's id). */
+export function groupKey(spec: ViewSpec, m: MergedNode): string {
   if (spec.groupBy === 'image') return `image;${encodeURIComponent(imageName(text(m.node, KEYS.image)))}`;
   return `process_name;${encodeURIComponent(text(m.node, KEYS.name))}`;
 }
@@ -647,9 +648,10 @@ function groupKey(spec: ViewSpec, m: MergedNode): string {
 /**
  * How many nodes a render of the view would have, from the model alone: the
  * renderer's node-selection step (one node per base node, or one per group of
- * them) without lifting edges or building payloads. What the node-count gauge
- * and the list of views read, so that counting a view nobody watches does not
- * render it (a full render of every view at 1,000 probes holds ~160 MB).
+ * them) without lifting edges or building payloads: the full count that the
+ * hub's incremental counts (GroupCounts) are tested against. It walks the
+ * base topology (40,000 processes at 1,000 probes), so the app itself does
+ * not call it per scrape.
  */
 export function countViewNodes(model: LiveModel, spec: ViewSpec): number {
   const base = model.topology(spec.base);
