@@ -100,6 +100,8 @@ t.test('reports reach two apps, encoded, in order, with the token from the file'
   t.ok(await until(() => a.got.length === 2 && b.got.length === 2));
   t.same(a.got.map((r) => [r.kind, r.seq]), [['full', 1], ['delta', 2]]);
   t.same(b.got.map((r) => r.seq), [1, 2]);
+  // The sink has the report before the publisher has read its answer: the observer counts it a moment later.
+  t.ok(await until(() => tally.ok === 4), `4 publishes observed as ok (${tally.ok})`);
   t.equal(tally.ok, 4);
 });
 
