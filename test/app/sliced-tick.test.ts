@@ -23,8 +23,9 @@ t.test('a sliced tick publishes each view in its own turn, in seq order, and con
   const probes = Array.from({ length: shape.probes }, (_, i) => new SimProbe(i, shape, tpl));
   for (const p of probes) model.ingest(p.next(clock), 'tok', clock);
 
-  // A turn counter: bumped by an immediate queued at the first publish of a turn, which runs
-  // before the hub's next slice (queued after the publishes of this one).
+  // A turn counter: bumped by a microtask queued at the first publish of a turn. Microtasks run
+  // as soon as the callback that published returns, before any other timer or immediate (an
+  // immediate here let the next tick's timer publish in between on a slow machine).
   let turn = 0;
   let bumpQueued = false;
   const published: Array<{ topic: string; seq: number; turn: number }> = [];
@@ -35,7 +36,7 @@ t.test('a sliced tick publishes each view in its own turn, in seq order, and con
     publish: (topic, msg) => {
       if (!bumpQueued) {
         bumpQueued = true;
-        setImmediate(() => {
+        queueMicrotask(() => {
           turn++;
           bumpQueued = false;
         });
