@@ -8,13 +8,14 @@
  * through `validateReport`. `decodeReport` never rejects: it resolves to a
  * `Checked` result.
  */
-import { gunzip, gunzipSync, gzip, gzipSync, type ZlibOptions } from 'node:zlib';
+import { createGzip, gunzip, gunzipSync, gzipSync, type ZlibOptions } from 'node:zlib';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
+import { jsonChunks } from './json-pieces';
 import { ReportError, type Checked } from './errors';
 import { WIRE_LIMITS, type Report } from './schema';
 import { validateReport } from './validate';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip) as (buf: Buffer, opts: ZlibOptions) => Promise<Buffer>;
 
 /** The Content-Type and Content-Encoding of an encoded report over HTTP. */
@@ -29,8 +30,32 @@ export interface DecodeLimits {
 /** zlib's default level: the probe's CPU budget matters more than the last few percent of size. */
 const GZIP_OPTIONS: ZlibOptions = { level: 6 };
 
+/**
+ * Characters of JSON handed to gzip at a time by encodeReport. Why not the
+ * whole text: see runtime/report/json-pieces.ts (a full report's text and
+ * its Buffer copy were the top of the probe's resident memory).
+ */
+export const ENCODE_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * The report as gzip-compressed JSON, the same bytes a decoder sees as
+ * `JSON.stringify(report)`. The text is made and compressed a chunk at a time
+ * (ENCODE_CHUNK_CHARS), off the main thread, so neither the whole text nor a
+ * copy of it is ever in memory.
+ */
 export async function encodeReport(report: Report): Promise<Buffer> {
-  return gzipAsync(Buffer.from(JSON.stringify(report), 'utf8'), GZIP_OPTIONS);
+  const gz = createGzip(GZIP_OPTIONS);
+  const out: Buffer[] = [];
+  gz.on('data', (b: Buffer) => out.push(b));
+  const ended = once(gz, 'end');
+  // A zlib error rejects both the drain wait and `ended`; the one awaited first reports it.
+  ended.catch(() => undefined);
+  for (const chunk of jsonChunks(report, ENCODE_CHUNK_CHARS)) {
+    if (!gz.write(chunk, 'utf8')) await once(gz, 'drain');
+  }
+  gz.end();
+  await ended;
+  return Buffer.concat(out);
 }
 
 export function encodeReportSync(report: Report): Buffer {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { decodeReport, decodeReportSync, encodeReport, encodeReportSync, WIRE_LIMITS } from '../../runtime/report';
 import { node, report } from './helpers';
 
@@ -46,4 +46,19 @@ t.test('garbage is an error result, not a rejection', async (t) => {
   }
   const big = await decodeReport(Buffer.alloc(2048), { maxEncodedBytes: 1024 });
   t.equal(big.ok ? 'ok' : big.error.code, 'E_WIRE_TOO_LARGE', 'compressed size is bounded too');
+});
+
+t.test('a report of several megabytes is encoded in chunks and decodes to the same value', async (t) => {
+  // 3,000 processes with long command lines: far more JSON than one ENCODE_CHUNK_CHARS chunk.
+  const nodes: Record<string, ReturnType<typeof node>> = {};
+  for (let i = 0; i < 3000; i++) {
+    nodes[`process;h1;${i};${i}`] = node({ latest: { name: { ts: i, v: `p${i}` }, cmdline: { ts: i, v: `/usr/bin/p${i} --flag ${'x'.repeat(900)} é ✓` } } });
+  }
+  const big = report({ process: nodes });
+  const text = JSON.stringify(big);
+  t.ok(text.length > 2_000_000, `${text.length} characters of JSON`);
+  const bytes = await encodeReport(big);
+  t.same(gunzipSync(bytes).toString('utf8'), text, 'the bytes inflate to JSON.stringify of the report');
+  const r = await decodeReport(bytes);
+  t.ok(r.ok, r.ok ? 'valid' : r.error.message);
 });
