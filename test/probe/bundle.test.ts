@@ -5,7 +5,7 @@
  *
  * - It loads nothing from node_modules but commander (shared with
  *   runtime/cli.ts): undici and prom-client come in through the parts files,
- *   not their indexes.
+ *   not their indexes; and not `node:http2` (left out, see ABSENT_BUILTINS).
  * - Through its undici parts it talks to an engine socket (a missing one gives
  *   the report error ENGINE_UNREACHABLE, mapped from undici's error classes).
  * - Through its prom-client parts it serves /metrics with the probe's own
@@ -43,6 +43,14 @@ t.test('the probe bundle', async (t) => {
       [],
       `modules from node_modules: ${fromPackages.length}, all commander's`,
     );
+  });
+
+  t.test('leaves out node:http2 (ABSENT_BUILTINS) and still loads undici', async (t) => {
+    const r = run(
+      `require(process.argv[1]); process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (http2|net|zlib)$/.test(m))))`,
+    );
+    t.equal(r.status, 0, String(r.stderr));
+    t.same(JSON.parse(String(r.stdout)).sort(), ['NativeModule net', 'NativeModule zlib'], 'net and zlib loaded, http2 not');
   });
 
   t.test('--once through the bundle: a valid report; undici parts reach (and miss) the engine socket', async (t) => {

@@ -16,7 +16,10 @@
  *   compilation, and the compiled sources with their comments were 4.5 MB of
  *   heap;
  * - `commander` stays external: runtime/cli.ts builds its program with the
- *   same copy, and it adds the probe's Command to it.
+ *   same copy, and it adds the probe's Command to it;
+ * - `node:http2` is left out (ABSENT_BUILTINS): loading it costs about
+ *   2.3 MB of resident memory and only undici's HTTP/2 client needs it, which
+ *   runs only when a dispatcher sets `allowH2` (the probe's never do).
  *
  * The build fails if a package index that the parts files exist to avoid
  * ends up in the bundle anyway.
@@ -35,6 +38,39 @@ const PARTS: Readonly<Record<string, string>> = {
 
 /** Inputs that must not be in the bundle: the indexes PARTS stands in for. */
 const FORBIDDEN = ['node_modules/undici/index.js', 'node_modules/prom-client/index.js'];
+
+/**
+ * Node built-in modules the bundle leaves out, with the one importer allowed
+ * to ask for them and why that importer can do without. The importer gets a
+ * module that throws ERR_PROBE_BUNDLE_ABSENT when loaded; undici's
+ * client-h2.js loads `node:http2` in a try/catch (its own path for runtimes
+ * without HTTP/2) and uses it only for connections that negotiated h2, which
+ * needs `allowH2: true`. Any other importer of these fails the build.
+ */
+export const ABSENT_BUILTINS: Readonly<Record<string, { importer: string; why: string }>> = {
+  'node:http2': {
+    importer: 'node_modules/undici/lib/dispatcher/client-h2.js',
+    why: "undici's HTTP/2 client, used only with allowH2, which no dispatcher of the probe sets",
+  },
+};
+
+const absent: Plugin = {
+  name: 'probe-absent-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => {
+      const entry = ABSENT_BUILTINS[args.path];
+      if (!entry) return undefined;
+      if (!args.importer.replace(/\\/g, '/').endsWith(entry.importer)) {
+        return { errors: [{ text: `${args.path} is left out of the probe bundle (ABSENT_BUILTINS) but ${args.importer} imports it; allow that importer there or keep the module` }] };
+      }
+      return { path: args.path, namespace: 'probe-absent' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'probe-absent' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not in the probe bundle: ${ABSENT_BUILTINS[args.path]!.why}`)}), { code: 'ERR_PROBE_BUNDLE_ABSENT' });`,
+      loader: 'js',
+    }));
+  },
+};
 
 const parts: Plugin = {
   name: 'probe-parts',
@@ -65,7 +101,7 @@ export async function buildProbeBundle(outFile = DEFAULT_PROBE_BUNDLE): Promise<
     sourcemap: true,
     legalComments: 'none',
     external: ['commander'],
-    plugins: [parts],
+    plugins: [parts, absent],
     metafile: true,
     logLevel: 'warning',
   });
