@@ -247,6 +247,11 @@ export class Probe {
   private async collectFull(): Promise<FullReport> {
     const started = performance.now();
     const cpu = process.cpuUsage();
+    // Every collector runs and every fragment is replaced, and the report is
+    // assembled anew: keeping the last ones through the pass would hold two
+    // copies of the host's nodes at its top (the probe's peak memory).
+    this.lastFull = null;
+    this.fragments.clear();
     const now = this.clock();
     const collectors = await this.runCollectors(null, now, 'full');
     const report = this.assemble(now);

@@ -23,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
 import { REPORT_PATH } from '../control/protocol';
-import { encodeReport, REPORT_CONTENT_ENCODING, REPORT_CONTENT_TYPE, type DeltaReport, type Report } from '../report';
+import { encodeReport, REPORT_CONTENT_ENCODING, REPORT_CONTENT_TYPE, type Report } from '../report';
 import { Backoff, sleep } from './limit';
 
 /** What the publisher tells the probe's metrics. */
@@ -61,12 +61,31 @@ export class PublishError extends Error {
   }
 }
 
-/** A report and its encoding, made once and shared by every app's queue. */
+/**
+ * A report's encoding, made once and shared by every app's queue, with what
+ * the queues need to know about the report (kind, seq, base).
+ *
+ * The encoding starts when the report is published, and the report itself is
+ * not kept: the probe lets go of a full report when its next full pass starts
+ * (runtime/probe/probe.ts), and a queue holding it (an app down for a while)
+ * would otherwise keep a second copy of the host's nodes in the probe's
+ * memory during that pass.
+ */
 class Item {
-  private encoded: Promise<Buffer> | null = null;
-  constructor(readonly report: Report) {}
+  readonly kind: Report['kind'];
+  readonly seq: number;
+  /** A delta's full report (undefined for a full report). */
+  readonly baseSeq: number | undefined;
+  private readonly encoded: Promise<Buffer>;
+  constructor(report: Report) {
+    this.kind = report.kind;
+    this.seq = report.seq;
+    this.baseSeq = report.kind === 'delta' ? report.baseSeq : undefined;
+    this.encoded = encodeReport(report);
+    // Read by send(); a failure there is logged and the item dropped. Until then it must not count as unhandled.
+    this.encoded.catch(() => undefined);
+  }
   bytes(): Promise<Buffer> {
-    this.encoded ??= encodeReport(this.report);
     return this.encoded;
   }
 }
@@ -118,7 +137,7 @@ export class Publisher {
     if (report.kind === 'full') {
       this.shared.lastFull = item;
       this.shared.lastDelta = null;
-    } else if (this.shared.lastFull && report.baseSeq === this.shared.lastFull.report.seq) {
+    } else if (this.shared.lastFull && report.baseSeq === this.shared.lastFull.seq) {
       this.shared.lastDelta = item;
     }
     for (const t of this.targets) t.enqueue(item);
@@ -189,19 +208,19 @@ class Target {
   }
 
   enqueue(item: Item): void {
-    if (item.report.kind === 'full') {
+    if (item.kind === 'full') {
       for (let i = 0; i < this.queue.length; i++) this.opts.observer?.dropped(this.app, 'superseded');
       this.queue = [item];
     } else {
-      const base = (item.report as DeltaReport).baseSeq;
+      const base = item.baseSeq;
       const before = this.queue.length;
-      this.queue = this.queue.filter((q) => !(q.report.kind === 'delta' && q.report.baseSeq === base));
+      this.queue = this.queue.filter((q) => !(q.kind === 'delta' && q.baseSeq === base));
       for (let i = this.queue.length; i < before; i++) this.opts.observer?.dropped(this.app, 'superseded');
       this.queue.push(item);
     }
     const max = this.opts.maxQueue ?? 8;
     while (this.queue.length > max) {
-      const i = this.queue.findIndex((q) => q.report.kind === 'delta');
+      const i = this.queue.findIndex((q) => q.kind === 'delta');
       this.queue.splice(i >= 0 ? i : 0, 1);
       this.opts.observer?.dropped(this.app, 'queue_full');
     }
@@ -239,7 +258,7 @@ class Target {
       this.lastError = outcome.reason;
       if (outcome.kind === 'resync') {
         this.resync();
-        if (this.queue[0] === item && item.report.kind === 'delta') this.queue.shift(); // no full yet: nothing better to send
+        if (this.queue[0] === item && item.kind === 'delta') this.queue.shift(); // no full yet: nothing better to send
         continue;
       }
       if (!this.disconnected) this.opts.logger?.warn({ app: this.app, reason: outcome.reason }, 'publish failing; retrying with backoff');
@@ -299,7 +318,7 @@ class Target {
     if (status === 400 || status === 413 || status === 415) {
       this.opts.observer?.failed(this.app, `rejected_${status}`, seconds());
       this.opts.observer?.dropped(this.app, `rejected_${status}`);
-      this.opts.logger?.warn({ app: this.app, status, code, seq: item.report.seq, kind: item.report.kind }, 'report rejected by the app; dropped');
+      this.opts.logger?.warn({ app: this.app, status, code, seq: item.seq, kind: item.kind }, 'report rejected by the app; dropped');
       return { kind: 'drop' };
     }
     if (status === 401 || status === 403) {

@@ -192,3 +192,43 @@ t.test('the collectors of a pass run concurrently; one that awaits settled(name)
   t.equal(delta, null);
   t.same(events, ['slow:start', 'slow:end saw table of pass 1'], 'settled() of a collector not in the pass resolves at once');
 });
+
+t.test('a full pass lets go of the last full report and fragments before its collectors run', async (t) => {
+  // gc() without --expose-gc on tap's command line: the flag, then gc from a fresh context.
+  require('node:v8').setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc') as () => void;
+  const clock = { now: 1_000_000 };
+  let lastReport: WeakRef<object> | null = null;
+  let lastNode: WeakRef<object> | null = null;
+  const freedWhenCollecting: boolean[] = [];
+  // Runs inside the pass, as a collector: what the probe still holds then is what the pass's top holds.
+  const watcher: Collector = {
+    name: 'watcher',
+    async collect() {
+      gc();
+      freedWhenCollecting.push(lastReport !== null && lastReport.deref() === undefined && lastNode!.deref() === undefined);
+      return { nodes: {}, issues: [] };
+    },
+  };
+  const good = new Settable('good');
+  good.nodes = { 'process;h;1;1': n('a') };
+  // The sink keeps nothing, as the publisher keeps only the encoded bytes.
+  const probe = new Probe({ identity, collectors: [watcher, good], sink: () => undefined, clock: () => clock.now });
+  let r: FullReport | null = await probe.fullPass();
+  lastReport = new WeakRef(r);
+  lastNode = new WeakRef(r.topologies.process.nodes['process;h;1;1']!);
+  r = null;
+  // A WeakRef's target is kept until the current task ends: let it end.
+  await new Promise((resolve) => setImmediate(resolve));
+  // Fresh node objects for the next pass, as the real collectors make.
+  good.nodes = { 'process;h;1;1': n('a2') };
+  clock.now += 15_000;
+  const r2 = await probe.fullPass();
+  t.same(freedWhenCollecting, [false, true], 'during the second pass the first report and its nodes were gone');
+  t.equal(r2.topologies.process.nodes['process;h;1;1']!.latest['v']!.v, 'a2');
+  // Deltas still have their base once the full pass is done.
+  good.nodes = { 'process;h;1;1': n('a3') };
+  const d = await probe.deltaPass(['good']);
+  t.equal(d?.kind, 'delta');
+  t.same(Object.keys(d?.kind === 'delta' ? d.topologies.process.nodes : {}), ['process;h;1;1'], 'the delta against the new full report');
+});

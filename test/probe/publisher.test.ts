@@ -207,3 +207,39 @@ t.test('TLS: verified against --ca-file; an unknown CA is refused', { skip: proc
   t.equal(tally.errors[0], 'tls', 'refused: certificate not verified');
   t.equal(a.got.length, 1, 'nothing sent without verification');
 });
+
+t.test('a queued report is held as its encoding, not as the report object', async (t) => {
+  require('node:v8').setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc') as () => void;
+  const app = await sink(t);
+  const port = app.port;
+  app.server.close();
+  await sleep(50);
+  const p = new Publisher({ apps: [`http://127.0.0.1:${port}`], token: TOKEN, backoff: { initialMs: 50, maxMs: 100 } });
+  t.teardown(() => p.close(0));
+  let f1: FullReport | null = full(1, 'kept as bytes');
+  const weak = new WeakRef(f1);
+  p.publish(f1);
+  f1 = null;
+  await sleep(100); // the encoding is done; the app is still down, so the item is queued
+  t.equal(p.status()[0]!.queued, 1, 'queued while the app is down');
+  gc();
+  t.equal(weak.deref(), undefined, 'the report object was let go once encoded');
+  const got: Report[] = [];
+  const back = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const d = await decodeReport(Buffer.concat(chunks));
+      if (d.ok) got.push(d.value);
+      res.writeHead(202).end('{}');
+    });
+  });
+  await new Promise<void>((r) => back.listen(port, '127.0.0.1', r));
+  t.teardown(() => {
+    back.closeAllConnections();
+    back.close();
+  });
+  t.ok(await until(() => got.length >= 1));
+  t.same(got[0], full(1, 'kept as bytes'), 'what reaches the app is the report as published');
+});
