@@ -24,7 +24,7 @@
  * average at the start and end of each variant. JSON lines, then one summary
  * line.
  *
- *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR [--baseline-variant deployed]] [--variants default,recommended]
+ *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR [--baseline-variant deployed]] [--variants default,recommended] [--samples DIR] [--memlog]
  *
  * Variants (`--variants`, comma-separated): `default` (plain `node`, an
  * environment without NODE_OPTIONS: what a probe started by hand gets),
@@ -37,7 +37,7 @@
  * Memory, from outside the probe (nothing loaded into it): /proc/<pid>/status
  * every 100 ms; the result gives the peak RSS (VmHWM), when the highest sample
  * was taken (seconds after start, and after which pass) and its anonymous and
- * file-backed parts. `--memlog` also preloads a sampler into the probe (every
+ * file-backed parts (`--samples DIR` writes every sample). `--memlog` also preloads a sampler into the probe (every
  * 2 s: heap, external, V8 spaces) and reports its samples at start, at peak
  * and at the end; it adds its own code and garbage to what it measures.
  *
@@ -73,6 +73,10 @@ const ROOT = join(__dirname, '..');
 /** `--variants a,b`: which of VARIANTS to run (default: default,bounded-heap). */
 const VARIANT_NAMES = (args.indexOf('--variants') >= 0 ? args[args.indexOf('--variants') + 1]! : 'default').split(',');
 const MEMLOG = args.includes('--memlog');
+/** `--samples DIR`: also write every 100 ms memory sample of each variant to DIR/<variant>.tsv (seconds since start, RSS, anonymous, file-backed; MB). */
+/** `--sample-ms N`: how often the memory is sampled from outside (default 100 ms). */
+const SAMPLE_MS = numberFlag('sample-ms', 100);
+const SAMPLES_DIR = args.indexOf('--samples') >= 0 ? args[args.indexOf('--samples') + 1]! : '';
 const VARIANTS: Record<string, { flags: string[]; env?: Record<string, string> }> = {
   default: { flags: [] },
   deployed: { flags: [], env: { ...PROBE_PROCESS_ENV } },
@@ -284,16 +288,18 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   const t0 = Date.now();
   // The peak from outside: VmHWM says how high, these samples say when and of what.
   let peak = { atS: 0, rssMb: 0, anonMb: 0, fileMb: 0 };
+  const samples: string[] = [];
   const sampler = setInterval(() => {
     try {
       const st = readFileSync(`/proc/${proc.pid}/status`, 'latin1');
       const mb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(st)?.[1] ?? NaN) / 1024;
       const rss = mb('VmRSS');
+      if (SAMPLES_DIR) samples.push(`${((Date.now() - t0) / 1000).toFixed(1)}\t${rss.toFixed(2)}\t${mb('RssAnon').toFixed(2)}\t${mb('RssFile').toFixed(2)}`);
       if (rss > peak.rssMb) peak = { atS: (Date.now() - t0) / 1000, rssMb: rss, anonMb: mb('RssAnon'), fileMb: mb('RssFile') };
     } catch {
       // exited
     }
-  }, 100);
+  }, SAMPLE_MS);
   load.track(proc);
   const loadStart = loadAvg1();
   let stderr = '';
@@ -334,6 +340,7 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   const rssEndMb = Math.round(statusKb(pid, 'VmRSS') / 102.4) / 10;
   const text = await scrape(metricsPort);
   clearInterval(sampler);
+  if (SAMPLES_DIR) writeFileSync(join(SAMPLES_DIR, `${variant}.tsv`), `seconds\trss_mb\tanon_mb\tfile_mb\n${samples.join('\n')}\n`);
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
   sink.close();
