@@ -11,7 +11,8 @@
  *   environment and bench/probe.ts runs its `deployed` variant with them: this
  *   object is their one source. A probe started by hand (`orchestrator probe`)
  *   runs without them unless its environment has them.
- * - HeapSettler: a major garbage collection shortly after each full pass.
+ * - HeapSettler: a major garbage collection before the first pass and
+ *   shortly after each full pass.
  * - probeLogTime: the log's ISO time without V8's time-zone lookup.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -141,6 +142,12 @@ export class HeapSettler {
     }, this.delayMs);
     // Never the reason the process stays alive.
     this.timer.unref();
+  }
+
+  /** A major collection now (the probe's start, before its first pass). */
+  settleNow(): void {
+    this.collect ??= findCollect();
+    this.collect();
   }
 
   stop(): void {

@@ -75,7 +75,7 @@ t.test('the deployed environment (PROBE_PROCESS_ENV): node accepts every NODE_OP
 });
 
 /** Old-space bytes in use just before and 300 ms after a full pass whose promoted garbage was just let go. */
-function oldSpaceAroundSettle(settle: boolean, exposeGc: boolean): { before: number; after: number } {
+function oldSpaceAroundSettle(settle: boolean | 'now', exposeGc: boolean): { before: number; after: number } {
   const script = `
     const v8 = require('node:v8');
     const { HeapSettler } = require(${JSON.stringify(MEMORY)});
@@ -85,7 +85,8 @@ function oldSpaceAroundSettle(settle: boolean, exposeGc: boolean): { before: num
     for (let r = 0; r < 40; r++) keep.push(Array.from({ length: 20000 }, (_, i) => ({ i, s: 'p' + i })));
     keep = null;
     const before = oldUsed();
-    if (${settle}) new HeapSettler(20).afterFullPass();
+    if (${JSON.stringify(settle)} === 'now') new HeapSettler().settleNow();
+    else if (${JSON.stringify(settle)}) new HeapSettler(20).afterFullPass();
     setTimeout(() => process.stdout.write(JSON.stringify({ before, after: oldUsed() })), 300);
   `;
   const r = spawnSync(process.execPath, [...(exposeGc ? ['--expose-gc'] : []), '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8' });
@@ -93,11 +94,13 @@ function oldSpaceAroundSettle(settle: boolean, exposeGc: boolean): { before: num
   return JSON.parse(r.stdout) as { before: number; after: number };
 }
 
-t.test('HeapSettler: a major collection after a full pass returns the promoted garbage, with or without --expose-gc', async (t) => {
+t.test('HeapSettler: a major collection after a full pass (or at once) returns the promoted garbage, with or without --expose-gc', async (t) => {
   for (const exposeGc of [true, false]) {
     const s = oldSpaceAroundSettle(true, exposeGc);
     t.ok(s.after < s.before / 2, `${exposeGc ? 'gc exposed' : 'gc through a new context'}: old space in use ${(s.before / 1e6).toFixed(1)} → ${(s.after / 1e6).toFixed(1)} MB`);
   }
+  const now = oldSpaceAroundSettle('now', false);
+  t.ok(now.after < now.before / 2, `settleNow (the probe's start): ${(now.before / 1e6).toFixed(1)} → ${(now.after / 1e6).toFixed(1)} MB`);
   const control = oldSpaceAroundSettle(false, true);
   t.ok(control.after > control.before * 0.9, `control, no settler: the garbage stays (${(control.before / 1e6).toFixed(1)} → ${(control.after / 1e6).toFixed(1)} MB)`);
 });
