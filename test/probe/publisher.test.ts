@@ -58,6 +58,26 @@ async function until(pred: () => boolean, ms = 5000): Promise<boolean> {
   return pred();
 }
 
+/** An app that comes back on `port` (where one was down) and accepts every report; returns what it got. */
+async function appBackOn(t: Test, port: number): Promise<Report[]> {
+  const got: Report[] = [];
+  const back = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const d = await decodeReport(Buffer.concat(chunks));
+      if (d.ok) got.push(d.value);
+      res.writeHead(202).end('{}');
+    });
+  });
+  await new Promise<void>((r) => back.listen(port, '127.0.0.1', r));
+  t.teardown(() => {
+    back.closeAllConnections();
+    back.close();
+  });
+  return got;
+}
+
 class Tally implements PublishObserver {
   ok = 0;
   errors: string[] = [];
@@ -164,21 +184,7 @@ t.test('an app that is down: bounded queue, backoff, then a full report first on
   p.publish(f7);
   p.publish(delta(f7, 8, 'c'));
   // The app comes back on the same port.
-  const back = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const d = await decodeReport(Buffer.concat(chunks));
-      if (d.ok) got.push(d.value);
-      res.writeHead(202).end('{}');
-    });
-  });
-  const got: Report[] = [];
-  await new Promise<void>((r) => back.listen(port, '127.0.0.1', r));
-  t.teardown(() => {
-    back.closeAllConnections();
-    back.close();
-  });
+  const got = await appBackOn(t, port);
   t.ok(await until(() => got.length >= 2));
   t.same(got.map((r) => [r.kind, r.seq]), [['full', 7], ['delta', 8]], 'full report first after reconnect, then the newest delta; stale deltas dropped');
 });
@@ -225,21 +231,7 @@ t.test('a queued report is held as its encoding, not as the report object', asyn
   t.equal(p.status()[0]!.queued, 1, 'queued while the app is down');
   gc();
   t.equal(weak.deref(), undefined, 'the report object was let go once encoded');
-  const got: Report[] = [];
-  const back = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const d = await decodeReport(Buffer.concat(chunks));
-      if (d.ok) got.push(d.value);
-      res.writeHead(202).end('{}');
-    });
-  });
-  await new Promise<void>((r) => back.listen(port, '127.0.0.1', r));
-  t.teardown(() => {
-    back.closeAllConnections();
-    back.close();
-  });
+  const got = await appBackOn(t, port);
   t.ok(await until(() => got.length >= 1));
   t.same(got[0], full(1, 'kept as bytes'), 'what reaches the app is the report as published');
 });
