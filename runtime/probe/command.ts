@@ -197,7 +197,7 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
   );
   if ('off' in k8s) logger.info({ collector: 'kubernetes' }, `kubernetes collector off: ${k8s.off}`);
   // Loading the code left its garbage in the old generation; without this, V8's memory reducer
-  // compacts it some 10 s in, a transient that was the probe's highest RSS (docs/probe.md "Memory", item 12).
+  // compacts it some 10 s in, a transient that was the probe's highest RSS (docs/probe.md "Memory", item 13).
   settler.settleNow();
   probe.start();
   for (const c of channels) c.start();

@@ -33,7 +33,7 @@ const GZIP_OPTIONS: ZlibOptions = { level: 6 };
 /**
  * Characters of JSON handed to gzip at a time by encodeReport. Why not the
  * whole text: see runtime/report/json-pieces.ts (a full report's text and
- * its Buffer copy were the top of the probe's resident memory).
+ * its Buffer copy were part of the top of the probe's resident memory).
  */
 export const ENCODE_CHUNK_CHARS = 64 * 1024;
 
