@@ -27,6 +27,7 @@ import {
   type FullReport,
   type Report,
   type ReportNode,
+  type Topology,
   type TopologyName,
 } from '../report';
 import { AppError } from './errors';
@@ -183,20 +184,25 @@ export class LiveModel {
     return { seq: report.seq, applied: true, changedNodes: n };
   }
 
-  /** The report with each node rebuilt to share unchanged parts with `prev`'s picture of it. */
+  /**
+   * The report with each node rebuilt to share unchanged parts with `prev`'s picture of it. The
+   * report's own node records are updated in place (see share.ts: a copy per report was kept and
+   * copied by the young-generation GC); a frozen one (an in-process report) is copied.
+   */
   private share<R extends Report>(report: R, prev: FullReport | null): R {
-    const topologies = {} as Record<TopologyName, { nodes: Record<string, ReportNode> }>;
+    let copied: Record<TopologyName, Topology> | null = null;
     for (const t of TOPOLOGY_NAMES) {
       const incoming = report.topologies[t].nodes;
       const before = prev?.topologies[t].nodes;
-      const nodes: Record<string, ReportNode> = {};
+      let nodes: Record<string, ReportNode> | null = null;
       for (const id in incoming) {
         const old = before !== undefined && hasOwn(before, id) ? before[id] : undefined;
-        nodes[id] = this.sharer.node(incoming[id]!, old);
+        const shared = this.sharer.node(incoming[id]!, old);
+        if (shared !== incoming[id]) (nodes ??= Object.isFrozen(incoming) ? { ...incoming } : (incoming as Record<string, ReportNode>))[id] = shared;
       }
-      topologies[t] = { nodes };
+      if (nodes !== null && nodes !== incoming) (copied ??= { ...report.topologies })[t] = { nodes };
     }
-    return { ...report, topologies };
+    return copied === null ? report : { ...report, topologies: copied };
   }
 
   /** Marks probes silent for too long stale, and removes those silent for longer. Call periodically. */
@@ -260,17 +266,21 @@ export class LiveModel {
   private remerge(topology: TopologyName, id: string, source?: string): void {
     const map = this.nodes[topology];
     const old = map.get(id);
-    const candidates = new Set(old?.probes ?? []);
-    if (source !== undefined) candidates.add(source);
     let node: ReportNode | null = null;
     const probes: string[] = [];
     let stale = true;
-    for (const probeId of candidates) {
+    // The probes that reported it, then `source` if it is not one of them (no Set per id: this
+    // runs for every changed node of every report).
+    const before = old?.probes ?? [];
+    const n = before.length;
+    const extra = source !== undefined && !before.includes(source) ? 1 : 0;
+    for (let i = 0; i < n + extra; i++) {
+      const probeId = i < n ? before[i]! : source!;
       const p = this.probes.get(probeId);
-      const n = p && hasOwn(p.current.topologies[topology].nodes, id) ? p.current.topologies[topology].nodes[id]! : undefined;
-      if (!p || n === undefined) continue;
+      const pn = p && hasOwn(p.current.topologies[topology].nodes, id) ? p.current.topologies[topology].nodes[id]! : undefined;
+      if (!p || pn === undefined) continue;
       probes.push(probeId);
-      node = node === null ? n : mergeNodes(node, n);
+      node = node === null ? pn : mergeNodes(node, pn);
       if (p.info.state === 'live') stale = false;
     }
     if (node === null) {
@@ -352,6 +362,7 @@ function hasOwn(o: object, key: string): boolean {
 
 function countNodes(r: FullReport): number {
   let n = 0;
-  for (const t of TOPOLOGY_NAMES) n += Object.keys(r.topologies[t].nodes).length;
+  // for-in, not Object.keys: no array of every id per report.
+  for (const t of TOPOLOGY_NAMES) for (const _ in r.topologies[t].nodes) n++;
   return n;
 }

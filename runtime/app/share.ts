@@ -9,7 +9,17 @@
  * adjacency) go through a bounded intern table.
  *
  * The result is structurally equal to the input (same keys in the same order,
- * same values): only object identity differs. Nothing is mutated.
+ * same values): only object identity differs. The previous picture is never
+ * mutated. The incoming node is reused as the result where it differs: its
+ * containers (records, lists, rings) get the previous picture's equal entries
+ * written into them in place, rather than being copied into new containers.
+ * Equal values only, so its content (and serialisation) stays the same. Why in
+ * place: a report parsed from JSON is the app's own, and a copy of each
+ * changed node, ring and record per report was allocated and kept besides it
+ * (about 70 KB per report at the bench's fleet); the copies survive young-
+ * generation GCs and are copied by them, and those pauses were what a search
+ * waited behind. A frozen container (an in-process report may be) is copied
+ * once instead.
  */
 import type { Latest, Metric, ReportNode, Sample } from '../report';
 
@@ -37,6 +47,12 @@ export class Interner {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** `o` itself when its entries may be written, else a shallow copy (same keys, same order). */
+function writable<T extends object>(o: T): Mutable<T> {
+  if (!Object.isFrozen(o)) return o as Mutable<T>;
+  return (Array.isArray(o) ? o.slice() : { ...o }) as Mutable<T>;
+}
+
 export class NodeSharer {
   constructor(private readonly intern: Interner) {}
 
@@ -55,85 +71,69 @@ export class NodeSharer {
       adjacency === prev.adjacency &&
       parents === prev.parents &&
       controls === prev.controls &&
-      sameKeys(next, prev)
+      sameOrder(next, prev)
     ) {
       return prev;
     }
     if (latest === next.latest && metrics === next.metrics && adjacency === next.adjacency && parents === next.parents && controls === next.controls) return next;
-    // Same keys in the same order as `next` (serialisations and fingerprints read the order).
-    const out = {} as Mutable<ReportNode>;
-    for (const k in next) {
-      switch (k) {
-        case 'latest':
-          out.latest = latest;
-          break;
-        case 'metrics':
-          out.metrics = metrics;
-          break;
-        case 'adjacency':
-          out.adjacency = adjacency;
-          break;
-        case 'parents':
-          out.parents = parents;
-          break;
-        case 'controls':
-          out.controls = controls;
-          break;
-        default:
-          (out as Record<string, unknown>)[k] = (next as unknown as Record<string, unknown>)[k];
-      }
-    }
+    // Existing keys only are written: the key order (serialisations and fingerprints read it) stays.
+    const out = writable(next);
+    if (latest !== next.latest) out.latest = latest;
+    if (metrics !== next.metrics) out.metrics = metrics;
+    if (adjacency !== next.adjacency) out.adjacency = adjacency;
+    if (parents !== next.parents) out.parents = parents;
+    if (controls !== next.controls) out.controls = controls;
     return out;
   }
 
   private latest(next: ReportNode['latest'], prev: ReportNode['latest'] | undefined): ReportNode['latest'] {
-    let out: Record<string, Latest> | null = null;
+    let out: Mutable<Record<string, Latest>> | null = null;
     let same = prev !== undefined;
-    let n = 0;
-    const keys = Object.keys(next);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
+    for (const k in next) {
       const x = next[k]!;
       const p = prev !== undefined && hasOwn(prev, k) ? prev[k] : undefined;
       let y: Latest;
       if (x === undefined) y = x;
       else if (p !== undefined && (p === x || (p.ts === x.ts && p.v === x.v))) y = p;
-      else y = typeof x.v === 'string' ? { ts: x.ts, v: this.intern.str(x.v) } : x;
-      if (y !== x && out === null) {
-        out = {};
-        for (let j = 0; j < i; j++) out[keys[j]!] = next[keys[j]!]!;
-      }
-      if (out !== null) out[k] = y;
+      else if (typeof x.v === 'string') {
+        const v = this.intern.str(x.v);
+        if (v === x.v) y = x;
+        else if (Object.isFrozen(x)) y = { ts: x.ts, v };
+        else {
+          (x as Mutable<Latest>).v = v;
+          y = x;
+        }
+      } else y = x;
+      if (y !== x) (out ??= writable(next))[k] = y;
       if (y !== p) same = false;
-      n++;
     }
-    if (same && prev !== undefined && n === Object.keys(prev).length && sameOrder(keys, prev)) return prev;
+    if (same && prev !== undefined && sameOrder(next, prev)) return prev;
     return out ?? next;
   }
 
   private metrics(next: ReportNode['metrics'], prev: ReportNode['metrics'] | undefined): ReportNode['metrics'] {
-    let out: Record<string, Metric> | null = null;
+    let out: Mutable<Record<string, Metric>> | null = null;
     let same = prev !== undefined;
-    const keys = Object.keys(next);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
+    for (const k in next) {
       const x = next[k]!;
       const p = prev !== undefined && hasOwn(prev, k) ? prev[k] : undefined;
- if (x === undefined) {
-        if (out !== null) out[k] = x;
+      if (x === undefined) {
         same = false;
         continue;
       }
       const samples = this.samples(x.samples, p?.samples);
-      const y: Metric = p !== undefined && samples === p.samples ? p : samples === x.samples ? x : { samples };
-      if (y !== x && out === null) {
-        out = {};
-        for (let j = 0; j < i; j++) out[keys[j]!] = next[keys[j]!]!;
+      let y: Metric;
+      if (p !== undefined && samples === p.samples) y = p;
+      else if (samples === x.samples) y = x;
+      else if (Object.isFrozen(x)) y = { samples };
+      else {
+        (x as Mutable<Metric>).samples = samples;
+        y = x;
       }
-      if (out !== null) out[k] = y;
+      if (y !== x) (out ??= writable(next))[k] = y;
       if (y !== p) same = false;
     }
-    if (same && prev !== undefined && keys.length === Object.keys(prev).length && sameOrder(keys, prev)) return prev;
+    if (same && prev !== undefined && sameOrder(next, prev)) return prev;
     return out ?? next;
   }
 
@@ -148,8 +148,7 @@ export class NodeSharer {
       while (j < prev.length && prev[j]![0] < s[0]) j++;
       const p = j < prev.length ? prev[j]! : undefined;
       const y = p !== undefined && p[0] === s[0] && p[1] === s[1] ? p : s;
-      if (y !== s && out === null) out = next.slice(0, i);
-      if (out !== null) out.push(y);
+      if (y !== s) (out ??= writable(next as Sample[]))[i] = y;
       if (y !== prev[i]) all = false;
     }
     if (all) return prev;
@@ -163,24 +162,27 @@ export class NodeSharer {
       for (let i = 0; i < next.length; i++) if (next[i] !== prev[i]) same = false;
       if (same) return prev;
     }
-    return next.map((s) => this.intern.str(s));
+    let out: string[] | null = null;
+    for (let i = 0; i < next.length; i++) {
+      const v = this.intern.str(next[i]!);
+      if (v !== next[i]) (out ??= writable(next as string[]))[i] = v;
+    }
+    return out ?? next;
   }
 
   private parents(next: ReportNode['parents'], prev: ReportNode['parents'] | undefined): ReportNode['parents'] {
-    const out: Partial<Record<string, readonly string[]>> = {};
+    let out: Partial<Record<string, readonly string[]>> | null = null;
     let same = prev !== undefined;
-    let n = 0;
     for (const k in next) {
       const x = (next as Record<string, readonly string[] | undefined>)[k];
       const p = prev !== undefined ? (prev as Record<string, readonly string[] | undefined>)[k] : undefined;
       // (An in-process report may carry a key with no list; kept as it is.)
       const y = x === undefined ? x : this.ids(x, p);
-      out[k] = y;
+      if (y !== x) (out ??= writable(next as Partial<Record<string, readonly string[]>>))[k] = y;
       if (y !== p || (x === undefined && prev !== undefined && !hasOwn(prev, k))) same = false;
-      n++;
     }
-    if (same && prev !== undefined && n === Object.keys(prev).length && sameOrder(Object.keys(next), prev)) return prev;
-    return out as ReportNode['parents'];
+    if (same && prev !== undefined && sameOrder(next, prev)) return prev;
+    return (out ?? next) as ReportNode['parents'];
   }
 
   private controls(next: NonNullable<ReportNode['controls']>, prev: ReportNode['controls']): NonNullable<ReportNode['controls']> {
@@ -195,13 +197,14 @@ function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
 }
 
-function sameOrder(keys: string[], prev: object): boolean {
+/**
+ * The same own keys in the same order (records here have no inherited enumerable keys). Called
+ * only once every value matched, to return the previous record whole.
+ */
+function sameOrder(a: object, b: object): boolean {
+  const ka = Object.keys(a);
   let i = 0;
-  for (const k in prev) if (keys[i++] !== k) return false;
-  return true;
+  for (const k in b) if (ka[i++] !== k) return false;
+  return i === ka.length;
 }
 
-function sameKeys(a: object, b: object): boolean {
-  const ka = Object.keys(a);
-  return sameOrder(ka, b) && ka.length === Object.keys(b).length;
-}

@@ -55,3 +55,38 @@ t.test('the intern table is bounded and leaves long strings alone', async (t) =>
   interner.str(long);
   t.equal(interner.size, 1, 'long strings are not kept');
 });
+
+// The incoming node is the app's own (parsed from the request): equal parts of the previous picture
+// are written into it in place instead of into new copies, which were kept besides it and copied by
+// the young-generation GC every report.
+t.test('a changed node is the incoming node itself, carrying the previous equal parts', async (t) => {
+  const sharer = new NodeSharer(new Interner());
+  const prev = sharer.node(parsed(node([[1, 1], [2, 2]])), undefined);
+  const incoming = parsed(node([[2, 2], [3, 3]]));
+  const ring = incoming.metrics.cpu!.samples;
+  const serialised = JSON.stringify(incoming);
+  const next = sharer.node(incoming, prev);
+  t.equal(next, incoming, 'no new node object');
+  t.equal(next.metrics.cpu!.samples, ring, 'no new ring: the pairs are written into the incoming one');
+  t.equal(ring[0], prev.metrics.cpu!.samples[1], 'the carried-over pair is the previous one');
+  t.equal(JSON.stringify(incoming), serialised, 'its content is unchanged');
+  t.equal(next.latest, prev.latest, 'an equal record is still the previous one');
+});
+
+t.test('a frozen incoming node is copied, not written to', async (t) => {
+  const sharer = new NodeSharer(new Interner());
+  const prev = sharer.node(parsed(node([[1, 1], [2, 2]])), undefined);
+  const deepFreeze = <T>(o: T): T => {
+    if (typeof o === 'object' && o !== null) {
+      for (const v of Object.values(o)) deepFreeze(v);
+      Object.freeze(o);
+    }
+    return o;
+  };
+  const incoming = deepFreeze(parsed(node([[2, 2], [3, 3]], 'paused')));
+  const next = sharer.node(incoming, prev);
+  t.same(next, incoming, 'structurally equal to what arrived');
+  t.not(next, incoming, 'a copy');
+  t.not(incoming.metrics.cpu!.samples[0], prev.metrics.cpu!.samples[1], 'the frozen ring was not written to');
+  t.equal(next.metrics.cpu!.samples[0], prev.metrics.cpu!.samples[1], 'the copy shares the carried-over pair');
+});
