@@ -66,6 +66,14 @@ const SEARCH_QUERIES = ['nginx', 'image:redis', 'name:postgres', 'serve', 'names
  * 0 scrapes only at the window's edges. A scrape runs the gauges' collectors on the app's main thread.
  */
 const SCRAPE_INTERVAL_S = Number(flag('scrape-interval', String(prod.prometheus.scrapeIntervalSeconds)));
+/**
+ * `--rings sliding|recomputed`: how the simulated probes' metric rings move (test/app/fleet.ts
+ * `slidingRings`). `sliding` (default) is what the real probe sends: one new sample per metric per
+ * report, the earlier seven unchanged. `recomputed` is the fleet's older behaviour, every sample
+ * new in every report (eight times the real churn of samples), kept to compare with earlier runs.
+ */
+const RINGS = flag('rings', 'sliding');
+if (RINGS !== 'sliding' && RINGS !== 'recomputed') throw new Error(`--rings must be sliding or recomputed, not ${JSON.stringify(RINGS)}`);
 /** Pause between two search queries of the search client. */
 const SEARCH_PAUSE_MS = 100;
 
@@ -390,6 +398,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     containers: shape.probes * shape.containersPerProbe,
     processes: shape.probes * shape.processesPerProbe,
     intervalS: intervalMs / 1000,
+    rings: shape.slidingRings ? 'sliding' : 'recomputed',
     windowS: r2(windowS),
     reportsApplied: reports,
     reportsPerS: r2(reports / windowS),
@@ -454,6 +463,7 @@ async function main(): Promise<void> {
       containersPerProbe: Number(flag('containers', '10')),
       processesPerProbe: Number(flag('processes', '40')),
       connectionsPerProbe: Number(flag('connections', '3')),
+      slidingRings: RINGS === 'sliding',
     };
     results.push(await runFleet(shape, clientsN, intervalMs, seconds));
   }

@@ -35,6 +35,14 @@ export interface FleetShape {
   connectionsPerProbe: number;
   /** Samples per metric ring (the probe's default is 8). */
   ring?: number;
+  /**
+   * Rings that slide as the real probe's do (runtime/probe/nodes.ts `SampleRing`): each pass adds
+   * one sample at the pass's time and the earlier ones stay as they were (same time, same value).
+   * Without it every sample is recomputed from the report's time, so all of them change whenever
+   * two reports are not exactly 15 s apart: eight new samples per metric per report where a real
+   * probe sends one (the bench's replay timer is never that exact).
+   */
+  slidingRings?: boolean;
 }
 
 /**
@@ -65,7 +73,12 @@ function latest(values: Record<string, string | number | boolean>, ts: number): 
   return out;
 }
 
-function ring(ts: number, n: number, seed: number, scale: number): { samples: Array<[number, number]> } {
+/** A ring of samples at the given times; each sample's value depends only on its time (and seed). */
+function ringAt(times: readonly number[], seed: number, scale: number): { samples: Array<[number, number]> } {
+  return { samples: times.map((t): [number, number] => [t, Math.round(((Math.sin(seed + t / 15_000) + 1) * scale) * 100) / 100]) };
+}
+
+function recomputedRing(ts: number, n: number, seed: number, scale: number): { samples: Array<[number, number]> } {
   const samples: Array<[number, number]> = [];
   const step = Math.max(1, Math.min(15_000, Math.floor(ts / n)));
   for (let i = n - 1; i >= 0; i--) samples.push([ts - i * step, Math.round(((Math.sin(seed + ts / 15_000 - i) + 1) * scale) * 100) / 100]);
@@ -80,6 +93,8 @@ export class SimProbe {
   seq = 0;
   private base: FullReport | null = null;
   private paused = new Set<number>();
+  /** With `slidingRings`: the times of the last passes, oldest first (the rings' sample times). */
+  private passTimes: number[] = [];
 
   constructor(
     readonly index: number,
@@ -110,6 +125,14 @@ export class SimProbe {
   full(now: number): FullReport {
     const s = this.shape;
     const ringN = s.ring ?? 8;
+    if (s.slidingRings) {
+      // The first pass starts with a full ring (as a probe that has run for a while), at 15 s steps.
+      if (this.passTimes.length === 0) for (let i = ringN - 1; i > 0; i--) this.passTimes.push(now - i * 15_000);
+      this.passTimes.push(now);
+      if (this.passTimes.length > ringN) this.passTimes.splice(0, this.passTimes.length - ringN);
+    }
+    const times = this.passTimes;
+    const ring = (ts: number, n: number, seed: number, scale: number): { samples: Array<[number, number]> } => (s.slidingRings ? ringAt(times, seed, scale) : recomputedRing(ts, n, seed, scale));
     const topo = emptyTopologies();
     const host: ReportNode = {
       ...this.t.host,
