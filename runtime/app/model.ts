@@ -20,10 +20,10 @@
  * delta on a base the app still holds) replaces everything it had.
  */
 import {
-  applyDelta,
   mergeNodes,
   sameNode,
   TOPOLOGY_NAMES,
+  type DeltaReport,
   type FullReport,
   type Report,
   type ReportNode,
@@ -63,8 +63,19 @@ export interface ProbeInfo {
 interface Probe {
   info: ProbeInfo;
   base: FullReport;
+  /**
+   * `base` with the newest delta on it applied. A topology the deltas touched has its own node
+   * record, made once per base and then updated in place by each delta (see currentWithDelta);
+   * the others share base's.
+   */
   current: FullReport;
+  /** Per topology, the ids where `current` differs from `base` (what the newest delta changed or removed). */
+  touched: Record<TopologyName, readonly string[]>;
 }
+
+const NOTHING_TOUCHED: Record<TopologyName, readonly string[]> = Object.freeze(
+  Object.fromEntries(TOPOLOGY_NAMES.map((t) => [t, Object.freeze([]) as readonly string[]])) as Record<TopologyName, readonly string[]>,
+);
 
 /** What changed in the merged picture: ids per topology (added, updated or removed). */
 export interface ChangeSet {
@@ -137,18 +148,22 @@ export class LiveModel {
     // Share what did not change with the probe's previous picture (see share.ts): without it a
     // parsed report shares nothing with the last one, and base and current are two full copies.
     report = this.share(report, probe?.current ?? null);
+    const changes = emptyChanges();
     let next: FullReport;
+    let touched = NOTHING_TOUCHED;
     if (report.kind === 'delta') {
       if (!probe || probe.base.seq !== report.baseSeq) {
         throw new AppError(409, 'DELTA_BASE_UNKNOWN', `base report #${report.baseSeq} of probe ${report.probeId} is not held; send a full report`, 'baseSeq');
       }
       if (probe.base.hostId !== report.hostId) throw new AppError(400, 'BAD_REQUEST', 'a delta cannot change the host of its base', 'hostId');
-      next = applyDelta(probe.base, report);
+      // Nothing can fail from here on: the probe's current picture is updated in place.
+      touched = {} as Record<TopologyName, readonly string[]>;
+      next = this.currentWithDelta(probe, report, changes, touched as Record<TopologyName, string[]>);
+      if (probe.info.state === 'stale') for (const t of TOPOLOGY_NAMES) for (const id in next.topologies[t].nodes) changes[t].add(id);
     } else {
       next = report;
     }
 
-    const changes = emptyChanges();
     const t = this.now();
     if (report.kind === 'full') {
       // A restarted probe has a new id: the old one's picture of the same host is superseded, not stale.
@@ -166,10 +181,12 @@ export class LiveModel {
         info: { probeId: report.probeId, hostId: report.hostId, owner, seq: report.seq, baseSeq: report.seq, state: 'live', firstSeen: t, lastSeen: t, reports: 0, nodes: 0 },
         base: next,
         current: next,
+        touched,
       };
       this.probes.set(report.probeId, entry);
     }
     entry.current = next;
+    entry.touched = touched;
     if (report.kind === 'full') entry.base = next;
     entry.info.seq = report.seq;
     entry.info.baseSeq = entry.base.seq;
@@ -177,11 +194,73 @@ export class LiveModel {
     entry.info.state = 'live';
     entry.info.lastSeen = t;
     entry.info.reports++;
-    this.diffInto(prev, next, changes, wasStale);
+    // A delta's changes were found while it was applied (currentWithDelta).
+    if (report.kind === 'full') this.diffInto(prev, next, changes, wasStale);
     entry.info.nodes = countNodes(next);
     for (const topology of TOPOLOGY_NAMES) for (const id of changes[topology]) this.remerge(topology, id, report.probeId);
     const n = this.emit(changes, arrivedAt, [`${report.probeId}#${report.seq}`]);
     return { seq: report.seq, applied: true, changedNodes: n };
+  }
+
+  /**
+   * The probe's picture with `delta` (on `p.base`) applied, and in `changes` the ids where it
+   * differs from `p.current`; in `touched`, the ids where it differs from base.
+   *
+   * Why not a fresh copy (runtime/report applyDelta): that copied each touched topology's node
+   * record per delta, and the copy lives until the probe's next report, so every copy survived
+   * the young generation's collections and was copied by them (the pauses a search waits
+   * behind). Here a topology gets its own record once per base, and each later delta puts back
+   * base's nodes where the previous delta had changed them and writes its own: only the ids of
+   * the two deltas are visited. The previous picture is not kept by anything once this returns.
+   */
+  private currentWithDelta(p: Probe, delta: DeltaReport, changes: Record<TopologyName, Set<string>>, touched: Record<TopologyName, string[]>): FullReport {
+    const { base, current: prev } = p;
+    const topologies = {} as Record<TopologyName, Topology>;
+    for (const t of TOPOLOGY_NAMES) {
+      const gone = delta.removed[t] ?? [];
+      const incoming = delta.topologies[t].nodes;
+      const baseNodes = base.topologies[t].nodes;
+      const prevNodes = prev.topologies[t].nodes;
+      const now: string[] = [];
+      for (const id of gone) now.push(id);
+      for (const id in incoming) now.push(id);
+      const undo = p.touched[t];
+      touched[t] = now;
+      if (now.length === 0 && undo.length === 0) {
+        topologies[t] = base.topologies[t];
+        continue;
+      }
+      const owned = prev.topologies[t] !== base.topologies[t];
+      // With nothing of its own left, the topology is base's again (its record is dropped).
+      const nodes: Record<string, ReportNode> | null = now.length === 0 ? null : owned ? (prevNodes as Record<string, ReportNode>) : { ...baseNodes };
+      const set = changes[t];
+      const seen = new Set<string>();
+      const write = (id: string, node: ReportNode | undefined): void => {
+        if (seen.has(id)) return;
+        seen.add(id);
+        const old = hasOwn(prevNodes, id) ? prevNodes[id] : undefined;
+        if (node === undefined ? old !== undefined : old === undefined || !sameNode(old, node)) set.add(id);
+        if (nodes === null) return;
+        if (node === undefined) delete nodes[id];
+        else nodes[id] = node;
+      };
+      const gonePerId = gone.length > 0 ? new Set(gone) : null;
+      for (const id of now) {
+        write(id, hasOwn(incoming, id) ? incoming[id] : gonePerId?.has(id) ? undefined : hasOwn(baseNodes, id) ? baseNodes[id] : undefined);
+      }
+      for (const id of undo) write(id, hasOwn(baseNodes, id) ? baseNodes[id] : undefined);
+      topologies[t] = nodes === null ? base.topologies[t] : owned ? prev.topologies[t] : { nodes };
+    }
+    return {
+      version: delta.version,
+      kind: 'full',
+      probeId: delta.probeId,
+      hostId: delta.hostId,
+      seq: delta.seq,
+      timestamp: delta.timestamp,
+      topologies,
+      errors: delta.errors,
+    };
   }
 
   /**
