@@ -20,6 +20,7 @@
  * delta on a base the app still holds) replaces everything it had.
  */
 import {
+  asFullReport,
   mergeNodes,
   sameNode,
   TOPOLOGY_NAMES,
@@ -251,16 +252,7 @@ export class LiveModel {
       for (const id of undo) write(id, hasOwn(baseNodes, id) ? baseNodes[id] : undefined);
       topologies[t] = nodes === null ? base.topologies[t] : owned ? prev.topologies[t] : { nodes };
     }
-    return {
-      version: delta.version,
-      kind: 'full',
-      probeId: delta.probeId,
-      hostId: delta.hostId,
-      seq: delta.seq,
-      timestamp: delta.timestamp,
-      topologies,
-      errors: delta.errors,
-    };
+    return asFullReport(delta, topologies);
   }
 
   /**

@@ -356,6 +356,11 @@ export function applyDelta(base: FullReport, delta: DeltaReport): FullReport {
     for (const id of changedIds) nodes[id] = changed[id]!;
     topologies[name] = { nodes };
   }
+  return asFullReport(delta, topologies);
+}
+
+/** The full report a delta makes of its base: the delta's header with `topologies`, the base's nodes with the delta applied. */
+export function asFullReport(delta: DeltaReport, topologies: Topologies): FullReport {
   return {
     version: delta.version,
     kind: 'full',

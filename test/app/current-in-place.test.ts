@@ -9,19 +9,7 @@
 import t from 'tap';
 import { LiveModel, type ChangeSet } from '../../runtime/app/model';
 import { applyDelta, diffReports, type DeltaReport, type FullReport, type Report, type ReportNode } from '../../runtime/report';
-import { SimProbe, loadTemplates } from './fleet';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { SimProbe, loadTemplates, seededRandom as rng } from './fleet';
 
 /** `r` with some nodes dropped, changed or (re)added at random: deltas that remove and put back ids. */
 function edit(r: FullReport, rand: () => number, pool: Map<string, ReportNode>): FullReport {

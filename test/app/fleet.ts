@@ -209,3 +209,16 @@ export class SimProbe {
     return d;
   }
 }
+
+/** A seeded xorshift generator of numbers in [0, 1): the same sequence for the same seed (property tests). */
+export function seededRandom(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}

@@ -14,19 +14,7 @@ import { passes } from '../../runtime/app/views/filter';
 import { ViewHub } from '../../runtime/app/views/hub';
 import { ChangeClassifier, ViewRenderer, type RenderedView } from '../../runtime/app/views/render';
 import type { FullReport, ReportNode } from '../../runtime/report';
-import { SimProbe, loadTemplates, type FleetShape } from './fleet';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { SimProbe, loadTemplates, seededRandom as rng, type FleetShape } from './fleet';
 
 function snapshot(r: RenderedView): Record<string, string> {
   const out: Record<string, string> = {};
