@@ -137,8 +137,7 @@ export class HeapSettler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.collect ??= findCollect();
-      this.collect();
+      this.settleNow();
     }, this.delayMs);
     // Never the reason the process stays alive.
     this.timer.unref();
