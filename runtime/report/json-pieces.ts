@@ -26,17 +26,6 @@ function skipped(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
 
-/**
- * The JSON text of `value` as a sequence of strings whose concatenation is
- * `JSON.stringify(value)`. Objects and arrays shallower than `splitDepth` are
- * walked; everything at `splitDepth` is one `JSON.stringify` call. A value
- * JSON.stringify would write nothing for (`undefined` at the top) yields
- * nothing.
- */
-export function* jsonPieces(value: unknown, splitDepth = JSON_SPLIT_DEPTH): Generator<string> {
-  yield* walk(value, splitDepth);
-}
-
 /** Arrays and plain objects are walked; anything else (boxed primitives, Dates, class instances with toJSON) is JSON.stringify's to write. */
 function walkable(value: unknown): value is object {
   if (value === null || typeof value !== 'object') return false;
@@ -46,8 +35,15 @@ function walkable(value: unknown): value is object {
   return proto === Object.prototype || proto === null;
 }
 
-function* walk(value: unknown, depthLeft: number): Generator<string> {
-  if (depthLeft <= 0 || !walkable(value)) {
+/**
+ * The JSON text of `value` as a sequence of strings whose concatenation is
+ * `JSON.stringify(value)`. Objects and arrays shallower than `splitDepth` are
+ * walked; everything at `splitDepth` is one `JSON.stringify` call. A value
+ * JSON.stringify would write nothing for (`undefined` at the top) yields
+ * nothing.
+ */
+export function* jsonPieces(value: unknown, splitDepth = JSON_SPLIT_DEPTH): Generator<string> {
+  if (splitDepth <= 0 || !walkable(value)) {
     const text = JSON.stringify(value);
     if (text !== undefined) yield text;
     return;
@@ -58,7 +54,7 @@ function* walk(value: unknown, depthLeft: number): Generator<string> {
       if (i > 0) yield ',';
       const v: unknown = value[i];
       if (skipped(v)) yield 'null';
-      else yield* walk(v, depthLeft - 1);
+      else yield* jsonPieces(v, splitDepth - 1);
     }
     yield ']';
     return;
@@ -70,7 +66,7 @@ function* walk(value: unknown, depthLeft: number): Generator<string> {
     if (skipped(v)) continue;
     yield `${first ? '' : ','}${JSON.stringify(key)}:`;
     first = false;
-    yield* walk(v, depthLeft - 1);
+    yield* jsonPieces(v, splitDepth - 1);
   }
   yield '}';
 }
