@@ -98,10 +98,10 @@ export class NodeSharer {
       else if (typeof x.v === 'string') {
         const v = this.intern.str(x.v);
         if (v === x.v) y = x;
-        else if (Object.isFrozen(x)) y = { ts: x.ts, v };
         else {
-          (x as Mutable<Latest>).v = v;
-          y = x;
+          const w = writable(x);
+          w.v = v;
+          y = w;
         }
       } else y = x;
       if (y !== x) (out ??= writable(next))[k] = y;
@@ -125,10 +125,10 @@ export class NodeSharer {
       let y: Metric;
       if (p !== undefined && samples === p.samples) y = p;
       else if (samples === x.samples) y = x;
-      else if (Object.isFrozen(x)) y = { samples };
       else {
-        (x as Mutable<Metric>).samples = samples;
-        y = x;
+        const w = writable(x);
+        w.samples = samples;
+        y = w;
       }
       if (y !== x) (out ??= writable(next))[k] = y;
       if (y !== p) same = false;
