@@ -151,15 +151,14 @@ export class LiveModel {
     report = this.share(report, probe?.current ?? null);
     const changes = emptyChanges();
     let next: FullReport;
-    let touched = NOTHING_TOUCHED;
+    let touched: Record<TopologyName, readonly string[]> = NOTHING_TOUCHED;
     if (report.kind === 'delta') {
       if (!probe || probe.base.seq !== report.baseSeq) {
         throw new AppError(409, 'DELTA_BASE_UNKNOWN', `base report #${report.baseSeq} of probe ${report.probeId} is not held; send a full report`, 'baseSeq');
       }
       if (probe.base.hostId !== report.hostId) throw new AppError(400, 'BAD_REQUEST', 'a delta cannot change the host of its base', 'hostId');
       // Nothing can fail from here on: the probe's current picture is updated in place.
-      touched = {} as Record<TopologyName, readonly string[]>;
-      next = this.currentWithDelta(probe, report, changes, touched as Record<TopologyName, string[]>);
+      ({ current: next, touched } = this.currentWithDelta(probe, report, changes));
       if (probe.info.state === 'stale') for (const t of TOPOLOGY_NAMES) for (const id in next.topologies[t].nodes) changes[t].add(id);
     } else {
       next = report;
@@ -204,8 +203,8 @@ export class LiveModel {
   }
 
   /**
-   * The probe's picture with `delta` (on `p.base`) applied, and in `changes` the ids where it
-   * differs from `p.current`; in `touched`, the ids where it differs from base.
+   * The probe's picture with `delta` (on `p.base`) applied and, per topology, the ids where it
+   * differs from base (`touched`); adds to `changes` the ids where it differs from `p.current`.
    *
    * Why not a fresh copy (runtime/report applyDelta): that copied each touched topology's node
    * record per delta, and the copy lives until the probe's next report, so every copy survived
@@ -214,9 +213,14 @@ export class LiveModel {
    * base's nodes where the previous delta had changed them and writes its own: only the ids of
    * the two deltas are visited. The previous picture is not kept by anything once this returns.
    */
-  private currentWithDelta(p: Probe, delta: DeltaReport, changes: Record<TopologyName, Set<string>>, touched: Record<TopologyName, string[]>): FullReport {
+  private currentWithDelta(
+    p: Probe,
+    delta: DeltaReport,
+    changes: Record<TopologyName, Set<string>>,
+  ): { current: FullReport; touched: Record<TopologyName, readonly string[]> } {
     const { base, current: prev } = p;
     const topologies = {} as Record<TopologyName, Topology>;
+    const touched = {} as Record<TopologyName, readonly string[]>;
     for (const t of TOPOLOGY_NAMES) {
       const gone = delta.removed[t] ?? [];
       const incoming = delta.topologies[t].nodes;
@@ -252,7 +256,7 @@ export class LiveModel {
       for (const id of undo) write(id, hasOwn(baseNodes, id) ? baseNodes[id] : undefined);
       topologies[t] = nodes === null ? base.topologies[t] : owned ? prev.topologies[t] : { nodes };
     }
-    return asFullReport(delta, topologies);
+    return { current: asFullReport(delta, topologies), touched };
   }
 
   /**
