@@ -5,7 +5,7 @@ import { isDnat, parseConntrack } from '../../runtime/probe/procfs/conntrack';
 import { AddressCache, parseTcpTable, readTcpTable, ipv4FromHex, ipv6FromHex, type TcpSocket } from '../../runtime/probe/procfs/net-tcp';
 import { PF_KTHREAD, parsePidStat } from '../../runtime/probe/procfs/stat';
 import { parseCpuLine, parseMeminfo, parseOsRelease } from '../../runtime/probe/collectors/host';
-import { ProcReader } from '../../runtime/probe/procfs/reader';
+import { ProcReader, indexOfByte, lastIndexOfByte } from '../../runtime/probe/procfs/reader';
 import { StatFiles } from '../../runtime/probe/procfs/stat-files';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,25 @@ t.test('stat: fields are counted from the last parenthesis', async (t) => {
   t.same(st, { comm: 'we (ird) name', state: 'S', ppid: 1, flags: PF_KTHREAD, cpuTicks: 200, threads: 7, startTicks: 123456, rssPages: 2500 });
   t.equal(parsePidStat(Buffer.from('garbage'), 7), null);
   t.equal(parsePidStat(Buffer.from('1 (x) S 0 1'), 11), null, 'a short line');
+});
+
+t.test("byte search: indexOfByte / lastIndexOfByte find what Buffer's indexOf / lastIndexOf find, at any start", async (t) => {
+  const buf = Buffer.from('0:a b\n(x) y\n\n:)');
+  const bytes = [10, 58, 40, 41, 32, 120, 0];
+  let checks = 0;
+  for (const byte of bytes) {
+    for (let from = -buf.length - 2; from <= buf.length + 2; from++) {
+      if (indexOfByte(buf, byte, from) !== buf.indexOf(byte, from)) t.fail(`indexOf ${byte} from ${from}`);
+      if (lastIndexOfByte(buf, byte, from) !== buf.lastIndexOf(byte, from)) t.fail(`lastIndexOf ${byte} from ${from}`);
+      checks++;
+    }
+  }
+  // On a view into a larger buffer (the readers' pieces), positions are the view's.
+  const view = Buffer.from('zz\nab\ncd').subarray(3);
+  t.equal(indexOfByte(view, 10, 0), 2);
+  t.equal(lastIndexOfByte(view, 10, view.length - 1), 2);
+  t.equal(indexOfByte(view, 122, 0), -1, 'bytes before the view are not searched');
+  t.ok(checks > 100, `${checks} starts compared`);
 });
 
 t.test('tcp tables: hex addresses and ports, listening and connected only', async (t) => {

@@ -9,7 +9,7 @@
  */
 import { endianness } from 'node:os';
 import { canonicalAddress } from '../../report';
-import type { ProcReader } from './reader';
+import { indexOfByte, type ProcReader } from './reader';
 
 export const TCP_LISTEN = 0x0a;
 /** States of a socket that belongs to a live connection (ESTABLISHED … CLOSING, not TIME_WAIT/CLOSE). */
@@ -139,7 +139,7 @@ function wanted(state: number): boolean {
  * A line that does not have that layout is read field by field.
  */
 export function parseTcpTable(buf: Buffer, len: number, addresses: AddressCache, out: TcpSocket[]): void {
-  const i = buf.indexOf(10) + 1; // skip the header line
+  const i = indexOfByte(buf, 10, 0) + 1; // skip the header line
   if (i <= 0 || i > len) return;
   parseTcpLines(buf, i, len, addresses, out, true);
 }
@@ -152,7 +152,7 @@ export function parseTcpTable(buf: Buffer, len: number, addresses: AddressCache,
 export function parseTcpLines(buf: Buffer, from: number, len: number, addresses: AddressCache, out: TcpSocket[], final: boolean): number {
   let i = from;
   while (i < len) {
-    let eol = buf.indexOf(10, i);
+    let eol = indexOfByte(buf, 10, i);
     if (eol < 0 || eol >= len) {
       if (!final) return i;
       eol = len;
@@ -173,7 +173,7 @@ export function readTcpTable(reader: ProcReader, path: string, addresses: Addres
   reader.readPieces(path, (buf, end, atEnd) => {
     let from = 0;
     if (header) {
-      const nl = buf.indexOf(10);
+      const nl = indexOfByte(buf, 10, 0);
       if (nl < 0 || nl >= end) return atEnd ? end : 0; // the header line is not complete yet
       from = nl + 1;
       header = false;
@@ -184,7 +184,7 @@ export function readTcpTable(reader: ProcReader, path: string, addresses: Addres
 
 /** One line in the kernel's fixed layout; false when the line does not have it. */
 function parseFixedLine(buf: Buffer, from: number, eol: number, addresses: AddressCache, out: TcpSocket[]): boolean {
-  const colon = buf.indexOf(58 /* : */, from); // after the slot number
+  const colon = indexOfByte(buf, 58 /* : */, from); // after the slot number
   if (colon < 0 || colon >= eol || buf[colon + 1] !== 32) return false;
   const a = colon + 2;
   const w = buf[a + 8] === 58 ? 8 : buf[a + 32] === 58 ? 32 : 0; // address digits
@@ -235,7 +235,7 @@ function parseLineByFields(buf: Buffer, from: number, eol: number, addresses: Ad
     const start = j;
     while (j < eol && buf[j] !== 32) j++;
     if (field === 1 || field === 2) {
-      const colon = buf.indexOf(58, start);
+      const colon = indexOfByte(buf, 58, start);
       const addr = addresses.text(buf.toString('latin1', start, colon));
       const port = hexAt(buf, colon + 1, j);
       if (field === 1) {

@@ -156,3 +156,24 @@ export function parseUint(buf: Buffer, start: number, end: number): number {
   }
   return i === start ? -1 : v;
 }
+
+const u8IndexOf = Uint8Array.prototype.indexOf;
+const u8LastIndexOf = Uint8Array.prototype.lastIndexOf;
+
+/**
+ * `buf.indexOf(byte, from)` for one byte value, through Uint8Array's own
+ * indexOf. Why not Buffer's: in Node 20 it checks its arguments through
+ * validators wrapped to hide their stack frames, whose rest parameters
+ * allocate on every call (56 bytes, and twice the time under the probe's
+ * interpreter-only flags, measured); the /proc walk calls it several times
+ * per tcp line and per process. Same result for a byte value: a negative
+ * `from` counts from the end, one past the end finds nothing.
+ */
+export function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
+  return u8IndexOf.call(buf, byte, from);
+}
+
+/** `buf.lastIndexOf(byte, from)` without Buffer's argument checks (see indexOfByte); `from` is required. */
+export function lastIndexOfByte(buf: Uint8Array, byte: number, from: number): number {
+  return u8LastIndexOf.call(buf, byte, from);
+}

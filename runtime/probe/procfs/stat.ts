@@ -5,6 +5,7 @@
  * num_threads(20) … starttime(22) vsize(23) rss(24) …`. comm may hold spaces and
  * parentheses, so fields are counted from the LAST ')'.
  */
+import { indexOfByte, lastIndexOfByte } from './reader';
 
 /** Kernel threads carry PF_KTHREAD in field 9 (flags). */
 export const PF_KTHREAD = 0x00200000;
@@ -29,9 +30,9 @@ export interface PidStat {
  * its `comm` string when the bytes spell the same name.
  */
 export function parsePidStat(buf: Buffer, len: number, into?: PidStat): PidStat | null {
-  const open = buf.indexOf(40 /* ( */);
+  const open = indexOfByte(buf, 40 /* ( */, 0);
   // The last ')' (searched natively: the line's tail is 200-odd bytes of numbers).
-  const close = len > 0 ? buf.lastIndexOf(41 /* ) */, len - 1) : -1;
+  const close = len > 0 ? lastIndexOfByte(buf, 41 /* ) */, len - 1) : -1;
   if (open < 0 || close <= open || close + 2 >= len) return null;
   const comm = into !== undefined && sameAscii(buf, open + 1, close, into.comm) ? into.comm : buf.toString('utf8', open + 1, close);
   const state = String.fromCharCode(buf[close + 2]!);
