@@ -4,12 +4,13 @@
  */
 import t from 'tap';
 import { availableParallelism, networkInterfaces, release } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { validateReport, type FullReport, type ReportNode } from '../../runtime/report';
 import { defaultCollectors } from '../../runtime/probe/collectors';
+import { FD_LIST_MAX } from '../../runtime/probe/collectors/processes';
 import { probeIdentity } from '../../runtime/probe/identity';
 import { Probe } from '../../runtime/probe/probe';
-import { sleep, stop, tcpClient, tcpServer } from './helpers';
+import { nodeChild, sleep, stop, tcpClient, tcpServer } from './helpers';
 
 function newProbe(): Probe {
   const identity = probeIdentity();
@@ -49,6 +50,31 @@ t.test('a loopback server and client appear with their pids, command lines and t
   t.equal(s[1].latest.listening?.v, `127.0.0.1:${server.port}`, 'server listening');
   t.same(c[1].adjacency, [s[0]], 'edge client → server');
   t.same(s[1].adjacency, [], 'no edge back');
+});
+
+t.test('open fds are counted exactly whether the count comes from listing /proc/<pid>/fd or from its size', async (t) => {
+  // A child that opens 60 more files when told: its count crosses FD_LIST_MAX, so the
+  // collector goes from the size (first pass) to a listing (few fds) and back to the size.
+  const child = await nodeChild(t, `process.on('SIGUSR2',()=>{for(let i=0;i<60;i++)require('fs').openSync('/proc/self/stat','r');console.log('more')});console.log('ready');setInterval(()=>{},1e3)`);
+  const probe = newProbe();
+  t.teardown(() => probe.stop());
+  const counted = async (): Promise<{ got: unknown; want: number }> => {
+    const r = await probe.fullPass();
+    return { got: processByPid(r, child.pid)?.[1].latest.open_fds?.v, want: readdirSync(`/proc/${child.pid}/fd`).length };
+  };
+  for (const pass of ['first pass', 'few fds at the last pass']) {
+    const { got, want } = await counted();
+    t.ok(want <= FD_LIST_MAX, `${pass}: ${want} fds, at most ${FD_LIST_MAX}`);
+    t.equal(got, want, pass);
+  }
+  const more = new Promise<void>((resolve) => child.proc.stdout!.on('data', (d: Buffer) => String(d).includes('more') && resolve()));
+  child.proc.kill('SIGUSR2');
+  await more;
+  for (const pass of ['many fds now, few at the last pass', 'many fds at the last pass']) {
+    const { got, want } = await counted();
+    t.ok(want > FD_LIST_MAX, `${pass}: ${want} fds, over ${FD_LIST_MAX}`);
+    t.equal(got, want, pass);
+  }
 });
 
 t.test('the host node has sane values', async (t) => {

@@ -25,13 +25,13 @@
  * never join across hosts.
  */
 import { existsSync, readlinkSync } from 'node:fs';
-import { endpointNodeId, isLoopback, type LocalScope, type ReportNode } from '../../report';
+import { EMPTY_NODE, endpointNodeId, isLoopback, type LocalScope, type ReportNode } from '../../report';
 import { CollectorFailure, type Collector, type CollectorResult, type PassContext, type ProbeIdentity } from '../collector';
 import { LatestMemories } from '../nodes';
 import type { ProcessTable, ProcessTableEntry, ProcessTableSource } from './processes';
 import { parseConntrack, isDnat, type ConntrackFlow } from '../procfs/conntrack';
 import { AddressCache, isConnected, isListening, readTcpTable, type TcpSocket } from '../procfs/net-tcp';
-import { ProcReader, errnoOf, isVanished, parseUint } from '../procfs/reader';
+import { ProcReader, errnoOf, isVanished, lastIndexOfByte, parseUint } from '../procfs/reader';
 import { SocketOwners, type ScanCounters } from '../procfs/socket-owners';
 
 const TCP_INUSE = Buffer.from('\nTCP: inuse ');
@@ -240,7 +240,7 @@ export class ConnectionsCollector implements Collector {
       const flows: ConntrackFlow[] = [];
       let skipped = 0;
       this.reader.readPieces(this.conntrackPath, (buf, end, atEnd) => {
-        const cut = atEnd ? end : buf.lastIndexOf(10, end - 1) + 1;
+        const cut = atEnd ? end : lastIndexOfByte(buf, 10, end - 1) + 1;
         if (cut <= 0) return 0;
         const part = parseConntrack(buf.toString('latin1', 0, cut), this.maxFlows - flows.length);
         for (const f of part.flows) flows.push(f);
@@ -387,18 +387,18 @@ export class ConnectionsCollector implements Collector {
       const listening = listeningOf.get(id);
       processNodes[id] = {
         latest: this.processLatest.update(id, { listening: listening ? [...listening].sort().join(' ') : undefined }, now),
-        metrics: {},
+        metrics: EMPTY_NODE.metrics,
         adjacency: [...(adjacency.get(id) ?? [])].sort(),
-        parents: {},
+        parents: EMPTY_NODE.parents,
       };
     }
     const endpointNodes: Record<string, ReportNode> = {};
     for (const [id, e] of Object.entries(endpoints)) {
       endpointNodes[id] = {
         latest: this.endpointLatest.update(id, { nat_from: e.natFrom }, now),
-        metrics: {},
-        adjacency: e.adjacency ? [...e.adjacency].sort() : [],
-        parents: e.parents ?? {},
+        metrics: EMPTY_NODE.metrics,
+        adjacency: e.adjacency ? [...e.adjacency].sort() : EMPTY_NODE.adjacency,
+        parents: e.parents ?? EMPTY_NODE.parents,
       };
     }
     return { process: processNodes, endpoint: endpointNodes };

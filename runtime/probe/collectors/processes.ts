@@ -18,7 +18,7 @@
  */
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { containerNodeId, processNodeId, type ReportNode, type TopologyName } from '../../report';
+import { EMPTY_NODE, containerNodeId, processNodeId, type ReportNode, type TopologyName } from '../../report';
 import { CollectorFailure, type Collector, type CollectorIssue, type CollectorResult, type ProbeIdentity } from '../collector';
 import { DEFAULT_RING, LatestMemory, SampleRing, round2 } from '../nodes';
 import { containerIdFromCgroup } from '../procfs/cgroup';
@@ -78,12 +78,35 @@ interface Entry extends ProcessTableEntry {
   prevTicks: number;
   prevMono: number;
   seen: number;
+  /** Open fds at the last pass; -1 before the first count or when not permitted. */
+  fds: number;
   latest: LatestMemory;
   cpu: SampleRing;
   rss: SampleRing;
 }
 
+/** A process's latest values, as `visit` hands them to its LatestMemory. */
+type ProcessValues = {
+  pid: number;
+  ppid: number;
+  name: string;
+  cmdline: string;
+  uid: number | undefined;
+  user: string | undefined;
+  threads: number;
+  open_fds: number | undefined;
+  started_at: number | undefined;
+};
+
 const UID_TAG = Buffer.from('\nUid:');
+
+/**
+ * Up to this many open fds at its last pass, a process's fds are counted by
+ * listing /proc/<pid>/fd rather than by its size (see `countFds`): at about
+ * 30 bytes per listed name, the listing makes less garbage than a Stats object
+ * up to about 50 fds.
+ */
+export const FD_LIST_MAX = 32;
 
 /** Tallies the permission and unexpected errors of one pass, by code. */
 class IssueTally {
@@ -119,6 +142,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
   private readonly hostParents: readonly string[];
   private pass = 0;
   private table: ProcessTable | null = null;
+  private readonly values: ProcessValues = { pid: 0, ppid: 0, name: '', cmdline: '', uid: undefined, user: undefined, threads: 0, open_fds: undefined, started_at: undefined };
   private readonly scratch: PidStat = { comm: '', state: '', ppid: 0, flags: 0, cpuTicks: 0, threads: 0, startTicks: 0, rssPages: 0 };
   /** Boot time in ms, to turn start ticks into a wall-clock start time. */
   private readonly bootMs: number;
@@ -161,8 +185,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     for (const name of names) {
       const c = name.charCodeAt(0);
       if (c < 48 || c > 57) continue;
-      const node = this.visit(Number(name), name, now, pass, tally);
-      if (node) nodes[node[0]] = node[1];
+      this.visit(Number(name), name, now, pass, tally, nodes);
     }
     this.statFiles.endPass();
     for (const [pid, e] of this.entries) if (e.seen !== pass) this.entries.delete(pid);
@@ -170,8 +193,8 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     return { nodes: { process: nodes }, issues: tally.issues() };
   }
 
-  /** One process; null when it vanished, is a kernel thread, or could not be read. */
-  private visit(pid: number, name: string, now: number, pass: number, tally: IssueTally): [string, ReportNode] | null {
+  /** One process, added to `nodes` unless it vanished, is a kernel thread, or could not be read. */
+  private visit(pid: number, name: string, now: number, pass: number, tally: IssueTally, nodes: Record<string, ReportNode>): void {
     const known = this.entries.get(pid);
     const statPath = known !== undefined ? known.statPath : `${this.root}/${name}/stat`;
     let st;
@@ -182,29 +205,30 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       st = parsePidStat(this.reader.bytes, n, this.scratch);
     } catch (err) {
       if (!isVanished(err)) tally.add(err, statPath);
-      return null;
+      return;
     }
-    if (st === null) return null; // empty read: the task went away mid-read
-    if (!this.opts.includeKernelThreads && (st.flags & PF_KTHREAD) !== 0) return null;
+    if (st === null) return; // empty read: the task went away mid-read
+    if (!this.opts.includeKernelThreads && (st.flags & PF_KTHREAD) !== 0) return;
 
     let e = known;
     if (e === undefined || e.startTicks !== st.startTicks) {
       e = this.newEntry(pid, name, st.startTicks, st.comm);
-      if (!this.loadStatic(e, `${this.root}/${name}`, now, tally)) return null;
+      if (!this.loadStatic(e, `${this.root}/${name}`, now, tally)) return;
       this.entries.set(pid, e);
     } else if (e.comm !== st.comm || now - e.staticAt > this.staticTtlMs) {
       e.comm = st.comm;
       if (!this.loadStatic(e, `${this.root}/${name}`, now, tally)) {
         this.entries.delete(pid);
-        return null;
+        return;
       }
     }
 
-    const fds = this.countFds(e.fdPath, tally);
+    const fds = this.countFds(e.fdPath, e.fds, tally);
     if (fds === null) {
       this.entries.delete(pid);
-      return null;
+      return;
     }
+    e.fds = fds;
     e.seen = pass;
 
     const mono = performance.now();
@@ -218,26 +242,18 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     e.prevMono = mono;
     metrics.memory_rss_bytes = e.rss.push(now, st.rssPages * this.pageSize);
 
-    const node: ReportNode = {
-      latest: e.latest.update(
-        {
-          pid,
-          ppid: st.ppid,
-          name: st.comm,
-          cmdline: e.cmdline || `[${st.comm}]`,
-          uid: e.uid >= 0 ? e.uid : undefined,
-          user: e.uid >= 0 ? this.users.nameOf(e.uid) : undefined,
-          threads: st.threads,
-          open_fds: fds >= 0 ? fds : undefined,
-          started_at: this.bootMs > 0 ? this.bootMs + Math.round((st.startTicks * 1000) / CLOCK_TICKS_PER_SECOND) : undefined,
-        },
-        now,
-      ),
-      metrics,
-      adjacency: [],
-      parents: e.parents,
-    };
-    return [e.nodeId, node];
+    // One values record for every process (LatestMemory.update copies what it keeps).
+    const v = this.values;
+    v.pid = pid;
+    v.ppid = st.ppid;
+    v.name = st.comm;
+    v.cmdline = e.cmdline || `[${st.comm}]`;
+    v.uid = e.uid >= 0 ? e.uid : undefined;
+    v.user = e.uid >= 0 ? this.users.nameOf(e.uid) : undefined;
+    v.threads = st.threads;
+    v.open_fds = fds >= 0 ? fds : undefined;
+    v.started_at = this.bootMs > 0 ? this.bootMs + Math.round((st.startTicks * 1000) / CLOCK_TICKS_PER_SECOND) : undefined;
+    nodes[e.nodeId] = { latest: e.latest.update(v, now), metrics, adjacency: EMPTY_NODE.adjacency, parents: e.parents };
   }
 
   private newEntry(pid: number, name: string, startTicks: number, comm: string): Entry {
@@ -256,6 +272,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       prevTicks: 0,
       prevMono: 0,
       seen: 0,
+      fds: -1,
       latest: new LatestMemory(),
       cpu: new SampleRing(this.ring),
       rss: new SampleRing(this.ring),
@@ -302,12 +319,23 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     return true;
   }
 
-  /** Open fd count; -1 when not permitted; null when the process vanished. */
-  private countFds(fdPath: string, tally: IssueTally): number | null {
+  /**
+   * Open fd count; -1 when not permitted; null when the process vanished.
+   * `last` is the process's count at the last pass (-1: none yet).
+   *
+   * Since Linux 6.2 the size of /proc/<pid>/fd is its number of open fds, so
+   * one stat gives the count without a name per fd. But Node's `statSync`
+   * builds a Stats object with four Dates: about 1.5-2 KB of garbage per call,
+   * where a readdir of a dozen fds makes about 0.2-0.5 KB (names of one digit
+   * are V8's cached single-character strings). Measured on the bench host's
+   * 1,000 sleepers, stat for every process was 1.7 MB of each full pass's
+   * garbage (docs/probe.md "Memory", item 14). So a process with few fds at
+   * its last pass is listed, one with many (or not yet counted) is stat'ed.
+   */
+  private countFds(fdPath: string, last: number, tally: IssueTally): number | null {
     try {
-      // Since Linux 6.2 the size of /proc/<pid>/fd is its number of open fds:
-      // one stat instead of a readdir that builds a name per fd.
-      return this.fdCountByStat ? statSync(fdPath).size : readdirSync(fdPath).length;
+      const byStat = this.fdCountByStat && (last < 0 || last > FD_LIST_MAX);
+      return byStat ? statSync(fdPath).size : readdirSync(fdPath).length;
     } catch (err) {
       if (isVanished(err)) return null;
       tally.add(err, fdPath);
