@@ -4,8 +4,8 @@
  * A `latest` value's `ts` is when the probe first saw that value (not the time
  * of the pass), so a node that did not change is structurally equal to the one
  * of the previous pass, and deltas stay small. Metric rings keep the newest
- * `ring` samples; each pass makes a new array (reports are immutable once
- * emitted) sharing the sample tuples.
+ * `ring` samples; each pass makes a new metric (reports are immutable once
+ * emitted), its samples held flat (`FlatMetric`).
  */
 import type { Latest, LatestValue, Metric, Sample } from '../report';
 
@@ -44,32 +44,83 @@ export class LatestMemory {
   }
 }
 
+/**
+ * One metric as the probe holds it: its samples in one flat array of numbers,
+ * `[t0, v0, t1, v1, …]`, oldest first, read as the report's `[ts, value]`
+ * pairs.
+ *
+ * Why not the pairs themselves: a metric of eight samples as pairs is nine
+ * arrays (about 620 bytes of heap), flat it is one (176 bytes). A probe keeps
+ * the rings of every process (two metrics each), and with pairs those were
+ * about 1.1 MB of its heap on a host of 1,000 processes, the largest part of
+ * the floor its 60 MB budget stands on (docs/probe.md "Memory", item 15).
+ *
+ * A report carries these objects as they are; what leaves the probe is JSON,
+ * and `toJSON` writes the report's form, so the bytes are those of a plain
+ * `{ samples: [[ts, value], …] }`. Reading `samples` builds the pairs (tests,
+ * `--once`, and the merges and diffs of metrics that are not the same object,
+ * which a pass does not do for the probe's own rings).
+ */
+export class FlatMetric implements Metric {
+  readonly #flat: readonly number[];
+
+  constructor(flat: readonly number[]) {
+    this.#flat = flat;
+  }
+
+  /** The samples as `[ts, value]` pairs: a new array each time it is read. */
+  get samples(): readonly Sample[] {
+    const flat = this.#flat;
+    const out = new Array<Sample>(flat.length / 2);
+    for (let i = 0; i < flat.length; i += 2) out[i / 2] = [flat[i]!, flat[i + 1]!];
+    return out;
+  }
+
+  /** The flat samples (for the ring that made this metric). */
+  get flat(): readonly number[] {
+    return this.#flat;
+  }
+
+  toJSON(): Metric {
+    return { samples: this.samples };
+  }
+}
+// Enumerable like a plain metric's one key, so that a for-in over a metric
+// (validateReport counts a metric's keys that way) finds `samples` and nothing else.
+Object.defineProperty(FlatMetric.prototype, 'samples', { enumerable: true });
+
 /** A bounded ring of samples for one metric. */
 export class SampleRing {
-  private samples: readonly Sample[] = [];
+  private last: FlatMetric | null = null;
 
   constructor(private readonly size: number) {}
 
-  /** Adds a sample and returns the metric to report (a new array each call). */
+  /**
+   * Adds a sample and returns the metric to report: a new one each call (a
+   * report's metrics never change after it is emitted). A sample not newer
+   * than the last ones replaces those at or after its time.
+   */
   push(ts: number, value: number): Metric {
-    const s: Sample = [ts, value];
-    const prev = this.samples;
-    const keep = prev.length > 0 && prev[prev.length - 1]![0] >= ts ? prev.filter((p) => p[0] < ts) : prev;
-    // One new array per push (thousands per pass: one per process and metric).
-    const size = Math.max(1, this.size);
-    const from = keep.length >= size ? keep.length - size + 1 : 0;
-    const next = new Array<Sample>(keep.length - from + 1);
-    for (let i = from; i < keep.length; i++) next[i - from] = keep[i]!;
-    next[keep.length - from] = s;
-    this.samples = next;
-    return { samples: next };
+    const prev = this.last === null ? EMPTY_FLAT : this.last.flat;
+    let keep = prev.length;
+    while (keep > 0 && prev[keep - 2]! >= ts) keep -= 2;
+    const size = Math.max(1, this.size) * 2;
+    const from = keep >= size ? keep - size + 2 : 0;
+    const next = new Array<number>(keep - from + 2);
+    for (let i = from; i < keep; i++) next[i - from] = prev[i]!;
+    next[keep - from] = ts;
+    next[keep - from + 1] = value;
+    this.last = new FlatMetric(next);
+    return this.last;
   }
 
   /** The metric as it stands, or null before the first sample. */
   current(): Metric | null {
-    return this.samples.length > 0 ? { samples: this.samples } : null;
+    return this.last;
   }
 }
+
+const EMPTY_FLAT: readonly number[] = Object.freeze([]);
 
 /** Default number of samples a probe keeps per metric: two minutes at the default interval. */
 export const DEFAULT_RING = 8;
