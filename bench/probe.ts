@@ -26,7 +26,8 @@
  *
  *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR [--baseline-variant deployed]] [--variants default,recommended] [--samples DIR] [--memlog]
  *
- * Variants (`--variants`, comma-separated): `default` (plain `node`, an
+ * Variants (`--variants`, comma-separated; an entry may add node flags after
+ * its name, e.g. `--variants 'deployed,deployed --heap-growing-percent=50'`): `default` (plain `node`, an
  * environment without NODE_OPTIONS: what a probe started by hand gets),
  * `deployed` (the environment the DaemonSet gives the probe,
  * PROBE_PROCESS_ENV in runtime/probe/memory.ts: NODE_OPTIONS, glibc malloc and
@@ -425,10 +426,12 @@ async function main(): Promise<void> {
   const variants: Array<[string, string[], string | undefined, Record<string, string>]> = [
     // `--baseline-variant NAME`: the baseline build run with that variant's flags and env (default: plain `node`), so a deployed build is compared with a deployed baseline.
     ...(baseline ? [['baseline', BASELINE_VARIANT.flags, join(baseline, 'build'), BASELINE_VARIANT.env ?? {}] as [string, string[], string, Record<string, string>]] : []),
-    ...VARIANT_NAMES.map((n) => {
+    // An entry may add node flags after its name: `--variants 'deployed,deployed --heap-growing-percent=50'`.
+    ...VARIANT_NAMES.map((entry) => {
+      const [n = '', ...extra] = entry.trim().split(/\s+/);
       const v = VARIANTS[n];
       if (!v) throw new Error(`unknown variant ${n} (${Object.keys(VARIANTS).join(', ')})`);
-      return [n, v.flags, undefined, v.env ?? {}] as [string, string[], undefined, Record<string, string>];
+      return [entry.trim(), [...v.flags, ...extra], undefined, v.env ?? {}] as [string, string[], undefined, Record<string, string>];
     }),
   ];
   const results: VariantResult[] = [];
