@@ -3,7 +3,7 @@
  * written as the report's `[ts, value]` pairs.
  */
 import t from 'tap';
-import { FlatMetric, SampleRing } from '../../runtime/probe/nodes';
+import { FlatMetric, LatestInterner, LatestMemory, SampleRing } from '../../runtime/probe/nodes';
 import { REPORT_VERSION, emptyTopologies, validateReport, type FullReport, type Sample } from '../../runtime/report';
 
 /** The pairs a ring of `size` holds after `pushes`, by the rule: newest `size`, a sample not newer than the last replacing those at or after it. */
@@ -77,4 +77,26 @@ t.test("a flat metric is the report's metric in JSON, to validation and to a for
   const decoded = validateReport(JSON.parse(JSON.stringify(report)));
   t.ok(decoded.ok, decoded.ok ? 'valid as JSON' : decoded.error.message);
   t.same((JSON.parse(JSON.stringify(report)) as FullReport).topologies.process.nodes['process;h;1;1']!.metrics.cpu_percent, plain);
+});
+
+t.test('latest records made in one pass are shared between nodes; a value unchanged keeps its own time', async (t) => {
+  const shared = new LatestInterner();
+  const a = new LatestMemory();
+  const b = new LatestMemory();
+  const a1 = a.update({ user: 'root', threads: 1, pid: 10 }, 1000, shared);
+  const b1 = b.update({ user: 'root', threads: 1, pid: 11 }, 1000, shared);
+  t.equal(a1.user, b1.user, 'the same value at the same time: one record');
+  t.equal(a1.threads, b1.threads);
+  t.not(a1.pid, b1.pid);
+  t.same(b1.user, { ts: 1000, v: 'root' });
+  shared.clear();
+  const b2 = b.update({ user: 'root', threads: 2, pid: 11 }, 2000, shared);
+  const c = new LatestMemory().update({ user: 'root', threads: 2 }, 2000, shared);
+  t.equal(b2.user, b1.user, 'unchanged: the record of the time it was first seen');
+  t.same(b2.threads, { ts: 2000, v: 2 });
+  t.equal(c.threads, b2.threads, 'shared within the new pass');
+  t.not(c.user, b2.user, 'first seen at 2000 by this node: not the record of 1000');
+  t.same(c.user, { ts: 2000, v: 'root' });
+  const d = new LatestMemory().update({ threads: 2 }, 3000, shared);
+  t.same(d.threads, { ts: 3000, v: 2 }, 'a new time: a new record even without clear');
 });

@@ -20,7 +20,7 @@ import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { EMPTY_NODE, containerNodeId, processNodeId, type ReportNode, type TopologyName } from '../../report';
 import { CollectorFailure, type Collector, type CollectorIssue, type CollectorResult, type ProbeIdentity } from '../collector';
-import { DEFAULT_RING, LatestMemory, SampleRing, round2 } from '../nodes';
+import { DEFAULT_RING, LatestInterner, LatestMemory, SampleRing, round2 } from '../nodes';
 import { containerIdFromCgroup } from '../procfs/cgroup';
 import { formatCmdline } from '../procfs/cmdline';
 import { UserNames } from '../procfs/passwd';
@@ -142,6 +142,8 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
   private readonly hostParents: readonly string[];
   private pass = 0;
   private table: ProcessTable | null = null;
+  /** Latest records shared between the processes of a pass (see LatestInterner). */
+  private readonly shared = new LatestInterner();
   private readonly values: ProcessValues = { pid: 0, ppid: 0, name: '', cmdline: '', uid: undefined, user: undefined, threads: 0, open_fds: undefined, started_at: undefined };
   private readonly scratch: PidStat = { comm: '', state: '', ppid: 0, flags: 0, cpuTicks: 0, threads: 0, startTicks: 0, rssPages: 0 };
   /** Boot time in ms, to turn start ticks into a wall-clock start time. */
@@ -188,6 +190,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       this.visit(Number(name), name, now, pass, tally, nodes);
     }
     this.statFiles.endPass();
+    this.shared.clear();
     for (const [pid, e] of this.entries) if (e.seen !== pass) this.entries.delete(pid);
     this.table = { pass, byPid: this.entries };
     return { nodes: { process: nodes }, issues: tally.issues() };
@@ -253,7 +256,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     v.threads = st.threads;
     v.open_fds = fds >= 0 ? fds : undefined;
     v.started_at = this.bootMs > 0 ? this.bootMs + Math.round((st.startTicks * 1000) / CLOCK_TICKS_PER_SECOND) : undefined;
-    nodes[e.nodeId] = { latest: e.latest.update(v, now), metrics, adjacency: EMPTY_NODE.adjacency, parents: e.parents };
+    nodes[e.nodeId] = { latest: e.latest.update(v, now, this.shared), metrics, adjacency: EMPTY_NODE.adjacency, parents: e.parents };
   }
 
   private newEntry(pid: number, name: string, startTicks: number, comm: string): Entry {
