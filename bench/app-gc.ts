@@ -11,9 +11,12 @@
  * change) instead of the sources.
  *
  *     node --max-semi-space-size=16 --import tsx bench/app-gc.ts --probes 1000 --rounds 4 --stage watched
+ *     node --max-semi-space-size=16 --import tsx bench/app-gc.ts --probes 1000 --rounds 1 --stage model --live
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as modelSource from '../runtime/app/model';
 import * as searchSource from '../runtime/app/search';
 import * as hubSource from '../runtime/app/views/hub';
@@ -22,6 +25,9 @@ import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
 import { flag } from './lib/args';
 
 const STAGES = ['sim', 'model', 'search', 'watched'] as const;
+/** `--live`: after the run, the live heap per space (after full GCs), in MiB. */
+const LIVE = process.argv.includes('--live');
+if (LIVE) setFlagsFromString('--expose-gc');
 type Stage = (typeof STAGES)[number];
 
 async function main(): Promise<void> {
@@ -88,6 +94,16 @@ async function main(): Promise<void> {
     JSON.stringify({ bench: 'app-gc', app: build || 'source', stage, rings, probes: probesN, reports: rounds * probesN, ms: Math.round(ms), scavenges: pauses.length, scavengeMsSum: Math.round(sum), scavengeMsPerReport: Math.round((sum / (rounds * probesN)) * 1000) / 1000, scavengeMsP50: q(0.5), scavengeMsP99: q(0.99), scavengeMsMax: q(1), publishedMb: Math.round(published / 1e4) / 100 }) + '\n',
   );
   process.stdout.write(`app-gc [${stage}, ${rings} rings, ${probesN} probes, ${rounds * probesN} reports]: ${pauses.length} scavenges, ${Math.round(sum)} ms in all (${Math.round((sum / (rounds * probesN)) * 1000) / 1000} ms per report), p50 ${q(0.5)} / p99 ${q(0.99)} / max ${q(1)} ms\n`);
+  if (LIVE) {
+    // What the parts keep: the old generation after two full GCs (the sim's own state is in the
+    // `sim` stage's figure; subtract it). A scavenge walks every old-generation page, so its pause
+    // grows with the heap's size, not only with what survives it.
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    gc();
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().filter((sp) => sp.space_used_size > 0).map((sp) => [sp.space_name, Math.round(sp.space_used_size / 1048576)]));
+    process.stdout.write(JSON.stringify({ bench: 'app-gc', stage, liveMibBySpace: spaces }) + '\n');
+  }
   hub?.close();
   void search?.size;
 }
