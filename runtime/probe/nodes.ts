@@ -51,9 +51,9 @@ export class LatestMemory {
  *
  * Why not the pairs themselves: a metric of eight samples as pairs is nine
  * arrays (about 620 bytes of heap), flat it is one (176 bytes). A probe keeps
- * the rings of every process (two metrics each), and with pairs those were
- * about 1.1 MB of its heap on a host of 1,000 processes, the largest part of
- * the floor its 60 MB budget stands on (docs/probe.md "Memory", item 15).
+ * the rings of every process (two metrics each): held flat, the bench host's
+ * 1,000 processes left about 1 MB less in the heap (docs/probe.md "Memory",
+ * item 15), the floor its 60 MB budget stands on.
  *
  * A report carries these objects as they are; what leaves the probe is JSON,
  * and `toJSON` writes the report's form, so the bytes are those of a plain
@@ -95,10 +95,10 @@ Object.defineProperty(FlatMetric.prototype, 'samples', { enumerable: true });
  * Why: a latest record never changes once made, and in one pass many nodes
  * first show the same value at the same time: every process found by the
  * probe's first pass, or started together, with the same parent, name,
- * user, thread count or fd count. Sharing them saved about 0.4 MB of the
- * heap floor on the bench host's 1,000 processes (docs/probe.md "Memory",
- * item 16). `clear` after the pass, so the table holds nothing between
- * passes.
+ * user, thread count or fd count. Unshared, the heap held about 11,700 of
+ * them (0.5 MB with their boxed numbers) on the bench host's 1,000 processes
+ * (docs/probe.md "Memory", item 16). `clear` after the pass, so the table
+ * holds nothing between passes.
  */
 export class LatestInterner {
   private ts = Number.NaN;
