@@ -78,8 +78,6 @@ interface Entry extends ProcessTableEntry {
   prevTicks: number;
   prevMono: number;
   seen: number;
-  /** Open fds at the last pass; -1 before the first count or when not permitted. */
-  fds: number;
   latest: LatestMemory;
   cpu: SampleRing;
   rss: SampleRing;
@@ -99,14 +97,6 @@ type ProcessValues = {
 };
 
 const UID_TAG = Buffer.from('\nUid:');
-
-/**
- * Up to this many open fds at its last pass, a process's fds are counted by
- * listing /proc/<pid>/fd rather than by its size (see `countFds`): at about
- * 30 bytes per listed name, the listing makes less garbage than a Stats object
- * up to about 50 fds.
- */
-export const FD_LIST_MAX = 32;
 
 /** Tallies the permission and unexpected errors of one pass, by code. */
 class IssueTally {
@@ -226,12 +216,11 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       }
     }
 
-    const fds = this.countFds(e.fdPath, e.fds, tally);
+    const fds = this.countFds(e.fdPath, tally);
     if (fds === null) {
       this.entries.delete(pid);
       return;
     }
-    e.fds = fds;
     e.seen = pass;
 
     const mono = performance.now();
@@ -275,7 +264,6 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       prevTicks: 0,
       prevMono: 0,
       seen: 0,
-      fds: -1,
       latest: new LatestMemory(),
       cpu: new SampleRing(this.ring),
       rss: new SampleRing(this.ring),
@@ -322,23 +310,15 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     return true;
   }
 
-  /**
-   * Open fd count; -1 when not permitted; null when the process vanished.
-   * `last` is the process's count at the last pass (-1: none yet).
-   *
-   * Since Linux 6.2 the size of /proc/<pid>/fd is its number of open fds, so
-   * one stat gives the count without a name per fd. But Node's `statSync`
-   * builds a Stats object with four Dates: about 1.5-2 KB of garbage per call,
-   * where a readdir of a dozen fds makes about 0.2-0.5 KB (names of one digit
-   * are V8's cached single-character strings). Measured on the bench host's
-   * 1,000 sleepers, stat for every process was 1.7 MB of each full pass's
-   * garbage (docs/probe.md "Memory", item 14). So a process with few fds at
-   * its last pass is listed, one with many (or not yet counted) is stat'ed.
-   */
-  private countFds(fdPath: string, last: number, tally: IssueTally): number | null {
+  /** Open fd count; -1 when not permitted; null when the process vanished. */
+  private countFds(fdPath: string, tally: IssueTally): number | null {
     try {
-      const byStat = this.fdCountByStat && (last < 0 || last > FD_LIST_MAX);
-      return byStat ? statSync(fdPath).size : readdirSync(fdPath).length;
+      // Since Linux 6.2 the size of /proc/<pid>/fd is its number of open fds:
+      // one stat instead of a readdir that builds a name per fd. The stat's
+      // Stats object is 1.5-2 KB of garbage, a short listing less, but listing
+      // processes with few fds made a full pass cost 9 ms more CPU on the
+      // bench host (docs/probe.md "Memory", item 14).
+      return this.fdCountByStat ? statSync(fdPath).size : readdirSync(fdPath).length;
     } catch (err) {
       if (isVanished(err)) return null;
       tally.add(err, fdPath);
