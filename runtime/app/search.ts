@@ -126,8 +126,18 @@ export class SearchIndex {
   /** Each doc's label length, by number (the first tie-break of ranking, read without a Doc lookup). */
   private labelLen = new Int32Array(1024);
   private stamp = 0;
+  /** A query's docs still matching (after each word), and where the next word's matches are written; swapped per word. */
+  private survivors = new Int32Array(1024);
+  private matched = new Int32Array(1024);
 
-  constructor(private readonly model: LiveModel) {
+  /**
+   * @param lookupCost a survivor looked up costs about this many posting entries read (see
+   *   `search`); tests set 0 (every later word looked up) and Infinity (every word read whole).
+   */
+  constructor(
+    private readonly model: LiveModel,
+    private readonly lookupCost = LOOKUP_COST,
+  ) {
     model.onChange((c) => this.apply(c));
   }
 
@@ -257,6 +267,8 @@ export class SearchIndex {
     this.mark = mark;
     this.best = new Int32Array(size);
     this.acc = new Int32Array(size);
+    this.survivors = new Int32Array(size);
+    this.matched = new Int32Array(size);
     const labelLen = new Int32Array(size);
     labelLen.set(this.labelLen);
     this.labelLen = labelLen;
@@ -266,33 +278,53 @@ export class SearchIndex {
    * Runs a query (already checked for length by the API schema). Returns at
    * most `limit` hits, best first, and how many matched in all.
    *
-   * Each word's postings are read once into per-doc scratch arrays; after the
-   * first word only the docs still matching are carried (or, when they are
-   * fewer than the word's postings, looked up one by one), and the best
+   * Words are matched rarest first (by the posting entries they would read): the
+   * first word's postings are read whole into per-doc scratch arrays; each later
+   * word either reads its postings, keeping only the docs still matching, or,
+   * when the docs still matching are far fewer than its posting entries, is
+   * looked up in those docs' own text (`host-0500`: the 41 docs of `0500` are
+   * checked for `host`, not the 41,000 entries of `host` read). The best
    * `limit` are chosen with a bounded heap, not by sorting every match.
+   *
+   * Nothing a query allocates grows with the number of matches: the survivors
+   * live in two reused Int32Arrays. A JavaScript array of 50,000 survivors is a
+   * large object, which V8 places on pages of its own, fresh from the kernel each
+   * time; on this project's machines a fresh page costs about 11 µs (docs/app.md),
+   * and those arrays were most of a broad query's time.
    */
   search(query: string, limit = 50): SearchResult {
     const terms = query.trim().split(/\s+/).filter((t) => t.length > 0).slice(0, MAX_TERMS);
-    if (terms.length === 0) return { query, total: 0, hits: [] };
-    let survivors: number[] | null = null;
+    const words: QueryWord[] = [];
     const termFields: string[] = [];
     for (const term of terms) {
       const colon = term.indexOf(':');
       const field = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
-      const words = tokenize(colon > 0 ? term.slice(colon + 1) : term);
-      if (words.length === 0) continue;
-      for (const w of words) {
-        survivors = this.matchWord(field, w, survivors);
-        if (survivors.length === 0) return { query, total: 0, hits: [] };
+      const ws = tokenize(colon > 0 ? term.slice(colon + 1) : term);
+      if (ws.length === 0) continue;
+      for (const word of ws) {
+        const tokens = this.tokensOf(field, word);
+        let entries = 0;
+        for (const [p] of tokens) entries += p.docs.length;
+        if (entries === 0) return { query, total: 0, hits: [] };
+        words.push({ field, word, tokens, entries });
       }
       if (field) termFields.push(field);
     }
-    if (survivors === null || survivors.length === 0) return { query, total: 0, hits: [] };
-    const top = this.topK(survivors, Math.max(0, limit));
+    if (words.length === 0) return { query, total: 0, hits: [] };
+    // AND of the words, and a doc's score is the sum of its best per word: the order is free.
+    words.sort((a, b) => a.entries - b.entries);
+    let n = this.matchPostings(words[0]!, -1);
+    for (let i = 1; i < words.length && n > 0; i++) {
+      const w = words[i]!;
+      n = n * this.lookupCost < w.entries ? this.matchByLookup(w, n) : this.matchPostings(w, n);
+    }
+    if (n === 0) return { query, total: 0, hits: [] };
+    const top = this.topK(n, Math.max(0, limit));
+    const freeWords = termFields.length > 0 ? [] : terms.filter((t) => !t.includes(':')).flatMap(tokenize);
     const hits = top.map((num) => {
       const d = this.byNum[num]!;
       const m = this.model.get(d.topology, d.id);
-      const fields = termFields.length > 0 ? new Set(termFields) : new Set(this.freeFields(d, terms));
+      const fields = termFields.length > 0 ? new Set(termFields) : new Set(freeFields(d, freeWords));
       return {
         id: d.id,
         topology: d.topology,
@@ -307,7 +339,7 @@ export class SearchIndex {
         stale: m?.stale ?? false,
       };
     });
-    return { query, total: survivors.length, hits };
+    return { query, total: n, hits };
   }
 
   /** The postings one word matches: [posting, exact]. */
@@ -323,26 +355,27 @@ export class SearchIndex {
   }
 
   /**
-   * Docs matching one word (exact or prefix) among `within` (all docs when
-   * null); adds each doc's best score for the word to `acc`. Postings are read
-   * whole; survivors of earlier words are marked first, so each posting entry
-   * costs one array read whatever the number of survivors.
+   * The docs matching one word (exact or prefix) through its postings: all docs when `n` is -1
+   * (the first word), else among the `n` survivors in `this.survivors`. Adds each doc's best score
+   * for the word to `acc`; leaves the matches in `this.survivors` and returns how many.
+   * Survivors of earlier words are marked first, so each posting entry costs one array read
+   * whatever the number of survivors.
    */
-  private matchWord(field: string, word: string, within: number[] | null): number[] {
-    const tokens = this.tokensOf(field, word);
+  private matchPostings(w: QueryWord, n: number): number {
     const mark = this.mark;
     const best = this.best;
     const acc = this.acc;
-    const next: number[] = [];
+    const next = this.matched;
+    let count = 0;
     // Entries whose mark is `open` may still match; `found` ones already did (for this word).
-    let open: number;
-    if (within === null) open = -1;
-    else {
+    let open = -1;
+    if (n >= 0) {
       open = ++this.stamp;
-      for (const num of within) mark[num] = open;
+      const within = this.survivors;
+      for (let i = 0; i < n; i++) mark[within[i]!] = open;
     }
     const found = ++this.stamp;
-    for (const [p, exact] of tokens) {
+    for (const [p, exact] of w.tokens) {
       const docs = p.docs;
       const factor = exact ? 2 : 1;
       for (let i = 0; i < docs.length; i++) {
@@ -354,13 +387,34 @@ export class SearchIndex {
         if (m !== found) {
           mark[num] = found;
           best[num] = s;
-          next.push(num);
+          next[count++] = num;
         } else if (s > best[num]!) best[num] = s;
       }
     }
-    if (within === null) for (const num of next) acc[num] = best[num]!;
-    else for (const num of next) acc[num] = acc[num]! + best[num]!;
-    return next;
+    if (open === -1) for (let i = 0; i < count; i++) acc[next[i]!] = best[next[i]!]!;
+    else for (let i = 0; i < count; i++) acc[next[i]!] = acc[next[i]!]! + best[next[i]!]!;
+    this.matched = this.survivors;
+    this.survivors = next;
+    return count;
+  }
+
+  /**
+   * The same as `matchPostings` for a word whose postings are far longer than the survivors:
+   * each survivor's own text is cut into tokens again and tested (the scores are those the
+   * postings would give: exact or prefix, label token or not).
+   */
+  private matchByLookup(w: QueryWord, n: number): number {
+    const within = this.survivors;
+    const acc = this.acc;
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const num = within[i]!;
+      const s = wordScore(this.byNum[num]!, w.field, w.word);
+      if (s < 0) continue;
+      acc[num] = acc[num]! + s;
+      within[count++] = num;
+    }
+    return count;
   }
 
   /**
@@ -379,9 +433,10 @@ export class SearchIndex {
     return this.acc[num]! * LABEL_LENGTH_SPAN - Math.min(this.labelLen[num]!, LABEL_LENGTH_SPAN - 1);
   }
 
-  /** The best `k` of `nums`, best first: a bounded heap whose root is the worst kept. */
-  private topK(nums: number[], k: number): number[] {
+  /** The best `k` of the `n` survivors, best first: a bounded heap whose root is the worst kept. */
+  private topK(n: number, k: number): number[] {
     if (k === 0) return [];
+    const nums = this.survivors;
     const heap: number[] = [];
     // The root's key, cached: a doc ranking below it (the usual case) costs one integer compare.
     let rootKey = 0;
@@ -398,7 +453,8 @@ export class SearchIndex {
         i = w;
       }
     };
-    for (const num of nums) {
+    for (let x = 0; x < n; x++) {
+      const num = nums[x]!;
       if (heap.length < k) {
         heap.push(num);
         for (let i = heap.length - 1; i > 0; ) {
@@ -418,21 +474,57 @@ export class SearchIndex {
     }
     return heap.sort((a, b) => (this.before(a, b) ? -1 : 1));
   }
-
-  /** For display: the fields whose text holds a free term. */
-  private freeFields(d: Doc, terms: string[]): string[] {
-    const words = terms.filter((t) => !t.includes(':')).flatMap(tokenize);
-    const out: string[] = [];
-    for (let i = 0; i < d.fields.length; i += 2) {
-      const f = d.fields[i]!;
-      if (f === 'id' || f === 'topology') continue;
-      const toks = tokenize(d.fields[i + 1]!);
-      if (words.some((w) => toks.some((t) => t.startsWith(w)))) out.push(f);
-    }
-    return out.slice(0, 8);
-  }
 }
 
+/** One word of a query: its field (or '') and the postings it matches. */
+interface QueryWord {
+  readonly field: string;
+  readonly word: string;
+  readonly tokens: Array<[Posting, boolean]>;
+  /** Posting entries that reading its postings would visit. */
+  readonly entries: number;
+}
+
+/**
+ * A survivor looked up costs about this many posting entries read (a doc's fields cut into
+ * tokens again, a dozen short strings): below that ratio a word is looked up in the survivors.
+ */
+const LOOKUP_COST = 64;
+
+/** The best score `word` gets in the doc (as its postings would give it), or -1 when it does not match. */
+function wordScore(d: Doc, field: string, word: string): number {
+  let best = -1;
+  let labelTokens: string[] | null = null;
+  for (let i = 0; i < d.fields.length; i += 2) {
+    if (field !== '' && d.fields[i] !== field) continue;
+    const text = d.fields[i + 1]!;
+    // Most fields do not hold the word at all: a substring test first spares their tokens.
+    if (!text.toLowerCase().includes(word)) continue;
+    for (const tok of tokenize(text)) {
+      if (!tok.startsWith(word)) continue;
+      labelTokens ??= tokenize(d.label);
+      const s = (labelTokens.includes(tok) ? 10 : 3) * (tok === word ? 2 : 1);
+      if (s > best) best = s;
+    }
+  }
+  return best;
+}
+
+/** For display: the fields whose text holds a free word (at most 8). */
+function freeFields(d: Doc, words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < d.fields.length && out.length < 8; i += 2) {
+    const f = d.fields[i]!;
+    if (f === 'id' || f === 'topology') continue;
+    const text = d.fields[i + 1]!;
+    const lower = text.toLowerCase();
+    // A field whose text does not hold the word cannot hold a token starting with it.
+    if (!words.some((w) => lower.includes(w))) continue;
+    const toks = tokenize(text);
+    if (words.some((w) => toks.some((t) => t.startsWith(w)))) out.push(f);
+  }
+  return out;
+}
 function fieldText(fields: readonly string[], field: string): string | undefined {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === field) return fields[i + 1];
   return undefined;
