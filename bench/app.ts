@@ -143,15 +143,20 @@ async function runClients(): Promise<void> {
 
 interface ProcStat {
   cpuSeconds: number;
+  /** The part of cpuSeconds spent in the kernel on the process's behalf (page faults, sends, receives). */
+  sysSeconds: number;
+  /** Minor page faults so far: first touches of fresh memory, which cost ~11 µs each on this machine kind (docs/app.md). */
+  minorFaults: number;
   rssMb: number;
 }
 
 function procStat(pid: number): ProcStat {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 10 (minflt), 14 (utime) and 15 (stime) of proc(5), counted from state (field 3) at index 0.
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds: ticks / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+  return { cpuSeconds: ticks / 100, sysSeconds: Number(fields[12]) / 100, minorFaults: Number(fields[7]), rssMb: rss ? Number(rss[1]) / 1024 : NaN };
 }
 
 function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
@@ -404,6 +409,8 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     reportsPerS: r2(reports / windowS),
     statuses: Object.fromEntries(statuses),
     appCpuPctOneCore: r2(((cpu1.cpuSeconds - cpu0.cpuSeconds) / windowS) * 100),
+    appSysPctOneCore: r2(((cpu1.sysSeconds - cpu0.sysSeconds) / windowS) * 100),
+    appMinorFaultsPerS: Math.round((cpu1.minorFaults - cpu0.minorFaults) / windowS),
     mergeMsMean: r2((delta(after, before, 'monitoring_app_merge_duration_seconds_sum') / reports) * 1000),
     ingestMsMean: r2((delta(after, before, 'monitoring_app_ingest_duration_seconds_sum') / reports) * 1000),
     ingestMsP99Bucket: histogramQuantile(after, 'monitoring_app_ingest_duration_seconds', 0.99, before) * 1000,
