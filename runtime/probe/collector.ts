@@ -46,6 +46,13 @@ export interface PassContext {
    * Absent for passes run by hand.
    */
   nextFullInMs?: number;
+  /**
+   * True when no report the probe emitted before this pass is read any more
+   * (see ProbeOptions.reuseNodes): a collector may then update the nodes it
+   * returned last time in place instead of making new ones. Never set on a
+   * delta pass.
+   */
+  reuseNodes?: boolean;
 }
 
 export interface Collector {

@@ -100,9 +100,11 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
   const recorder = opts.record ? await ReportRecorder.open(opts.record) : null;
   // Recording is best effort and off the collection path: writes are chained, not awaited by the pass.
   let recording: Promise<void> = Promise.resolve();
-  const record = (r: Report): void => {
-    if (!recorder) return;
+  /** Settles when the recording is done with `r` (see ReportSink); undefined without --record. */
+  const record = (r: Report): Promise<void> | undefined => {
+    if (!recorder) return undefined;
     recording = recording.then(() => recorder.write(r)).catch((err: Error) => logger.warn({ err: err.message }, 'recording failed'));
+    return recording;
   };
   let probe: Probe | null = null;
   const collectors = defaultCollectors({
@@ -167,10 +169,15 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
       }
       metrics?.pass(stats);
     },
+    // The sinks say when they are done with a report (the encoding ends a few ms after the
+    // pass), so a later pass may update the nodes in place (ProbeOptions.reuseNodes).
+    reuseNodes: true,
     sink: (r) => {
-      if (publisher) publisher.publish(r);
+      let held: Promise<void> | undefined;
+      if (publisher) held = publisher.publish(r);
       else process.stdout.write(JSON.stringify(r) + '\n');
-      record(r);
+      const recorded = record(r);
+      return held && recorded ? Promise.all([held, recorded]) : (held ?? recorded);
     },
   });
   let server: MetricsServer | null = null;

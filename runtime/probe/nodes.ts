@@ -4,8 +4,10 @@
  * A `latest` value's `ts` is when the probe first saw that value (not the time
  * of the pass), so a node that did not change is structurally equal to the one
  * of the previous pass, and deltas stay small. Metric rings keep the newest
- * `ring` samples; each pass makes a new metric (reports are immutable once
- * emitted), its samples held flat (`FlatMetric`).
+ * `ring` samples, held flat (`FlatMetric`): `push` makes a new metric each
+ * pass (a report never changes once emitted), `update` writes the last one
+ * in place when the probe knows no emitted report is read any more
+ * (ProbeOptions.reuseNodes).
  */
 import type { Latest, LatestValue, Metric, Sample } from '../report';
 
@@ -62,23 +64,52 @@ export class LatestMemory {
  * which a pass does not do for the probe's own rings).
  */
 export class FlatMetric implements Metric {
-  readonly #flat: readonly number[];
+  /** `[t0, v0, t1, v1, …]`; only the first `#length` entries are samples. */
+  readonly #flat: number[];
+  #length: number;
 
-  constructor(flat: readonly number[]) {
+  constructor(flat: number[], length = flat.length) {
     this.#flat = flat;
+    this.#length = length;
   }
 
   /** The samples as `[ts, value]` pairs: a new array each time it is read. */
   get samples(): readonly Sample[] {
     const flat = this.#flat;
-    const out = new Array<Sample>(flat.length / 2);
-    for (let i = 0; i < flat.length; i += 2) out[i / 2] = [flat[i]!, flat[i + 1]!];
+    const out = new Array<Sample>(this.#length / 2);
+    for (let i = 0; i < this.#length; i += 2) out[i / 2] = [flat[i]!, flat[i + 1]!];
     return out;
   }
 
-  /** The flat samples (for the ring that made this metric). */
-  get flat(): readonly number[] {
-    return this.#flat;
+  /** Number of entries of the flat samples (twice the samples). */
+  get flatLength(): number {
+    return this.#length;
+  }
+
+  /** Entry `i` of the flat samples. */
+  flatAt(i: number): number {
+    return this.#flat[i]!;
+  }
+
+  /**
+   * Adds a sample in place (SampleRing.update only): the oldest leave when
+   * `size` are held, and a sample not newer than the last ones replaces those
+   * at or after its time. Writes doubles into the array it was made with, so
+   * in the steady state it allocates nothing.
+   */
+  write(ts: number, value: number, size: number): void {
+    const flat = this.#flat;
+    let keep = this.#length;
+    while (keep > 0 && flat[keep - 2]! >= ts) keep -= 2;
+    const max = Math.max(1, size) * 2;
+    if (keep >= max) {
+      const drop = keep - max + 2;
+      flat.copyWithin(0, drop, keep);
+      keep -= drop;
+    }
+    flat[keep] = ts;
+    flat[keep + 1] = value;
+    this.#length = keep + 2;
   }
 
   toJSON(): Metric {
@@ -127,26 +158,56 @@ export class LatestInterner {
 /** A bounded ring of samples for one metric. */
 export class SampleRing {
   private last: FlatMetric | null = null;
+  /** Whether `last` was made by `update` (with the ring's room); a pushed metric is never written in place. */
+  private owned = false;
 
   constructor(private readonly size: number) {}
 
   /**
-   * Adds a sample and returns the metric to report: a new one each call (a
-   * report's metrics never change after it is emitted). A sample not newer
+   * Adds a sample and returns the metric to report: a new one each call, so
+   * a report's metrics never change after it is emitted. A sample not newer
    * than the last ones replaces those at or after its time.
    */
   push(ts: number, value: number): Metric {
-    const prev = this.last === null ? EMPTY_FLAT : this.last.flat;
-    let keep = prev.length;
-    while (keep > 0 && prev[keep - 2]! >= ts) keep -= 2;
+    const prev = this.last;
+    const prevLength = prev === null ? 0 : prev.flatLength;
+    let keep = prevLength;
+    while (keep > 0 && prev!.flatAt(keep - 2) >= ts) keep -= 2;
     const size = Math.max(1, this.size) * 2;
     const from = keep >= size ? keep - size + 2 : 0;
     const next = new Array<number>(keep - from + 2);
-    for (let i = from; i < keep; i++) next[i - from] = prev[i]!;
+    for (let i = from; i < keep; i++) next[i - from] = prev!.flatAt(i);
     next[keep - from] = ts;
     next[keep - from + 1] = value;
     this.last = new FlatMetric(next);
+    this.owned = false;
     return this.last;
+  }
+
+  /**
+   * Adds a sample to the metric the last `push` or `update` returned, in
+   * place, and returns that same object (the first time, a new one with room
+   * for the whole ring). Only for a caller that knows no report it emitted
+   * still needs that metric as it was: see ProbeOptions.reuseNodes.
+   */
+  update(ts: number, value: number): Metric {
+    const size = Math.max(1, this.size) * 2;
+    let m = this.last;
+    if (m === null || !this.owned) {
+      // Room for the whole ring from the start, filled with doubles so that
+      // the samples written later (timestamps are not small integers) never
+      // change the array's element kind, which would copy it.
+      const flat: number[] = [];
+      for (let i = 0; i < size; i++) flat.push(0.5);
+      const n = m === null ? 0 : Math.min(m.flatLength, size);
+      const from = m === null ? 0 : m.flatLength - n;
+      for (let i = 0; i < n; i++) flat[i] = m!.flatAt(from + i);
+      m = new FlatMetric(flat, n);
+      this.last = m;
+      this.owned = true;
+    }
+    m.write(ts, value, this.size);
+    return m;
   }
 
   /** The metric as it stands, or null before the first sample. */
@@ -154,8 +215,6 @@ export class SampleRing {
     return this.last;
   }
 }
-
-const EMPTY_FLAT: readonly number[] = Object.freeze([]);
 
 /** Default number of samples a probe keeps per metric: two minutes at the default interval. */
 export const DEFAULT_RING = 8;

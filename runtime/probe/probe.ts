@@ -35,9 +35,13 @@ import { CollectorRunner, type BackoffPolicy } from './runner';
 /**
  * Where reports go. Called synchronously after each pass; it must not block
  * (the publisher queues and sends in the background) and should not throw
- * (a throw is logged and the report is dropped).
+ * (a throw is logged and the report is dropped). A sink that reads the report
+ * later (the publisher encodes it over several turns of the event loop)
+ * returns a promise that settles when it is done with the report object: a
+ * probe with `reuseNodes` updates no node in place while one is pending. Any
+ * other value returned is ignored.
  */
-export type ReportSink = (report: Report) => void;
+export type ReportSink = (report: Report) => unknown;
 
 /** Timings of one pass, for the probe's own metrics. */
 export interface PassStats {
@@ -78,6 +82,18 @@ export interface ProbeOptions {
   clock?: () => number;
   logger?: ProbeLogger;
   onPass?: (stats: PassStats) => void;
+  /**
+   * Let collectors update their nodes of the last full report in place
+   * (PassContext.reuseNodes) in a full pass of the running loop (`start`)
+   * when nothing still reads an earlier report: every promise the sink
+   * returned has settled, and no report went to a caller of `fullPass` or
+   * `deltaPass`, who may keep it (the first full pass after one makes every
+   * node anew). So a report the probe emitted never changes while anyone
+   * said they read it. Default false (every pass makes new nodes): only the
+   * probe command's sinks, which say when they are done, set it. Why: see
+   * ProcessesCollector.collect.
+   */
+  reuseNodes?: boolean;
 }
 
 export const DEFAULT_INTERVAL_MS = 15_000;
@@ -95,6 +111,10 @@ export class Probe {
   private readonly triggered = new Set<string>();
   private running = false;
   private readonly failing = new Set<string>();
+  /** Promises returned by the sink for emitted reports, not yet settled. */
+  private holding = 0;
+  /** The last pass's report went to a caller (fullPass, deltaPass), who may keep it. */
+  private exposed = false;
 
   constructor(private readonly opts: ProbeOptions) {
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
@@ -107,7 +127,7 @@ export class Probe {
 
   /** Runs a full pass, emits it to the sink, and returns it. */
   fullPass(): Promise<FullReport> {
-    return this.serialize(() => this.collectFull());
+    return this.serialize(() => this.collectFull(true));
   }
 
   /**
@@ -116,9 +136,16 @@ export class Probe {
    * first full report this is a full pass.
    */
   deltaPass(collectors?: readonly string[]): Promise<Report | null> {
+    return this.runDelta(collectors, true);
+  }
+
+  /** `external`: the report goes back to a caller (see ProbeOptions.reuseNodes). */
+  private runDelta(collectors: readonly string[] | undefined, external: boolean): Promise<Report | null> {
     return this.serialize(async () => {
-      if (this.lastFull === null) return this.collectFull();
-      return this.collectDelta(collectors);
+      if (this.lastFull === null) return this.collectFull(external);
+      const delta = await this.collectDelta(collectors);
+      if (external && delta !== null) this.exposed = true;
+      return delta;
     });
   }
 
@@ -134,7 +161,7 @@ export class Probe {
       this.triggerTimer = null;
       const names = [...this.triggered];
       this.triggered.clear();
-      this.deltaPass(names).catch(() => undefined);
+      this.runDelta(names, false).catch(() => undefined);
     }, this.opts.triggerDelayMs ?? 50);
   }
 
@@ -144,7 +171,7 @@ export class Probe {
     this.running = true;
     const tick = (): void => {
       const started = performance.now();
-      this.fullPass()
+      this.serialize(() => this.collectFull(false))
         .catch(() => undefined)
         .finally(() => {
           if (!this.running) return;
@@ -171,7 +198,7 @@ export class Probe {
     return next;
   }
 
-  private async runCollectors(only: ReadonlySet<string> | null, now: number, kind: 'full' | 'delta'): Promise<PassStats['collectors']> {
+  private async runCollectors(only: ReadonlySet<string> | null, now: number, kind: 'full' | 'delta', reuseNodes = false): Promise<PassStats['collectors']> {
     const selected = this.runners.filter((r) => only === null || only.has(r.name));
     // Every collector of the pass starts at once; the order of `collectors`
     // only decides whose fragment merges first. One that needs another's
@@ -182,6 +209,7 @@ export class Probe {
     const pass: PassContext = { kind, settled: (name) => done.get(name) ?? Promise.resolve() };
     // The loop starts the next full pass one interval after this one started (see start()).
     if (kind === 'full' && this.running) pass.nextFullInMs = this.intervalMs;
+    if (reuseNodes) pass.reuseNodes = true;
     const outs = await Promise.all(
       selected.map((runner) =>
         runner.run(now, pass).finally(() => {
@@ -244,18 +272,20 @@ export class Probe {
     };
   }
 
-  private async collectFull(): Promise<FullReport> {
+  private async collectFull(external: boolean): Promise<FullReport> {
     const started = performance.now();
     const cpu = process.cpuUsage();
+    const reuseNodes = this.opts.reuseNodes === true && !external && this.running && !this.exposed && this.holding === 0;
     // Every collector runs and every fragment is replaced, and the report is
     // assembled anew: keeping the last ones through the pass would hold two
     // copies of the host's nodes at its top (the probe's peak memory).
     this.lastFull = null;
     this.fragments.clear();
     const now = this.clock();
-    const collectors = await this.runCollectors(null, now, 'full');
+    const collectors = await this.runCollectors(null, now, 'full', reuseNodes);
     const report = this.assemble(now);
     this.lastFull = report;
+    this.exposed = external;
     this.emit(report, { kind: 'full', seq: report.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
     return report;
   }
@@ -278,7 +308,14 @@ export class Probe {
 
   private emit(report: Report, stats: PassStats): void {
     try {
-      this.opts.sink(report);
+      const held = this.opts.sink(report) as PromiseLike<unknown> | null | undefined;
+      if (held != null && typeof held.then === 'function') {
+        this.holding++;
+        const done = (): void => {
+          this.holding--;
+        };
+        held.then(done, done);
+      }
     } catch (err) {
       this.opts.logger?.warn({ err: (err as Error).message, seq: report.seq }, 'report sink threw; report dropped');
     }

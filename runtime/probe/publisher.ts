@@ -131,8 +131,12 @@ export class Publisher {
     });
   }
 
-  /** The probe's sink: enqueue and return. */
-  publish = (report: Report): void => {
+  /**
+   * The probe's sink: enqueue and return. The promise settles when the
+   * report's encoding has ended, after which the publisher reads nothing of
+   * the report object (see ReportSink); it never rejects.
+   */
+  publish = (report: Report): Promise<void> => {
     const item = new Item(report);
     if (report.kind === 'full') {
       this.shared.lastFull = item;
@@ -141,6 +145,10 @@ export class Publisher {
       this.shared.lastDelta = item;
     }
     for (const t of this.targets) t.enqueue(item);
+    return item.bytes().then(
+      () => undefined,
+      () => undefined,
+    );
   };
 
   /** Current bearer token (re-read from the file at most once a minute unless forced). */

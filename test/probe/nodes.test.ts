@@ -53,6 +53,39 @@ t.test('a metric once returned does not change when the ring moves on', async (t
   ]);
 });
 
+t.test('update writes the same rule in place: one object per ring, the samples push would give, and a pushed metric is never written', async (t) => {
+  const pushes: Sample[] = [
+    [1000, 1],
+    [2000, 2.5],
+    [2000, 3], // the same time again: replaces
+    [1500, 9], // back in time: drops 2000
+    ...Array.from({ length: 20 }, (_, i): Sample => [5000 + i * 1000, i * 1_000_000_000.5]),
+  ];
+  for (const size of [1, 3, 8]) {
+    // Alternating runs of push and update, as passes with and without a held report do.
+    const ring = new SampleRing(size);
+    const seen: Sample[] = [];
+    let pushed: { m: ReturnType<SampleRing['push']>; json: string } | null = null;
+    let updated: ReturnType<SampleRing['update']> | null = null;
+    pushes.forEach((p, i) => {
+      seen.push(p);
+      if (Math.floor(i / 3) % 2 === 0) {
+        const m = ring.push(p[0], p[1]);
+        pushed = { m, json: JSON.stringify(m) };
+        updated = null;
+        t.same(m.samples, expected(size, seen), `size ${size}, push ${i}`);
+      } else {
+        const m = ring.update(p[0], p[1]);
+        if (updated !== null) t.equal(m, updated, 'the same object while updates follow each other');
+        else if (pushed !== null) t.not(m, pushed.m, 'the first update after a push makes its own metric');
+        updated = m;
+        t.same(m.samples, expected(size, seen), `size ${size}, update ${i}`);
+        if (pushed !== null) t.equal(JSON.stringify(pushed.m), pushed.json, 'the pushed metric is as it was');
+      }
+    });
+  }
+});
+
 t.test("a flat metric is the report's metric in JSON, to validation and to a for-in", async (t) => {
   const m = new FlatMetric([1000, 1.5, 2000, 2, 3000, 0]);
   const plain = {

@@ -18,8 +18,8 @@
  */
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { EMPTY_NODE, containerNodeId, processNodeId, type ReportNode, type TopologyName } from '../../report';
-import { CollectorFailure, type Collector, type CollectorIssue, type CollectorResult, type ProbeIdentity } from '../collector';
+import { EMPTY_NODE, containerNodeId, processNodeId, type Latest, type Metric, type ReportNode, type TopologyName } from '../../report';
+import { CollectorFailure, type Collector, type CollectorIssue, type CollectorResult, type PassContext, type ProbeIdentity } from '../collector';
 import { DEFAULT_RING, LatestInterner, LatestMemory, SampleRing, round2 } from '../nodes';
 import { containerIdFromCgroup } from '../procfs/cgroup';
 import { formatCmdline } from '../procfs/cmdline';
@@ -81,6 +81,16 @@ interface Entry extends ProcessTableEntry {
   latest: LatestMemory;
   cpu: SampleRing;
   rss: SampleRing;
+  /** The node the last pass reported for this process, updated in place by a pass that may (see `collect`). */
+  node: ProcessNode | null;
+}
+
+/** A process's report node as the collector holds it between passes. */
+interface ProcessNode {
+  latest: Readonly<Record<string, Latest>>;
+  metrics: Record<string, Metric>;
+  adjacency: readonly string[];
+  parents: ReportNode['parents'];
 }
 
 /** A process's latest values, as `visit` hands them to its LatestMemory. */
@@ -131,6 +141,8 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
   private readonly pageSize = systemPageSize();
   private readonly hostParents: readonly string[];
   private pass = 0;
+  /** This pass may update the last pass's nodes in place (see `collect`). */
+  private reuse = false;
   private table: ProcessTable | null = null;
   /** Latest records shared between the processes of a pass (see LatestInterner). */
   private readonly shared = new LatestInterner();
@@ -162,7 +174,18 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     this.statFiles.close();
   }
 
-  async collect(now: number): Promise<CollectorResult> {
+  /**
+   * `pass.reuseNodes` (full passes only): no report the probe emitted is still
+   * read, so each process's node of the last pass, its metrics record and its
+   * metric rings are updated in place instead of made anew. Why: those are
+   * about 0.5 MB per pass on 1,000 processes that live until the next pass,
+   * so every pass promoted them out of the 1 MB young generation and the old
+   * generation grew by them until a major collection (docs/probe.md
+   * "Memory", item 17). Otherwise (a report still held, or a delta pass,
+   * whose base full report must stay as it was) every node is new.
+   */
+  async collect(now: number, passContext?: PassContext): Promise<CollectorResult> {
+    this.reuse = passContext?.reuseNodes === true && passContext.kind === 'full';
     const pass = ++this.pass;
     const tally = new IssueTally();
     this.users.refresh();
@@ -224,15 +247,14 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     e.seen = pass;
 
     const mono = performance.now();
-    const metrics: Record<string, ReturnType<SampleRing['push']>> = {};
+    let cpuPct = -1;
     if (e.prevMono > 0 && mono > e.prevMono) {
       const seconds = (mono - e.prevMono) / 1000;
-      const pct = ((st.cpuTicks - e.prevTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
-      metrics.cpu_percent = e.cpu.push(now, round2(Math.max(0, pct)));
+      cpuPct = round2(Math.max(0, ((st.cpuTicks - e.prevTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100));
     }
     e.prevTicks = st.cpuTicks;
     e.prevMono = mono;
-    metrics.memory_rss_bytes = e.rss.push(now, st.rssPages * this.pageSize);
+    const rssBytes = st.rssPages * this.pageSize;
 
     // One values record for every process (LatestMemory.update copies what it keeps).
     const v = this.values;
@@ -245,7 +267,25 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
     v.threads = st.threads;
     v.open_fds = fds >= 0 ? fds : undefined;
     v.started_at = this.bootMs > 0 ? this.bootMs + Math.round((st.startTicks * 1000) / CLOCK_TICKS_PER_SECOND) : undefined;
-    nodes[e.nodeId] = { latest: e.latest.update(v, now, this.shared), metrics, adjacency: EMPTY_NODE.adjacency, parents: e.parents };
+    const latest = e.latest.update(v, now, this.shared);
+
+    const node = e.node;
+    // A metrics record gaining cpu_percent (a process's second pass) is made anew, so that its
+    // keys keep the order of a new node's: cpu_percent first.
+    if (this.reuse && node !== null && (cpuPct < 0 || node.metrics.cpu_percent !== undefined)) {
+      if (cpuPct >= 0) node.metrics.cpu_percent = e.cpu.update(now, cpuPct);
+      node.metrics.memory_rss_bytes = e.rss.update(now, rssBytes);
+      node.latest = latest;
+      node.parents = e.parents;
+      nodes[e.nodeId] = node;
+      return;
+    }
+    const metrics: Record<string, Metric> = {};
+    if (cpuPct >= 0) metrics.cpu_percent = this.reuse ? e.cpu.update(now, cpuPct) : e.cpu.push(now, cpuPct);
+    metrics.memory_rss_bytes = this.reuse ? e.rss.update(now, rssBytes) : e.rss.push(now, rssBytes);
+    const made: ProcessNode = { latest, metrics, adjacency: EMPTY_NODE.adjacency, parents: e.parents };
+    e.node = made;
+    nodes[e.nodeId] = made;
   }
 
   private newEntry(pid: number, name: string, startTicks: number, comm: string): Entry {
@@ -267,6 +307,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       latest: new LatestMemory(),
       cpu: new SampleRing(this.ring),
       rss: new SampleRing(this.ring),
+      node: null,
     };
   }
 
