@@ -10,6 +10,7 @@ import { allows, tokenFromSubprotocols, type Principal, type TokenStore } from '
 import { FileAuditLog, LogAuditLog, type AuditLog } from './audit';
 import { CONTROL_BODY, FILTERS_QUERY, OPENAPI_PATH, routeSpec, uwsPattern } from './api-spec';
 import { Controls, type ChannelSocket, type ControlBody } from './controls';
+import { CatchupQueue, type CatchupSocketData } from './feed-catchup';
 import { AppError } from './errors';
 import { authenticate, copyHeaders, errorReply, route, writeReply, type HttpDeps, type Reply, type Req } from './http';
 import { Ingest, type IngestLimits } from './ingest';
@@ -48,38 +49,21 @@ export interface AppOptions {
   sweepIntervalMs?: number;
 }
 
-interface ViewSocketData {
+interface ViewSocketData extends CatchupSocketData {
   kind: 'view';
   principal: Principal;
-  topic: string;
-  closed: boolean;
-  /** While the first full view is being sent (see `pump`); null once the client is subscribed. */
-  catchup: Catchup | null;
-  /** A pump is queued for the next turn (see `drain`). */
-  pumpQueued: boolean;
-}
-
-/**
- * A full view on its way to one client. A full view is large (10,000 containers are ~15 MB)
- * and 100 clients may join at once: handed to uWS whole, each would be copied into the
- * client's native send buffer (1.5 GB for 100 clients, and glibc keeps the pages). It is
- * sent instead as fragments of one WebSocket message, each only when the client's buffer is
- * nearly empty, from the one JS string all joining clients share. The client subscribes to
- * the topic once the last fragment is out, after the deltas published meanwhile (the topic
- * keeps its recent ones); if those are gone, it gets the then-current full view instead.
- */
-interface Catchup {
-  message: string;
-  seq: number;
-  offset: number;
-  restarts: number;
 }
 
 /** Characters per fragment of a full view, and the buffered bytes below which the next one is sent. */
 const FULL_VIEW_FRAGMENT_CHARS = 256 * 1024;
+/**
+ * Full-view characters sent to all catching-up clients in one event-loop turn (feed-catchup.ts):
+ * about 1 ms of work here, so a report or a search never waits long behind 100 joining clients.
+ */
+const CATCHUP_CHARS_PER_TURN = 1024 * 1024;
 /** uWS's hard cap on one view client's send buffer (closeOnBackpressureLimit). */
 const MAX_VIEW_CLIENT_BACKLOG_BYTES = 64 * 1024 * 1024;
-/** Full views started again (the deltas sent meanwhile were no longer held) before the client is reset. */
+/** Newer full views sent to one client (its catch-up could not be built) before it is reset. */
 const MAX_CATCHUP_RESTARTS = 3;
 
 interface ControlSocketData {
@@ -95,6 +79,7 @@ const SEARCH_QUERY_SPEC = routeSpec('search').query!;
 export class MonitoringApp {
   readonly model: LiveModel;
   readonly hub: ViewHub;
+  private readonly catchups: CatchupQueue;
   readonly search: SearchIndex;
   readonly controls: Controls;
   readonly metrics: AppMetrics;
@@ -137,6 +122,12 @@ export class MonitoringApp {
       afterPublish: (topics) => this.enforceBacklog(topics),
       onRender: (view, s) => this.metrics.renderSeconds.observe({ view }, s),
       onDeltaLatency: (s) => this.metrics.deltaLatency.observe(s),
+    });
+    this.catchups = new CatchupQueue(this.hub, {
+      fragmentChars: FULL_VIEW_FRAGMENT_CHARS,
+      charsPerTurn: CATCHUP_CHARS_PER_TURN,
+      maxRestarts: MAX_CATCHUP_RESTARTS,
+      reset: (ws, reason) => this.resetClient(ws as WebSocket<ViewSocketData>, reason),
     });
     this.search = new SearchIndex(this.model);
     this.audit = opts.auditLogPath ? new FileAuditLog(opts.auditLogPath) : new LogAuditLog(this.log);
@@ -189,6 +180,7 @@ export class MonitoringApp {
     this.listenSocket = null;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.hub.close();
+    this.catchups.close();
     for (const set of this.viewSockets.values()) for (const ws of set) if (!ws.getUserData().closed) ws.end(1001, 'app shutting down');
     this.controls.close();
     const deadline = performance.now() + graceMs;
@@ -340,46 +332,6 @@ export class MonitoringApp {
     ws.end(4008, 'slow consumer');
   }
 
-  /** Sends the next fragments of a client's full view while its send buffer is nearly empty. */
-  private pump(ws: WebSocket<ViewSocketData>): void {
-    const d = ws.getUserData();
-    for (;;) {
-      const c = d.catchup;
-      if (c === null || d.closed || ws.getBufferedAmount() >= FULL_VIEW_FRAGMENT_CHARS) return;
-      const text = c.message;
-      if (c.offset === 0 && text.length <= FULL_VIEW_FRAGMENT_CHARS) {
-        ws.send(text, false);
-        c.offset = text.length;
-      } else {
-        let end = Math.min(text.length, c.offset + FULL_VIEW_FRAGMENT_CHARS);
-        // Never cut a surrogate pair: each fragment is encoded to UTF-8 on its own.
-        const last = text.charCodeAt(end - 1);
-        if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
-        const piece = text.slice(c.offset, end);
-        if (c.offset === 0) ws.sendFirstFragment(piece, false);
-        else if (end === text.length) ws.sendLastFragment(piece);
-        else ws.sendFragment(piece);
-        c.offset = end;
-      }
-      if (c.offset < text.length) continue;
-      const deltas = this.hub.deltasAfter(d.topic, c.seq);
-      if (deltas !== null) {
-        for (const m of deltas) ws.send(m, false);
-        d.catchup = null;
-        ws.subscribe(d.topic);
-        return;
-      }
-      const again = this.hub.full(d.topic);
-      if (again === null || ++c.restarts > MAX_CATCHUP_RESTARTS) {
-        this.resetClient(ws, 'the view changed faster than the client read its full view; reconnect');
-        return;
-      }
-      c.message = again.message;
-      c.seq = again.seq;
-      c.offset = 0;
-    }
-  }
-
   private upgradeAuth(headers: Map<string, string>, role: 'viewer' | 'probe'): { principal: Principal; protocol: string } {
     const sub = tokenFromSubprotocols(headers.get('sec-websocket-protocol') ?? '');
     const authorization = headers.get('authorization') ?? (sub ? `Bearer ${sub.token}` : undefined);
@@ -423,7 +375,7 @@ export class MonitoringApp {
           const q = queryObject(FILTERS_QUERY, new URLSearchParams(req.getQuery() ?? ''));
           if ('problem' in q) throw new AppError(400, 'BAD_QUERY', `query parameter ${q.problem.path} ${q.problem.message}`, q.problem.path);
           const topic = ViewHub.topicName(view, this.filters(view, q.value));
-          return { kind: 'view', principal, topic, closed: false, catchup: null, pumpQueued: false };
+          return { kind: 'view', principal, topic, closed: false, catchup: null };
         }),
       open: (ws) => {
         const d = ws.getUserData();
@@ -433,30 +385,16 @@ export class MonitoringApp {
         if (!set) this.viewSockets.set(topic, (set = new Set()));
         set.add(ws);
         // Full view first (in fragments), then the deltas since its seq, then subscribe.
-        d.catchup = { message: full, seq, offset: 0, restarts: 0 };
-        this.pump(ws);
+        this.catchups.start(ws, full, seq);
       },
-      // Not pumped inside the drain callback: this uWS build stops polling the socket for writable
-      // when the drain callback ends with a send that the kernel took only in part and that started
-      // from an empty buffer, so the rest of that fragment stayed in the socket's buffer and no
-      // further drain came (the client saw the feed open and never got its full view; about one load
-      // in 20 of a 5,000-node view in Chromium). Pumped on the next turn instead, corked since it is
-      // outside any uWS callback; a send left in part there keeps the socket polled.
-      drain: (ws) => {
-        const d = ws.getUserData();
-        if (d.catchup === null || d.pumpQueued) return;
-        d.pumpQueued = true;
-        setImmediate(() => {
-          d.pumpQueued = false;
-          if (!d.closed && d.catchup !== null) ws.cork(() => this.pump(ws));
-        });
-      },
+      drain: (ws) => this.catchups.wake(ws),
       message: () => {
         // The feed is one-way; client messages are ignored (pings are handled by uWS).
       },
       close: (ws) => {
         const d = ws.getUserData();
         d.closed = true;
+        this.catchups.forget(ws);
         this.viewSockets.get(d.topic)?.delete(ws);
         if (this.viewSockets.get(d.topic)?.size === 0) this.viewSockets.delete(d.topic);
         this.hub.unsubscribe(d.topic);

@@ -3,7 +3,7 @@
  * feed over a WebSocket with the token as the `bearer.<token>` subprotocol.
  * The token never goes into a URL, so it never lands in a server's access log.
  */
-import type { FeedMessage, ViewNode } from './types';
+import type { FeedMessage, NodePatch, ViewNode } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -79,7 +79,7 @@ export type FeedState = 'connecting' | 'live' | 'lost' | 'unauthorized';
 
 export interface FeedHandlers {
   full(nodes: ViewNode[]): void;
-  delta(add: ViewNode[], update: ViewNode[], remove: string[]): void;
+  delta(add: ViewNode[], update: NodePatch[], remove: string[]): void;
   state(s: FeedState, detail: string): void;
 }
 
@@ -163,6 +163,14 @@ export class Feed {
         }
         this.seq = m.seq;
         this.on.delta(m.add, m.update, m.remove);
+      } else if (m.type === 'catchup') {
+        // Sent once, right after the full view, when the deltas since it were no longer all kept.
+        if (m.base !== this.seq) {
+          this.restart(0);
+          return;
+        }
+        this.seq = m.seq;
+        this.on.delta(m.add, [], m.remove);
       } else if (m.type === 'reset') {
         this.restart(0);
       }

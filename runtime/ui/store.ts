@@ -1,5 +1,5 @@
 /** The nodes of the view on screen, kept current from the feed, and how they group. */
-import type { ViewNode } from './types';
+import type { NodePatch, ViewNode } from './types';
 
 export type Grouping = 'none' | 'host' | 'namespace' | 'image';
 export const GROUPINGS: ReadonlyArray<{ id: Grouping; label: string }> = [
@@ -56,20 +56,30 @@ export class ViewStore {
     this.version++;
   }
 
-  /** Applies a delta; the incoming index changes only for the nodes named (not a pass over the view). */
-  delta(add: ViewNode[], update: ViewNode[], remove: string[]): void {
+  /**
+   * Applies a delta; the incoming index changes only for the nodes named (not a pass over the view).
+   * An update carries the members of a node that changed and is merged into the node held; one
+   * for a node not held (the feed never sends that) is ignored.
+   */
+  delta(add: ViewNode[], update: NodePatch[], remove: string[]): void {
     for (const id of remove) {
       const old = this.nodes.get(id);
       if (old) this.unlink(old);
       this.nodes.delete(id);
     }
-    for (const n of [...add, ...update]) {
-      const old = this.nodes.get(n.id);
-      if (old) this.unlink(old);
-      this.nodes.set(n.id, n);
-      this.link(n);
+    for (const n of add) this.put(n);
+    for (const p of update) {
+      const old = this.nodes.get(p.id);
+      if (old) this.put({ ...old, ...p });
     }
     this.version++;
+  }
+
+  private put(n: ViewNode): void {
+    const old = this.nodes.get(n.id);
+    if (old) this.unlink(old);
+    this.nodes.set(n.id, n);
+    this.link(n);
   }
 
   private link(n: ViewNode): void {

@@ -76,9 +76,14 @@ export interface Session {
   role: 'viewer' | 'admin' | 'probe';
 }
 
+/** An update of a node the client holds: its id and the members that changed (`stale: false` when no longer stale). */
+export type NodePatch = Partial<ViewNode> & { id: string };
+
 export type FeedMessage =
   | { type: 'full'; view: string; filter: string; seq: number; nodes: ViewNode[] }
-  | { type: 'delta'; view: string; filter: string; seq: number; add: ViewNode[]; update: ViewNode[]; remove: string[] }
+  | { type: 'delta'; view: string; filter: string; seq: number; add: ViewNode[]; update: NodePatch[]; remove: string[] }
+  /** What changed after `base` (the client's seq), up to `seq`: the nodes as they are now, and the ids gone. */
+  | { type: 'catchup'; view: string; filter: string; seq: number; base: number; add: ViewNode[]; remove: string[] }
   | { type: 'reset'; reason: string };
 
 /** The views the page offers (the app's ids), in menu order. */

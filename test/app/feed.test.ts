@@ -221,11 +221,11 @@ t.test('a full view larger than the backlog bound reaches a new client whole', a
 
 /** Posts reports until the topic's seq has moved `n` past `from` (each report changes process metrics). */
 async function advance(app: MonitoringApp, probes: SimProbe[], topic: string, from: number, n: number): Promise<number> {
-  for (let i = 0; i < 20 * n && (app.hub.full(topic)?.seq ?? 0) < from + n; i++) {
+  for (let i = 0; i < 20 * n && (app.hub.topicSeq(topic) ?? 0) < from + n; i++) {
     await postReport(app, probes[i % probes.length]!.next(Date.now()));
     await new Promise((r) => setTimeout(r, 10));
   }
-  return app.hub.full(topic)!.seq;
+  return app.hub.topicSeq(topic)!;
 }
 
 const BIG: FleetShape = { probes: 30, containersPerProbe: 2, processesPerProbe: 500, connectionsPerProbe: 1 };
@@ -274,17 +274,19 @@ t.test('a client joining while the view changes gets the full view, then every d
   destroy();
 });
 
-t.test('a client that falls out of the recent deltas while catching up starts again from a newer full view', async (t) => {
+t.test('a client that falls out of the recent deltas while catching up gets one catch-up of what changed, then the live deltas', async (t) => {
   const { app, small, topic, seq0, read, destroy } = await joinLargeView(t);
   const seq1 = await advance(app, small, topic, seq0, RECENT_DELTAS + 2);
   t.ok(seq1 > seq0 + RECENT_DELTAS, `the topic moved on by more than the ${RECENT_DELTAS} deltas it keeps`);
   const reader = read();
-  const fulls = (): number => reader.messages.filter((m) => m.startsWith('{"type":"full"')).length;
-  for (let i = 0; i < 1000 && fulls() < 2 && reader.closeCode === null; i++) await new Promise((r) => setTimeout(r, 10));
+  const caught = (): boolean => reader.messages.some((m) => m.startsWith('{"type":"catchup"'));
+  for (let i = 0; i < 1000 && !caught() && reader.closeCode === null; i++) await new Promise((r) => setTimeout(r, 10));
   const msgs = reader.messages.map((m) => JSON.parse(m));
-  t.same(msgs.map((m) => m.type), ['full', 'full'], 'two full views, no reset');
+  t.same(msgs.map((m) => m.type), ['full', 'catchup'], 'the full view once, then one catch-up; no second full view, no reset');
   t.equal(msgs[0].seq, seq0);
-  t.equal(msgs[1].seq, seq1, 'the second at the seq the topic had reached');
+  t.equal(msgs[1].base, seq0, 'the catch-up applies to the full view sent');
+  t.equal(msgs[1].seq, seq1, 'and brings the client to the seq the topic had reached');
+  t.ok(msgs[1].add.length > 0 && msgs[1].add.length < msgs[0].nodes.length / 10, `it carries the changed nodes only (${msgs[1].add.length} of ${msgs[0].nodes.length})`);
   const seq2 = await advance(app, small, topic, seq1, 1);
   for (let i = 0; i < 500 && !reader.messages.some((m) => m.startsWith('{"type":"delta"')); i++) await new Promise((r) => setTimeout(r, 10));
   t.equal(JSON.parse(reader.messages.find((m) => m.startsWith('{"type":"delta"'))!).seq, seq1 + 1, `then the deltas after it (seq ${seq2} reached)`);

@@ -15,6 +15,7 @@ import { ViewHub } from '../../runtime/app/views/hub';
 import { ChangeClassifier, ViewRenderer, type RenderedView } from '../../runtime/app/views/render';
 import type { FullReport, ReportNode } from '../../runtime/report';
 import { SimProbe, loadTemplates, seededRandom as rng, type FleetShape } from './fleet';
+import { FeedView } from '../helpers/feed-view';
 
 function snapshot(r: RenderedView): Record<string, string> {
   const out: Record<string, string> = {};
@@ -157,14 +158,13 @@ t.test('a topic’s full message plus its deltas equals the filtered view, whate
   const rand = rng(42);
   let clock = 1_700_000_000_000;
   const model = new LiveModel({ intervalMs: 1000, now: () => clock });
-  const state = new Map<string, Map<string, string>>();
+  const state = new Map<string, FeedView>();
   const hub = new ViewHub(model, {
     minIntervalMs: 1e9,
     publish: (topic, msg) => {
       const m = JSON.parse(msg);
       const s = state.get(topic)!;
-      for (const n of [...m.add, ...m.update]) s.set(n.id, JSON.stringify(n));
-      for (const id of m.remove) s.delete(id);
+      s.apply(m);
     },
   });
   t.teardown(() => hub.close());
@@ -182,7 +182,8 @@ t.test('a topic’s full message plus its deltas equals the filtered view, whate
   for (const [v, f] of subs) {
     const { topic, full } = hub.subscribe(v, f);
     const m = JSON.parse(full);
-    state.set(topic, new Map(m.nodes.map((n: { id: string }) => [n.id, JSON.stringify(n)])));
+    state.set(topic, new FeedView());
+    state.get(topic)!.apply(m);
   }
   for (let step = 0; step < 80; step++) {
     clock += 200;
@@ -203,6 +204,6 @@ t.test('a topic’s full message plus its deltas equals the filtered view, whate
   for (const [v, f] of subs) {
     const expected = new Map<string, string>();
     for (const [id, n] of new ViewRenderer(model, v).render(0).view.nodes) if (passes(f, n.facets)) expected.set(id, JSON.stringify(JSON.parse(n.json)));
-    t.same(Object.fromEntries([...state.get(ViewHub.topicName(v, f))!].sort()), Object.fromEntries([...expected].sort()), `${v} ${JSON.stringify(f)}`);
+    t.same(Object.fromEntries([...state.get(ViewHub.topicName(v, f))!.snapshot()].sort()), Object.fromEntries([...expected].sort()), `${v} ${JSON.stringify(f)}`);
   }
 });

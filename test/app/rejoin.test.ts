@@ -10,6 +10,7 @@ import t from 'tap';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
 import { FeedClient, TOKENS, http, postReport, startApp, wsUrl } from './helpers';
 import type { MonitoringApp } from '../../runtime/app/server';
+import { FeedView } from '../helpers/feed-view';
 
 const SHAPE: FleetShape = { probes: 3, containersPerProbe: 3, processesPerProbe: 8, connectionsPerProbe: 1 };
 type Node = { id: string };
@@ -17,13 +18,10 @@ type Node = { id: string };
 /** The client's view: its full view with every delta after it applied, id → serialisation. */
 function applied(c: FeedClient): Map<string, string> {
   const full = c.messages.find((m) => m.type === 'full');
-  const view = new Map<string, string>((full?.nodes ?? []).map((n: Node) => [n.id, JSON.stringify(n)]));
-  for (const m of c.messages) {
-    if (m.type !== 'delta' || m.seq <= full.seq) continue;
-    for (const n of [...m.add, ...m.update] as Node[]) view.set(n.id, JSON.stringify(n));
-    for (const id of m.remove as string[]) view.delete(id);
-  }
-  return view;
+  const view = new FeedView();
+  if (full) view.apply(full);
+  for (const m of c.messages) if (m.type === 'delta' && m.seq > full.seq) view.apply(m);
+  return view.snapshot();
 }
 
 async function restView(app: MonitoringApp): Promise<Map<string, string>> {

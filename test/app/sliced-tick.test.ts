@@ -12,6 +12,7 @@ import { passes } from '../../runtime/app/views/filter';
 import { ViewHub } from '../../runtime/app/views/hub';
 import { ViewRenderer } from '../../runtime/app/views/render';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
+import { FeedView } from '../helpers/feed-view';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -29,7 +30,7 @@ t.test('a sliced tick publishes each view in its own turn, in seq order, and con
   let turn = 0;
   let bumpQueued = false;
   const published: Array<{ topic: string; seq: number; turn: number }> = [];
-  const state = new Map<string, Map<string, string>>();
+  const state = new Map<string, FeedView>();
   let injected = 0;
   const hub = new ViewHub(model, {
     minIntervalMs: 5,
@@ -44,8 +45,7 @@ t.test('a sliced tick publishes each view in its own turn, in seq order, and con
       const m = JSON.parse(msg);
       published.push({ topic, seq: m.seq, turn });
       const s = state.get(topic)!;
-      for (const n of [...m.add, ...m.update]) s.set(n.id, JSON.stringify(n));
-      for (const id of m.remove) s.delete(id);
+      s.apply(m);
       // A report arriving between two slices of a tick (once in a while).
       if (topic.startsWith('view/containers?') && injected < 5) {
         injected++;
@@ -67,7 +67,8 @@ t.test('a sliced tick publishes each view in its own turn, in seq order, and con
   ];
   for (const [v, f] of subs) {
     const { topic, full } = hub.subscribe(v, f);
-    state.set(topic, new Map(JSON.parse(full).nodes.map((n: { id: string }) => [n.id, JSON.stringify(n)])));
+    state.set(topic, new FeedView());
+    state.get(topic)!.apply(JSON.parse(full));
   }
   for (let step = 0; step < 30; step++) {
     clock += 100;
@@ -103,6 +104,6 @@ t.test('a sliced tick publishes each view in its own turn, in seq order, and con
     t.same(seqs, seqs.map((_, i) => i + 1), `${topic}: seqs 1…${seqs.length} in order`);
     const expected = new Map<string, string>();
     for (const [id, n] of new ViewRenderer(model, v).render(0).view.nodes) if (passes(f, n.facets)) expected.set(id, JSON.stringify(JSON.parse(n.json)));
-    t.same(Object.fromEntries([...state.get(topic)!].sort()), Object.fromEntries([...expected].sort()), `${topic} equals the model`);
+    t.same(Object.fromEntries([...state.get(topic)!.snapshot()].sort()), Object.fromEntries([...expected].sort()), `${topic} equals the model`);
   }
 });

@@ -21,6 +21,7 @@ import { Agent, request, WebSocket } from 'undici';
 import { containerNodeId } from '../../runtime/report';
 import { ensureBusyboxImage, podmanCli, podmanSkipReason, removeContainer, runContainer, startPodmanEngine, uniqueContainerName } from '../helpers/podman';
 import { freePort, PROCESS_START_MS, startCli, startStack, stopCli, until } from '../helpers/stack';
+import { FeedView } from '../helpers/feed-view';
 
 /** The bound of issue 5: a container start reaches the view over the WebSocket within this. */
 const APPEAR_BOUND_MS = 1_000;
@@ -34,24 +35,22 @@ interface ViewNode {
   id: string;
   metadata: Meta[];
 }
-interface FeedMessage {
-  type: 'full' | 'delta' | 'reset';
-  seq: number;
-  nodes?: ViewNode[];
-  add?: ViewNode[];
-  update?: ViewNode[];
-  remove?: string[];
-}
-
-/** The view feed, with the arrival time of each message. */
+/**
+ * The view feed, with the arrival time of each message and, after each, the nodes it added or
+ * changed as the client then holds them (updates carry only what changed: FeedView merges them).
+ */
 class Feed {
-  readonly messages: Array<{ at: number; msg: FeedMessage }> = [];
+  readonly messages: Array<{ at: number; type: string; touched: ViewNode[] }> = [];
+  private readonly view = new FeedView();
   private readonly ws: WebSocket;
   closed = false;
 
   constructor(url: string, token: string) {
     this.ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } } as never);
-    this.ws.onmessage = (e) => this.messages.push({ at: performance.now(), msg: JSON.parse(String(e.data)) as FeedMessage });
+    this.ws.onmessage = (e) => {
+      const msg = JSON.parse(String(e.data)) as { type: string };
+      this.messages.push({ at: performance.now(), type: msg.type, touched: this.view.apply(msg) as unknown as ViewNode[] });
+    };
     this.ws.onclose = () => (this.closed = true);
   }
 
@@ -60,8 +59,8 @@ class Feed {
     return until(what, ms, () => {
       if (this.closed) throw new Error('feed closed');
       for (let i = from; i < this.messages.length; i++) {
-        const { at, msg } = this.messages[i]!;
-        const node = [...(msg.nodes ?? []), ...(msg.add ?? []), ...(msg.update ?? [])].find(pred);
+        const { at, touched } = this.messages[i]!;
+        const node = touched.find(pred);
         if (node) return { at, node, index: i };
       }
       return undefined;
@@ -116,7 +115,7 @@ t.test('real app + real probe + Podman: a container appears within 1 s; pause/un
 
   const feed = new Feed(`ws://127.0.0.1:${port}/api/topology/containers/ws`, TOKENS.viewer);
   t.teardown(() => feed.close());
-  await until('the full containers view on the WebSocket', STEP_MS, () => (feed.messages[0]?.msg.type === 'full' ? true : undefined), procs);
+  await until('the full containers view on the WebSocket', STEP_MS, () => (feed.messages[0]?.type === 'full' ? true : undefined), procs);
 
   // 1. A container started on the engine appears over the WebSocket within 1 s.
   const name = uniqueContainerName('e2e-up');
@@ -130,7 +129,7 @@ t.test('real app + real probe + Podman: a container appears within 1 s; pause/un
   const appearMs = Math.max(0, seen.at - confirmed);
   t.comment(`container in the view ${Math.round(appearMs)} ms after podman run returned (${Math.round(seen.at - invoked)} ms after it was invoked; podman run itself took ${Math.round(confirmed - invoked)} ms)`);
   t.ok(appearMs <= APPEAR_BOUND_MS, `appears within ${APPEAR_BOUND_MS} ms of the engine confirming the start (${Math.round(appearMs)} ms)`);
-  t.equal(feed.messages[seen.index]!.msg.type, 'delta', 'as a delta, not a reconnect');
+  t.equal(feed.messages[seen.index]!.type, 'delta', 'as a delta, not a reconnect');
   const running = await feed.waitForNode('the container running in the view', from, STEP_MS, (n) => n.id === nodeId && meta(n, 'state') === 'running');
   t.equal(meta(running.node, 'name'), name, 'with its name');
   t.comment(`state running in the view ${Math.round(Math.max(0, running.at - confirmed))} ms after podman run returned`);
@@ -149,7 +148,7 @@ t.test('real app + real probe + Podman: a container appears within 1 s; pause/un
     t.equal(r.json.probeId, probes[0].probeId, 'run by the probe');
     t.equal(await inspectState(), state, `${control} reached the engine: podman says ${state}`);
     const changed = await feed.waitForNode(`state ${state} in the view`, mark, STEP_MS, (n) => n.id === nodeId && meta(n, 'state') === state);
-    t.equal(feed.messages[changed.index]!.msg.type, 'delta');
+    t.equal(feed.messages[changed.index]!.type, 'delta');
     t.comment(`${control}: view says ${state} ${Math.round(changed.at - sent)} ms after the POST`);
   }
 

@@ -25,18 +25,36 @@ import type { LiveModel, ChangeSet } from '../model';
 import { VIEW_IDS, VIEWS, filterKey, type Filters, type ViewId } from './catalog';
 import { passes } from './filter';
 import { GroupCounts } from './counts';
-import { ChangeClassifier, ViewRenderer, type RenderedView } from './render';
+import { ChangeClassifier, ViewRenderer, nodePatch, sameParts, type RenderedNode, type RenderedView } from './render';
 
 export interface Topic {
   readonly name: string;
   readonly view: ViewId;
   readonly filters: Filters;
   seq: number;
-  /** id → serialised node, as last sent. */
-  nodes: Map<string, string>;
+  /** id → node as last sent (an update sends the parts that differ from it). */
+  nodes: Map<string, RenderedNode>;
   subscribers: number;
-  /** The full message at `seq`, built once for every subscriber that joins at that seq. */
-  full: { seq: number; message: string } | null;
+  /**
+   * The last full message built, at its seq, and when (performance.now()): shared by the
+   * subscribers that join within FULL_REUSE_MS, each then sent the deltas after its seq.
+   */
+  full: { seq: number; message: string; at: number } | null;
+  /**
+   * id → seq of the id's last change (added, updated or removed), in the order of those seqs
+   * (an id is moved to the end when it changes again): what a catch-up after seq s sends is
+   * the entries past s. Removed ids stay as tombstones, at most `maxTombstones`; pruning the
+   * oldest entries raises `floor`.
+   */
+  changedAt: Map<string, number>;
+  /** A catch-up can be built for a client at seq s only if s >= floor (older changes were pruned). */
+  floor: number;
+  /**
+   * Catch-ups built lately, by the seq they start from: the clients that got the same (shared)
+   * full view start from the same seq and share its catch-up too, followed by the deltas since.
+   * Dropped after FULL_REUSE_MS.
+   */
+  catchups: Map<number, { seq: number; message: string; at: number }>;
   /**
    * The last deltas published, oldest first (at most RECENT_DELTAS and RECENT_DELTA_BYTES):
    * a client still receiving a full view at seq n is not subscribed yet, and is sent
@@ -49,6 +67,14 @@ export interface Topic {
 /** Bounds of a topic's recent deltas (per topic; a few topics per view). */
 export const RECENT_DELTAS = 64;
 export const RECENT_DELTA_BYTES = 2 * 1024 * 1024;
+/** Removed ids a topic remembers for catch-ups (see Topic.changedAt); per topic. */
+export const MAX_TOMBSTONES = 10_000;
+/**
+ * A full message younger than this is given to new subscribers as it is (they get the deltas
+ * after it next): 100 clients joining a 10,000-container view within a second share one 15 MB
+ * string instead of building one each time the view moved on by a delta.
+ */
+export const FULL_REUSE_MS = 1000;
 
 export interface HubOptions {
   minIntervalMs?: number;
@@ -57,6 +83,8 @@ export interface HubOptions {
   idleReleaseMs?: number;
   /** Sends one message to every subscriber of a topic. */
   publish: (topic: string, message: string) => void;
+  /** Removed ids each topic remembers for catch-ups. Default MAX_TOMBSTONES. */
+  maxTombstones?: number;
   /** Called after a tick published, with the topics it published to. */
   afterPublish?: (topics: string[]) => void;
   onRender?: (view: ViewId, seconds: number) => void;
@@ -94,6 +122,7 @@ export class ViewHub {
   private readonly minIntervalMs: number;
   private readonly restMaxAgeMs: number;
   private readonly idleReleaseMs: number;
+  private readonly maxTombstones: number;
   /** Unwatched views with render state: the timer that drops it. */
   private readonly idle = new Map<ViewId, NodeJS.Timeout>();
   private closed = false;
@@ -105,6 +134,7 @@ export class ViewHub {
     this.minIntervalMs = opts.minIntervalMs ?? 50;
     this.restMaxAgeMs = opts.restMaxAgeMs ?? 500;
     this.idleReleaseMs = opts.idleReleaseMs ?? 60_000;
+    this.maxTombstones = opts.maxTombstones ?? MAX_TOMBSTONES;
     for (const v of VIEW_IDS) this.renderers.set(v, new ViewRenderer(model, v));
     this.classifier = new ChangeClassifier(model);
     for (const v of VIEW_IDS) if (VIEWS[v].groupBy !== undefined) this.groupCounts.set(v, new GroupCounts(model, VIEWS[v]));
@@ -278,27 +308,46 @@ export class ViewHub {
     const add: string[] = [];
     const update: string[] = [];
     const remove: string[] = [];
+    const seq = t.seq + 1;
     for (const id of ids) {
       const n = r.nodes.get(id);
       const old = t.nodes.get(id);
       if (n !== undefined && passes(t.filters, n.facets)) {
         if (old === undefined) add.push(n.json);
-        else if (old !== n.json) update.push(n.json);
-        else continue;
-        t.nodes.set(id, n.json);
+        else if (old === n || sameParts(old.parts, n.parts)) {
+          t.nodes.set(id, n);
+          continue;
+        } else update.push(nodePatch(old.parts, n.parts));
+        t.nodes.set(id, n);
       } else if (old !== undefined) {
         remove.push(id);
         t.nodes.delete(id);
-      }
+      } else continue;
+      t.changedAt.delete(id);
+      t.changedAt.set(id, seq);
     }
     if (add.length === 0 && update.length === 0 && remove.length === 0) return null;
-    t.seq++;
-    t.full = null;
+    t.seq = seq;
+    this.pruneTombstones(t);
+    // A full message or catch-up kept past its reuse time only holds memory (15 MB for 10,000 containers).
+    const now = performance.now();
+    if (t.full !== null && now - t.full.at >= FULL_REUSE_MS) t.full = null;
+    for (const [base, c] of t.catchups) if (now - c.at >= FULL_REUSE_MS) t.catchups.delete(base);
     return (
       `{"type":"delta","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq}` +
       `,"add":[${add.join(',')}],"update":[${update.join(',')}],"remove":${JSON.stringify(remove)}` +
       `,"arrivedAt":${pending?.arrivedAt ?? Date.now()},"reports":${JSON.stringify(pending?.sources ?? [])}}`
     );
+  }
+
+  /** Drops the oldest change entries while the topic remembers more removed ids than allowed. */
+  private pruneTombstones(t: Topic): void {
+    if (t.changedAt.size <= t.nodes.size + this.maxTombstones) return;
+    for (const [id, seq] of t.changedAt) {
+      if (t.changedAt.size <= t.nodes.size + this.maxTombstones) break;
+      t.changedAt.delete(id);
+      if (seq > t.floor) t.floor = seq;
+    }
   }
 
   /** The topic name of a view and filter set. */
@@ -315,9 +364,9 @@ export class ViewHub {
     let t = this.topics.get(name);
     if (!t) {
       const r = this.renders.get(view) ?? this.renderNow(view);
-      const nodes = new Map<string, string>();
-      for (const [id, n] of r.nodes) if (passes(filters, n.facets)) nodes.set(id, n.json);
-      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null, recent: [], recentBytes: 0 };
+      const nodes = new Map<string, RenderedNode>();
+      for (const [id, n] of r.nodes) if (passes(filters, n.facets)) nodes.set(id, n);
+      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null, changedAt: new Map(), floor: 0, catchups: new Map(), recent: [], recentBytes: 0 };
       this.topics.set(name, t);
       this.watched.set(view, (this.watched.get(view) ?? 0) + 1);
       const timer = this.idle.get(view);
@@ -330,20 +379,41 @@ export class ViewHub {
     return { topic: name, full: full.message, seq: full.seq };
   }
 
-  /** The topic's full message now (a subscriber whose catch-up fell out of the recent deltas starts again); null if gone. */
+  /** The topic's seq: how many deltas it has published. Null when nobody watches it. */
+  topicSeq(topic: string): number | null {
+    return this.topics.get(topic)?.seq ?? null;
+  }
+
+  /** The topic's full message now (a subscriber whose catch-up cannot be built starts again); null if gone. */
   full(topic: string): { seq: number; message: string } | null {
     const t = this.topics.get(topic);
     return t ? fullOf(t) : null;
   }
 
-  /** The delta messages after `seq`, in order; null when they are no longer all held. */
-  deltasAfter(topic: string, seq: number): string[] | null {
+  /**
+   * What brings a client holding the topic at `seq` closer to its current seq: the deltas
+   * published since, when they are all kept; else one `catchup` message (the nodes changed since
+   * `seq` as they are now, and the ids removed since) when the topic still knows every change
+   * after `seq`, shared with the other clients at `seq` (its `seq` may then be behind the topic's:
+   * `current` is false and the client asks again from there); else null (the client needs a
+   * newer full view).
+   */
+  deltasAfter(topic: string, seq: number): { seq: number; messages: string[]; current: boolean } | null {
     const t = this.topics.get(topic);
     if (!t) return null;
-    if (t.seq === seq) return [];
-    const first = t.recent[0];
-    if (first === undefined || first.seq > seq + 1) return null;
-    return t.recent.filter((d) => d.seq > seq).map((d) => d.message);
+    if (t.seq === seq) return { seq, messages: [], current: true };
+    const kept = (from: number): string[] | null => {
+      const first = t.recent[0];
+      return first !== undefined && first.seq <= from + 1 ? t.recent.filter((d) => d.seq > from).map((d) => d.message) : null;
+    };
+    const deltas = kept(seq);
+    if (deltas !== null) return { seq: t.seq, messages: deltas, current: true };
+    const shared = t.catchups.get(seq);
+    if (shared !== undefined && (shared.seq === t.seq || kept(shared.seq) !== null)) return { seq: shared.seq, messages: [shared.message], current: shared.seq === t.seq };
+    if (seq < t.floor) return null;
+    const message = catchupMessage(t, seq);
+    t.catchups.set(seq, { seq: t.seq, message, at: performance.now() });
+    return { seq: t.seq, messages: [message], current: true };
   }
 
   unsubscribe(topic: string): void {
@@ -380,15 +450,34 @@ export class ViewHub {
 }
 
 /**
- * A topic's full message at its seq. A topic's nodes change only with a delta, which bumps seq:
- * one full message per seq, not per subscriber (100 clients joining a 10,000-container view
- * would otherwise build 100 copies of 15 MB).
+ * A full message of the topic: the last one built while younger than FULL_REUSE_MS (its
+ * subscribers are sent the deltas after its seq), else one built now. 100 clients joining a
+ * 10,000-container view would otherwise build a 15 MB string each time the view moved on.
  */
 function fullOf(t: Topic): { seq: number; message: string } {
-  if (t.full === null || t.full.seq !== t.seq) {
-    t.full = { seq: t.seq, message: `{"type":"full","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].join(',')}]}` };
+  const now = performance.now();
+  if (t.full === null || (t.full.seq !== t.seq && (now - t.full.at >= FULL_REUSE_MS || t.full.seq < t.floor))) {
+    t.full = { seq: t.seq, at: now, message: `{"type":"full","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].map((n) => n.json).join(',')}]}` };
   }
   return t.full;
+}
+
+/**
+ * The topic's changes after `base` as one message: the nodes changed since, as they are now
+ * (`add`: a client upserts them), and the ids removed since. Applied to the full view at
+ * `base`, it gives the view at `seq`. Built only for clients catching up, from the change
+ * entries past `base` (Topic.changedAt).
+ */
+function catchupMessage(t: Topic, base: number): string {
+  const add: string[] = [];
+  const remove: string[] = [];
+  for (const [id, seq] of t.changedAt) {
+    if (seq <= base) continue;
+    const n = t.nodes.get(id);
+    if (n !== undefined) add.push(n.json);
+    else remove.push(id);
+  }
+  return `{"type":"catchup","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq},"base":${base},"add":[${add.join(',')}],"remove":${JSON.stringify(remove)}}`;
 }
 
 /** Keeps a published delta among the topic's recent ones, within the bounds. */

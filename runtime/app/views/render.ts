@@ -68,6 +68,79 @@ export interface ViewNode {
   controls: ControlRef[];
 }
 
+/**
+ * A node's JSON cut into its members, each `"key":value` (or '' when absent), in the order of
+ * ViewNode's keys (`PART`): `{` + the non-empty parts joined by commas + `}` is the node's JSON.
+ * Kept in parts so that an update carries only the members that changed (`nodePatch`): most
+ * changes of a container are one new metric sample, about a third of its JSON.
+ */
+export type NodeParts = readonly string[];
+
+/** Index of each member in NodeParts; `head` is topology, label, labelMinor, shape, rank (and a group's stack). */
+export const PART = { id: 0, head: 1, adjacency: 2, metadata: 3, metrics: 4, parents: 5, children: 6, controls: 7, stale: 8 } as const;
+
+function partsOf(v: ViewNode): string[] {
+  const head = JSON.stringify({ topology: v.topology, label: v.label, labelMinor: v.labelMinor, shape: v.shape, rank: v.rank, stack: v.stack });
+  return [
+    `"id":${JSON.stringify(v.id)}`,
+    head.slice(1, -1),
+    `"adjacency":${JSON.stringify(v.adjacency)}`,
+    `"metadata":${JSON.stringify(v.metadata)}`,
+    `"metrics":${JSON.stringify(v.metrics)}`,
+    `"parents":${JSON.stringify(v.parents)}`,
+    `"children":${JSON.stringify(v.children)}`,
+    `"controls":${JSON.stringify(v.controls)}`,
+    v.stale ? '"stale":true' : '',
+  ];
+}
+
+/** A rendered node held as its parts; its JSON is joined when read (REST answers, full views, additions). */
+class PartsNode implements RenderedNode {
+  constructor(
+    readonly id: string,
+    readonly label: string,
+    readonly parts: NodeParts,
+    readonly facets: Facets,
+    private readonly memberIds: readonly string[] | (() => readonly string[]),
+  ) {}
+
+  get json(): string {
+    return nodeJson(this.parts);
+  }
+
+  get members(): readonly string[] {
+    return typeof this.memberIds === 'function' ? this.memberIds() : this.memberIds;
+  }
+}
+
+/** The node's JSON from its parts. */
+export function nodeJson(parts: NodeParts): string {
+  let s = '{' + parts[PART.id]!;
+  for (let i = 1; i < parts.length; i++) if (parts[i] !== '') s += ',' + parts[i]!;
+  return s + '}';
+}
+
+/**
+ * An update of a node a client holds as `old`: its id and the members that differ in `next`
+ * (`"stale":false` when it is no longer stale). The client merges it into the node it has.
+ */
+export function nodePatch(old: NodeParts, next: NodeParts): string {
+  let s = '{' + next[PART.id]!;
+  for (let i = 1; i < next.length; i++) {
+    if (old[i] === next[i]) continue;
+    if (next[i] !== '') s += ',' + next[i]!;
+    else if (i === PART.stale) s += ',"stale":false';
+  }
+  return s + '}';
+}
+
+export function sameParts(a: NodeParts, b: NodeParts): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** What the filters test; computed with the node, kept out of its JSON. */
 export interface Facets {
   namespace: string;
@@ -79,6 +152,9 @@ export interface Facets {
 export interface RenderedNode {
   readonly id: string;
   readonly label: string;
+  /** The node's JSON, section by section (NodeParts): what updates are cut from. */
+  readonly parts: NodeParts;
+  /** The node's JSON: the parts joined (built on each read; kept only as parts). */
   readonly json: string;
   readonly facets: Facets;
   /** Raw node ids behind this node (one, or a group's members). */
@@ -383,7 +459,7 @@ export class ViewRenderer {
     this.cache.set(m.id, { node: m.node, key, rendered });
     const prev = this.nodes.get(m.id);
     this.nodes.set(m.id, rendered);
-    if (prev === undefined || prev.json !== rendered.json) changed.add(m.id);
+    if (prev === undefined || !sameParts(prev.parts, rendered.parts)) changed.add(m.id);
   }
 
   private renderGroupNode(gid: string, changed: Set<string>): void {
@@ -394,7 +470,7 @@ export class ViewRenderer {
     const rendered = this.renderGroup(gid, g, adjacency, this.inc.has(gid));
     const prev = this.nodes.get(gid);
     this.nodes.set(gid, rendered);
-    if (prev === undefined || prev.json !== rendered.json) changed.add(gid);
+    if (prev === undefined || !sameParts(prev.parts, rendered.parts)) changed.add(gid);
   }
 
   private parentRefs(node: ReportNode): NodeRef[] {
@@ -424,7 +500,7 @@ export class ViewRenderer {
       controls: controlsOf(m.node),
     };
     if (m.stale) v.stale = true;
-    return { id: m.id, label: nm.label, json: JSON.stringify(v), facets: facetsOf(this.model, m, adjacency.length > 0 || hasIncoming), members: [m.id] };
+    return new PartsNode(m.id, nm.label, partsOf(v), facetsOf(this.model, m, adjacency.length > 0 || hasIncoming), [m.id]);
   }
 
   private renderGroup(gid: string, g: Group, adjacency: string[], hasIncoming: boolean): RenderedNode {
@@ -453,18 +529,10 @@ export class ViewRenderer {
     // One namespace shared by every member is the group's; members in several give none.
     const namespace = g.namespaces.size === 1 ? (g.namespaces.keys().next().value as string) : '';
     let snapshot: string[] | null = null;
-    return {
-      id: gid,
-      label,
-      json: JSON.stringify(v),
-      facets: { namespace, running: g.running > 0, system: g.system === n, connected: adjacency.length > 0 || hasIncoming },
-      // Copied and sorted when asked (node detail), not per render: a group can hold thousands of
-      // members. The set does not change after the full render that built it (see Group).
-      get members(): readonly string[] {
-        snapshot ??= [...members].sort();
-        return snapshot;
-      },
-    };
+    // Copied and sorted when asked (node detail), not per render: a group can hold thousands of
+    // members. The set does not change after the full render that built it (see Group).
+    const facets = { namespace, running: g.running > 0, system: g.system === n, connected: adjacency.length > 0 || hasIncoming };
+    return new PartsNode(gid, label, partsOf(v), facets, () => (snapshot ??= [...members].sort()));
   }
 }
 
