@@ -44,10 +44,23 @@ import { runInNewContext } from 'node:vm';
  *   smaller tables); with the two above, peak 63.6 → 62.6 MB and 2 MB less
  *   at the end of the run (60.7 → 58.6 MB).
  *
+ * - `--bytecode-old-age=2`: V8 drops the bytecode of a function not run
+ *   during 2 major collections (5 by default), so what only the start ran
+ *   (the CLI, module set-up) leaves the heap sooner. Why now: with the
+ *   process nodes updated in place (docs/probe.md "Memory", item 17) a pass
+ *   no longer sets off a major collection of its own, so there is about one
+ *   per interval (the HeapSettler's) instead of two, and that bytecode stayed
+ *   twice as long: the heap after the settling collection was 0.7-0.9 MB
+ *   larger (heap snapshots: 889 more BytecodeArrays and their constant pools
+ *   and position tables). Code the passes run is run between any two
+ *   collections, so it keeps its bytecode. Read at each collection, so
+ *   setting it here works (measured: 11.3 → 10.3-10.5 MB of heap before a
+ *   pass).
+ *
  * Only the probe subcommand's process sets them, not the other subcommands
  * sharing the binary.
  */
-export const PROBE_V8_FLAGS = ['--liftoff-only', '--semi-space-growth-factor=1', '--no-opt', '--no-sparkplug', '--optimize-for-size'] as const;
+export const PROBE_V8_FLAGS = ['--liftoff-only', '--semi-space-growth-factor=1', '--no-opt', '--no-sparkplug', '--optimize-for-size', '--bytecode-old-age=2'] as const;
 
 export function applyProbeV8Flags(): void {
   for (const f of PROBE_V8_FLAGS) setFlagsFromString(f);
