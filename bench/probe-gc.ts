@@ -15,7 +15,7 @@
  * bench and without it.
  *
  *     npx tsx bench/lib/probe-load-hold.ts &     # prints {"engineSocket": …}
- *     npx tsx bench/probe-gc.ts --engine-socket S [--seconds 65] [--build DIR] [--node-flags '--no-memory-reducer'] [--no-settle-check]
+ *     npx tsx bench/probe-gc.ts --engine-socket S [--seconds 65] [--build DIR] [--node-flags '-r preload.js'] [--keep PREFIX]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -14,10 +14,10 @@
  * command's `reuseNodes`) a pass may update the last pass's nodes in place.
  * `--only processes` runs that collector alone.
  *
- *     npx tsx --expose-gc --max-semi-space-size=1 bench/probe-promote.ts [--passes 8] [--reuse] [--only processes]
+ *     npx tsx --expose-gc --max-semi-space-size=1 bench/probe-promote.ts [--passes 8] [--reuse] [--only processes] [--snapshot FILE]
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { encodeReport } from '../runtime/report';
 import { defaultCollectors } from '../runtime/probe/collectors';
 import { probeIdentity } from '../runtime/probe/identity';
@@ -29,6 +29,8 @@ const PASSES = numberFlag('passes', 8);
 const REUSE = process.argv.includes('--reuse');
 const ONLY = flag('only', '');
 const INTERVAL_MS = 1_500;
+/** `--snapshot FILE`: a heap snapshot after the last pass's settling collection (what the probe holds between passes). */
+const SNAPSHOT = flag('snapshot', '');
 
 function oldUsed(): number {
   let n = 0;
@@ -69,12 +71,15 @@ async function main(): Promise<void> {
         const grown = oldUsed() - before;
         const clean = majors === m0;
         if (pass > 2 && clean) out.push(grown);
-        console.log(JSON.stringify({ pass, ms: Math.round(stats.durationMs), cpuMs: Math.round(stats.cpuMs), oldGrowthKb: Math.round(grown / 1024), majorGcInside: !clean }));
+        console.log(JSON.stringify({ pass, ms: Math.round(stats.durationMs), cpuMs: Math.round(stats.cpuMs), oldGrowthKb: Math.round(grown / 1024), majorGcInside: !clean, liveBeforeKb: Math.round(before / 1024) }));
         gc();
         setTimeout(() => {
           before = oldUsed();
           m0 = majors;
-          if (pass >= PASSES) done();
+          if (pass >= PASSES) {
+            if (SNAPSHOT) writeHeapSnapshot(SNAPSHOT);
+            done();
+          }
         }, 100);
       }, 500);
     },
