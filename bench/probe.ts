@@ -56,7 +56,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../test/helpers/podman';
-import { PROBE_PROCESS_ENV } from '../runtime/probe/memory';
+import { PROBE_NODE_FLAGS, PROBE_PROCESS_ENV } from '../runtime/probe/memory';
 import { HostLoad } from './lib/host-load';
 import { numberFlag } from './lib/args';
 
@@ -80,7 +80,7 @@ const SAMPLE_MS = numberFlag('sample-ms', 100);
 const SAMPLES_DIR = args.indexOf('--samples') >= 0 ? args[args.indexOf('--samples') + 1]! : '';
 const VARIANTS: Record<string, { flags: string[]; env?: Record<string, string> }> = {
   default: { flags: [] },
-  deployed: { flags: [], env: { ...PROBE_PROCESS_ENV } },
+  deployed: { flags: [...PROBE_NODE_FLAGS], env: { ...PROBE_PROCESS_ENV } },
   'bounded-heap': { flags: ['--max-semi-space-size=1', '--max-old-space-size=48'] },
   'semi-1': { flags: ['--max-semi-space-size=1'] },
   'arena-2': { flags: [], env: { MALLOC_ARENA_MAX: '2' } },

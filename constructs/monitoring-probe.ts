@@ -1,10 +1,10 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PROBE_HEALTH_PATH, PROBE_METRICS_PORT } from '../runtime/common/telemetry';
-import { PROBE_PROCESS_ENV } from '../runtime/probe/memory';
+import { PROBE_NODE_FLAGS, PROBE_PROCESS_ENV } from '../runtime/probe/memory';
 import type { EnvironmentValues, ImageRef, ProbeValues } from './environments';
 import { ComponentIdentity } from './lib/component';
-import { httpProbe, imageOf, resourcesOf, scratchVolume, tolerateEverything } from './lib/pod';
+import { ORCHESTRATOR_CLI, httpProbe, imageOf, resourcesOf, scratchVolume, tolerateEverything } from './lib/pod';
 import { parseQuantity } from './lib/quantity';
 import { SecretFiles, secretSourcesOf } from './lib/secrets';
 import { SECURITY_EXCEPTION_ANNOTATION } from './lib/security';
@@ -105,6 +105,8 @@ export class MonitoringProbe extends Construct {
             containers: [{
               name: 'probe',
               image: imageOf(props.image),
+              // The image's entrypoint with the node flags only a command line can set (PROBE_NODE_FLAGS).
+              command: [ORCHESTRATOR_CLI[0], ...PROBE_NODE_FLAGS, ORCHESTRATOR_CLI[1]],
               args: [
                 'probe',
                 '--app', props.appUrl,

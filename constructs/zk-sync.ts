@@ -3,14 +3,13 @@ import { Construct } from 'constructs';
 import { ZK_SYNC_HEALTH_PATH, ZK_SYNC_PORT, ZK_SYNC_READY_PATH } from '../runtime/common/telemetry';
 import type { EnvironmentValues, ImageRef, ZkSyncMigrationValues, ZkSyncValues } from './environments';
 import { componentLabels, selectorLabels } from './lib/labels';
-import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from './lib/pod';
+import { ORCHESTRATOR_CLI, httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from './lib/pod';
 import { SecretFiles, secretSourcesOf } from './lib/secrets';
 import { ZooKeeperTunnel } from './lib/zookeeper-tunnel';
 import { ServiceCertificate } from './security/tls';
 import type { ZooKeeper } from './zookeeper';
 
 /** The image's entrypoint (Dockerfile ENTRYPOINT; test/constructs checks they agree). */
-export const ORCHESTRATOR_CLI = ['node', '/app/build/runtime/cli.js'] as const;
 
 /** Single-quotes `s` for POSIX sh. */
 export function shellQuote(s: string): string {

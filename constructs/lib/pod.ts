@@ -6,6 +6,9 @@ import { k8s } from 'cdk8s-plus-27';
 import type { ContainerResources, ImageRef } from '../environments';
 import { parseQuantity } from './quantity';
 
+/** The project's image's entrypoint (the Dockerfile's ENTRYPOINT): Node and the orchestrator CLI. */
+export const ORCHESTRATOR_CLI = ['node', '/app/build/runtime/cli.js'] as const;
+
 export function imageOf(ref: ImageRef): string {
   if (!ref.tag || ref.tag === 'latest') {
     throw new Error(`image ${ref.repository} must be pinned by an exact tag, not "${ref.tag || '(none)'}"`);

@@ -1,6 +1,8 @@
 /**
  * The commands dist/ gives the project's own image are ones the runtime accepts:
  * - every orchestrator container's arguments parse with the CLI's own commander definitions;
+ * - a command that is the entrypoint with node flags before the CLI (the probe's) names flags
+ *   that this Node accepts on a command line;
  * - the sync engines' `sh -c` wrapper really runs (with a stand-in `node` that records its
  *   arguments) and hands the CLI the credentials read from the files;
  * - the app's exec readiness check, taken from dist/, passes against the real app over TLS with
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, prod } from '../../constructs/environments';
-import { ORCHESTRATOR_CLI } from '../../constructs/zk-sync';
+import { ORCHESTRATOR_CLI } from '../../constructs/lib/pod';
 import { APP_DEFAULT_PORT } from '../../runtime/common/telemetry';
 import { freePort, startCli, stopCli, until } from '../helpers/stack';
 import { checkCliArgs } from '../lib/cli-args';
@@ -53,7 +55,14 @@ for (const env of ENVIRONMENT_NAMES) {
     const containers = orchestratorContainers(env);
     t.ok(containers.length >= 2, 'the probe and the app at least');
     for (const { where, c } of containers) {
-      if (c.command) {
+      if (c.command && c.command[0] === ORCHESTRATOR_CLI[0]) {
+        t.equal(c.command[c.command.length - 1], ORCHESTRATOR_CLI[1], `${where}: node flags, then the image's CLI`);
+        const flags: string[] = c.command.slice(1, -1);
+        const r = spawnSync(process.execPath, [...flags, '-e', '0'], { encoding: 'utf8' });
+        t.equal(r.status, 0, `${where}: node accepts ${flags.join(' ')} ${r.stderr}`);
+        const parsed = await checkCliArgs(c.args);
+        t.ok(parsed.ok, `${where}: ${parsed.ok ? parsed.command : parsed.error}`);
+      } else if (c.command) {
         t.equal(c.command[0], 'sh', `${where}: a command other than the entrypoint is the sync engine's wrapper`);
         const sourceFile = /read -r source_auth < '([^']+)'/.exec(c.command[2])![1]!;
         const targetFile = /read -r target_auth < '([^']+)'/.exec(c.command[2])![1]!;
