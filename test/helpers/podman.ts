@@ -21,6 +21,12 @@ export const BUSYBOX_IMAGE = 'localhost/busybox:test';
 const BUSYBOX_APPLETS = ['sh', 'sleep', 'httpd', 'nc'];
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 const IMAGE_LOCK = path.join(os.tmpdir(), 'orchestrator-busybox-image.lock');
+/**
+ * Held while one test process starts its `podman system service`, until it answers. Started at
+ * the same moment (tap runs two files at once), services stalled each other for minutes here:
+ * three at once took 512-519 s to answer `/version`, one alone 4 s; four test files timed out.
+ */
+const SERVICE_START_LOCK = path.join(os.tmpdir(), 'orchestrator-podman-service.lock');
 /** A lock older than this belongs to a build that died without cleaning up. */
 const STALE_LOCK_MS = 120_000;
 const READY_TIMEOUT_MS = 20_000;
@@ -102,6 +108,15 @@ export async function startPodmanEngine(): Promise<PodmanEngine> {
   if (reason !== undefined) throw new Error(reason);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'podman-engine-'));
   const socketPath = path.join(dir, 'engine.sock');
+  const release = await acquireLock(SERVICE_START_LOCK, 4 * READY_TIMEOUT_MS);
+  try {
+    return await startService(dir, socketPath);
+  } finally {
+    await release();
+  }
+}
+
+async function startService(dir: string, socketPath: string): Promise<PodmanEngine> {
   const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   const pid = child.pid;
   // Keep the end of stderr for the error message if the service never comes up.
