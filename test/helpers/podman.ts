@@ -22,11 +22,38 @@ const BUSYBOX_APPLETS = ['sh', 'sleep', 'httpd', 'nc'];
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 const IMAGE_LOCK = path.join(os.tmpdir(), 'orchestrator-busybox-image.lock');
 /**
- * Held while one test process starts its `podman system service`, until it answers. Started at
- * the same moment (tap runs two files at once), services stalled each other for minutes here:
- * three at once took 512-519 s to answer `/version`, one alone 4 s; four test files timed out.
+ * Held by the test process whose `podman system service` runs, from its start until it is
+ * stopped: one service at a time on the machine. Several at once (tap runs two files at once)
+ * stalled each other for minutes on this project's machines: three started together took
+ * 512-519 s to answer `/version`, one alone 4 s, and in fresh-clone CI runs 3-4 Podman test files
+ * timed out even with the starts alone taken one at a time. Broken only when its holder is gone.
  */
-const SERVICE_START_LOCK = path.join(os.tmpdir(), 'orchestrator-podman-service.lock');
+const SERVICE_LOCK = path.join(os.tmpdir(), 'orchestrator-podman-service.lock');
+/** Longest wait for the service lock: every other Podman test file's run. */
+const SERVICE_LOCK_WAIT_MS = 10 * 60_000;
+/** This process's hold of SERVICE_LOCK, shared by its services (a test may run a second one beside the first). */
+let serviceLock: { holders: number; release: Promise<() => Promise<void>> } | null = null;
+
+async function holdServiceLock(): Promise<() => Promise<void>> {
+  if (serviceLock === null) serviceLock = { holders: 0, release: acquireLock(SERVICE_LOCK, SERVICE_LOCK_WAIT_MS, Infinity) };
+  const held = serviceLock;
+  held.holders++;
+  let release: () => Promise<void>;
+  try {
+    release = await held.release;
+  } catch (err) {
+    if (--held.holders === 0 && serviceLock === held) serviceLock = null;
+    throw err;
+  }
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    if (--held.holders > 0) return;
+    if (serviceLock === held) serviceLock = null;
+    await release();
+  };
+}
 /** A lock older than this belongs to a build that died without cleaning up. */
 const STALE_LOCK_MS = 120_000;
 const READY_TIMEOUT_MS = 20_000;
@@ -108,12 +135,24 @@ export async function startPodmanEngine(): Promise<PodmanEngine> {
   if (reason !== undefined) throw new Error(reason);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'podman-engine-'));
   const socketPath = path.join(dir, 'engine.sock');
-  const release = await acquireLock(SERVICE_START_LOCK, 4 * READY_TIMEOUT_MS);
+  const release = await holdServiceLock();
+  let engine: PodmanEngine;
   try {
-    return await startService(dir, socketPath);
-  } finally {
+    engine = await startService(dir, socketPath);
+  } catch (err) {
     await release();
+    throw err;
   }
+  return {
+    socketPath: engine.socketPath,
+    stop: async () => {
+      try {
+        await engine.stop();
+      } finally {
+        await release();
+      }
+    },
+  };
 }
 
 async function startService(dir: string, socketPath: string): Promise<PodmanEngine> {
@@ -181,7 +220,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** An exclusive lock across processes: O_EXCL create of a file holding our pid. */
-async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => Promise<void>> {
+async function acquireLock(lockPath: string, timeoutMs: number, staleMs = STALE_LOCK_MS): Promise<() => Promise<void>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -196,7 +235,7 @@ async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => P
     try {
       const [owner, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
       const ownerPid = Number(owner);
-      const stale = (Number.isInteger(ownerPid) && ownerPid > 0 && !pidAlive(ownerPid)) || Date.now() - info.mtimeMs > STALE_LOCK_MS;
+      const stale = (Number.isInteger(ownerPid) && ownerPid > 0 && !pidAlive(ownerPid)) || Date.now() - info.mtimeMs > staleMs;
       if (stale) await unlink(lockPath).catch(() => undefined);
     } catch {
       // The holder released it between our open and our read: just retry.
