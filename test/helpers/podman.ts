@@ -56,7 +56,8 @@ async function holdServiceLock(): Promise<() => Promise<void>> {
 }
 /** A lock older than this belongs to a build that died without cleaning up. */
 const STALE_LOCK_MS = 120_000;
-const READY_TIMEOUT_MS = 20_000;
+/** A service answered in about 4 s alone; under a fresh-clone CI run it once took over 20 s. */
+const READY_TIMEOUT_MS = 45_000;
 const CLI_TIMEOUT_MS = 60_000;
 
 let skipReason: { reason: string | undefined } | undefined;
