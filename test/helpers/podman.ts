@@ -23,7 +23,8 @@ const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 const IMAGE_LOCK = path.join(os.tmpdir(), 'orchestrator-busybox-image.lock');
 /**
  * Held by the test process whose `podman system service` runs, from its start until it is
- * stopped: one service at a time on the machine. Several at once (tap runs two files at once)
+ * stopped, and while a process checks or builds the test image: one service at a time on the
+ * machine, and no other podman command while one starts. Several at once (tap runs two files at once)
  * stalled each other for minutes on this project's machines: three started together took
  * 512-519 s to answer `/version`, one alone 4 s, and in fresh-clone CI runs 3-4 Podman test files
  * timed out even with the starts alone taken one at a time. Broken only when its holder is gone.
@@ -139,6 +140,8 @@ export async function startPodmanEngine(): Promise<PodmanEngine> {
   const release = await holdServiceLock();
   let engine: PodmanEngine;
   try {
+    // Nor beside this process's own image check (tests start both at once).
+    await imageReady?.catch(() => undefined);
     engine = await startService(dir, socketPath);
   } catch (err) {
     await release();
@@ -272,14 +275,20 @@ let imageReady: Promise<string> | undefined;
  */
 export function ensureBusyboxImage(): Promise<string> {
   imageReady ??= (async () => {
-    if (await imageExists()) return BUSYBOX_IMAGE;
-    const release = await acquireLock(IMAGE_LOCK, 90_000);
+    // Not beside another process's service start (see SERVICE_LOCK).
+    const hold = await holdServiceLock();
     try {
-      if (!(await imageExists())) await importBusyboxImage();
+      if (await imageExists()) return BUSYBOX_IMAGE;
+      const release = await acquireLock(IMAGE_LOCK, 90_000);
+      try {
+        if (!(await imageExists())) await importBusyboxImage();
+      } finally {
+        await release();
+      }
+      return BUSYBOX_IMAGE;
     } finally {
-      await release();
+      await hold();
     }
-    return BUSYBOX_IMAGE;
   })().catch((err: unknown) => {
     imageReady = undefined; // let a later call try again
     throw err;
