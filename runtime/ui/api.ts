@@ -164,7 +164,8 @@ export class Feed {
         this.seq = m.seq;
         this.on.delta(m.add, m.update, m.remove);
       } else if (m.type === 'catchup') {
-        // Sent once, right after the full view, when the deltas since it were no longer all kept.
+        // Sent only while joining, after the full view, when the deltas since it were no longer all kept:
+        // what changed after `base`, this client's seq (another may follow, from its `seq`).
         if (m.base !== this.seq) {
           this.restart(0);
           return;

@@ -18,7 +18,7 @@ const SHAPE: FleetShape = { probes: 6, containersPerProbe: 4, processesPerProbe:
 /** A copy of a held view. */
 function copy(v: FeedView): FeedView {
   const c = new FeedView();
-  for (const [id, n] of v.nodes) c.nodes.set(id, n);
+  c.apply({ type: 'full', nodes: [...v.nodes.values()] });
   return c;
 }
 
@@ -50,7 +50,7 @@ async function setup(maxTombstones?: number) {
   /** The view as the last tick rendered it (no filter: every node of the render). */
   const now = (): FeedView => {
     const v = new FeedView();
-    for (const n of hub.current('containers').nodes.values()) v.nodes.set(n.id, JSON.parse(n.json));
+    v.apply({ type: 'full', nodes: [...hub.current('containers').nodes.values()].map((n) => JSON.parse(n.json)) });
     return v;
   };
   return { hub, topic, step, now };

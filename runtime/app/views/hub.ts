@@ -313,12 +313,10 @@ export class ViewHub {
       const n = r.nodes.get(id);
       const old = t.nodes.get(id);
       if (n !== undefined && passes(t.filters, n.facets)) {
-        if (old === undefined) add.push(n.json);
-        else if (old === n || sameParts(old.parts, n.parts)) {
-          t.nodes.set(id, n);
-          continue;
-        } else update.push(nodePatch(old.parts, n.parts));
         t.nodes.set(id, n);
+        if (old === undefined) add.push(n.json);
+        else if (old === n || sameParts(old.parts, n.parts)) continue;
+        else update.push(nodePatch(old.parts, n.parts));
       } else if (old !== undefined) {
         remove.push(id);
         t.nodes.delete(id);
@@ -334,7 +332,7 @@ export class ViewHub {
     if (t.full !== null && now - t.full.at >= FULL_REUSE_MS) t.full = null;
     for (const [base, c] of t.catchups) if (now - c.at >= FULL_REUSE_MS) t.catchups.delete(base);
     return (
-      `{"type":"delta","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq}` +
+      messageHead(t, 'delta') +
       `,"add":[${add.join(',')}],"update":[${update.join(',')}],"remove":${JSON.stringify(remove)}` +
       `,"arrivedAt":${pending?.arrivedAt ?? Date.now()},"reports":${JSON.stringify(pending?.sources ?? [])}}`
     );
@@ -449,6 +447,11 @@ export class ViewHub {
   }
 }
 
+/** The members every feed message of the topic starts with: type, view, filter and the topic's seq. */
+function messageHead(t: Topic, type: 'full' | 'delta' | 'catchup'): string {
+  return `{"type":"${type}","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq}`;
+}
+
 /**
  * A full message of the topic: the last one built while younger than FULL_REUSE_MS (its
  * subscribers are sent the deltas after its seq), else one built now. 100 clients joining a
@@ -457,7 +460,7 @@ export class ViewHub {
 function fullOf(t: Topic): { seq: number; message: string } {
   const now = performance.now();
   if (t.full === null || (t.full.seq !== t.seq && (now - t.full.at >= FULL_REUSE_MS || t.full.seq < t.floor))) {
-    t.full = { seq: t.seq, at: now, message: `{"type":"full","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq},"nodes":[${[...t.nodes.values()].map((n) => n.json).join(',')}]}` };
+    t.full = { seq: t.seq, at: now, message: `${messageHead(t, 'full')},"nodes":[${[...t.nodes.values()].map((n) => n.json).join(',')}]}` };
   }
   return t.full;
 }
@@ -477,7 +480,7 @@ function catchupMessage(t: Topic, base: number): string {
     if (n !== undefined) add.push(n.json);
     else remove.push(id);
   }
-  return `{"type":"catchup","view":${JSON.stringify(t.view)},"filter":${JSON.stringify(filterKey(t.filters))},"seq":${t.seq},"base":${base},"add":[${add.join(',')}],"remove":${JSON.stringify(remove)}}`;
+  return `${messageHead(t, 'catchup')},"base":${base},"add":[${add.join(',')}],"remove":${JSON.stringify(remove)}}`;
 }
 
 /** Keeps a published delta among the topic's recent ones, within the bounds. */
