@@ -108,10 +108,17 @@ export interface PodmanEngine {
   stop(): Promise<void>;
 }
 
-/** True when `GET /v1.41/version` on the socket answers 200. */
-function versionAnswers(socketPath: string): Promise<boolean> {
+/**
+ * True when `GET /_ping` on the socket answers 200. Not `/version`: podman answers that by
+ * asking its OCI runtime and conmon for their versions, and on a loaded machine (the full suite
+ * on 2 cores) each answer took 14 s, so a check with a 1 s timeout never saw one and the
+ * service was declared dead while it was up (podman's debug log showed every request answered
+ * 200, late). A ping answers from the API server alone; it gets 5 s, as a late answer is still
+ * an answer.
+ */
+function pingAnswers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ socketPath, path: '/v1.41/version', timeout: 1000 }, (res) => {
+    const req = http.get({ socketPath, path: '/_ping', timeout: 5000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -160,7 +167,7 @@ export async function startPodmanEngine(): Promise<PodmanEngine> {
 }
 
 async function startService(dir: string, socketPath: string): Promise<PodmanEngine> {
-  const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('podman', ['--log-level=debug', 'system', 'service', '--time=0', `unix://${socketPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   const pid = child.pid;
   // Keep the end of stderr for the error message if the service never comes up.
   let stderrTail = '';
@@ -192,7 +199,7 @@ async function startService(dir: string, socketPath: string): Promise<PodmanEngi
   };
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await versionAnswers(socketPath))) {
+  while (!(await pingAnswers(socketPath))) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`podman system service did not come up on ${socketPath}: ${stderrTail.trim() || 'no output'}`);
