@@ -247,7 +247,7 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: { 200: { description: 'The view', body: 'View' }, 400: E('A filter is unknown, malformed or not offered by this view'), ...AUTH, 404: E('UNKNOWN_VIEW') },
   },
   {
-    name: 'view_ws', method: 'get', path: '/api/topology/{view}/ws', summary: 'WebSocket feed of one view: `full` on connect (and `catchup` messages while joining), then `delta` messages (add: whole nodes, update: patches of the changed members, remove, seq); `reset` then close when the client falls behind (docs/api.md). Token as Authorization header or subprotocol `bearer.<token>`.',
+    name: 'view_ws', method: 'get', path: '/api/topology/{view}/ws', summary: 'WebSocket feed of one view: `full` on connect (and `catchup` messages while joining), then `delta` messages (add: whole nodes, update: patches of the changed members, slid metric rings as `metricsTail`, remove, seq); `reset` then close when the client falls behind (docs/api.md). Token as Authorization header or subprotocol `bearer.<token>`.',
     role: 'viewer', params: { view: 'View id' }, query: FILTERS_QUERY, websocket: true,
     responses: { 101: { description: 'Switching protocols' }, 400: E('Bad filter'), ...AUTH, 404: E('UNKNOWN_VIEW') },
   },

@@ -1,5 +1,5 @@
 /** The nodes of the view on screen, kept current from the feed, and how they group. */
-import type { NodePatch, ViewNode } from './types';
+import type { MetricRow, MetricTail, NodePatch, ViewNode } from './types';
 
 export type Grouping = 'none' | 'host' | 'namespace' | 'image';
 export const GROUPINGS: ReadonlyArray<{ id: Grouping; label: string }> = [
@@ -70,7 +70,11 @@ export class ViewStore {
     for (const n of add) this.put(n);
     for (const p of update) {
       const old = this.nodes.get(p.id);
-      if (old) this.put({ ...old, ...p });
+      if (!old) continue;
+      const { metricsTail, ...members } = p;
+      const next: ViewNode = { ...old, ...members };
+      if (metricsTail !== undefined) next.metrics = slideMetrics(old.metrics, metricsTail);
+      this.put(next);
     }
     this.version++;
   }
@@ -98,4 +102,21 @@ export class ViewStore {
       if (s.size === 0) this.incoming.delete(t);
     }
   }
+}
+
+/** The metric rows after their rings slid (`metricsTail`); rows not named stay as they are. */
+export function slideMetrics(rows: readonly MetricRow[], tails: readonly MetricTail[]): MetricRow[] {
+  const byId = new Map(tails.map((t) => [t.id, t]));
+  return rows.map((row) => {
+    const t = byId.get(row.id);
+    if (t === undefined) return row;
+    const samples = [...row.samples.slice(t.drop), ...t.add];
+    let min = Infinity;
+    let max = -Infinity;
+    for (const s of samples) {
+      if (s[1] < min) min = s[1];
+      if (s[1] > max) max = s[1];
+    }
+    return { id: row.id, value: samples[samples.length - 1]![1], min, max, samples };
+  });
 }

@@ -76,8 +76,21 @@ export interface Session {
   role: 'viewer' | 'admin' | 'probe';
 }
 
-/** An update of a node the client holds: its id and the members that changed (`stale: false` when no longer stale). */
-export type NodePatch = Partial<ViewNode> & { id: string };
+/**
+ * Metric rings that slid: drop the `drop` oldest samples of the row `id`, append `add`, and take
+ * value, min and max from the result (the newest sample, the extremes).
+ */
+export interface MetricTail {
+  id: string;
+  drop: number;
+  add: Array<[number, number]>;
+}
+
+/**
+ * An update of a node the client holds: its id and the members that changed (`stale: false` when
+ * no longer stale); `metricsTail` instead of `metrics` when only metric rings slid.
+ */
+export type NodePatch = Partial<ViewNode> & { id: string; metricsTail?: MetricTail[] };
 
 export type FeedMessage =
   | { type: 'full'; view: string; filter: string; seq: number; nodes: ViewNode[] }

@@ -14,6 +14,8 @@ import { SimProbe, loadTemplates, seededRandom, type FleetShape } from './fleet'
 import { FeedView } from '../helpers/feed-view';
 
 const SHAPE: FleetShape = { probes: 6, containersPerProbe: 4, processesPerProbe: 6, connectionsPerProbe: 1, ring: 2 };
+/** Rings that slide one sample per report, as a live probe's do: updates carry `metricsTail`. */
+const SLIDING: FleetShape = { ...SHAPE, ring: 3, slidingRings: true };
 
 /** A copy of a held view. */
 function copy(v: FeedView): FeedView {
@@ -22,7 +24,8 @@ function copy(v: FeedView): FeedView {
   return c;
 }
 
-async function setup(maxTombstones?: number) {
+async function setup(maxTombstones?: number, shape = SHAPE) {
+  const SHAPE = shape;
   const tpl = await loadTemplates();
   let clock = 1_700_000_000_000;
   const model = new LiveModel({ now: () => clock });
@@ -56,8 +59,10 @@ async function setup(maxTombstones?: number) {
   return { hub, topic, step, now };
 }
 
-t.test('full view at s + deltasAfter(s) = the view now, from kept deltas and from catch-ups', async (t) => {
-  const { hub, topic, step, now } = await setup();
+for (const [rings, shape] of [['recomputed', SHAPE], ['sliding', SLIDING]] as const)
+t.test(`full view at s + deltasAfter(s) = the view now, from kept deltas and from catch-ups (${rings} rings)`, async (t) => {
+  const { hub, topic, step, now } = await setup(undefined, shape);
+  let tails = 0;
   // Views held by clients that joined at various seqs, kept as they were then.
   const held: Array<{ seq: number; view: FeedView }> = [];
   let catchups = 0;
@@ -75,6 +80,7 @@ t.test('full view at s + deltasAfter(s) = the view now, from kept deltas and fro
         const after = hub.deltasAfter(topic, seq);
         if (after === null) throw new Error(`no catch-up from seq ${seq}`);
         for (const m of after.messages) view.apply(JSON.parse(m));
+        for (const m of after.messages) if (m.includes('"metricsTail":')) tails++;
         if (after.messages.some((m) => m.startsWith('{"type":"catchup"'))) catchups++;
         else if (after.messages.length > 0) kept++;
         if (after.current) break;
@@ -88,6 +94,7 @@ t.test('full view at s + deltasAfter(s) = the view now, from kept deltas and fro
   t.ok(hub.topicSeq(topic)! > RECENT_DELTAS * 2, `the topic moved on far past the deltas it keeps (seq ${hub.topicSeq(topic)})`);
   t.ok(catchups > 0 && kept > 0, `both ways were checked (${catchups} catch-ups, ${kept} from kept deltas)`);
   t.ok(shared > 0, `and shared catch-ups that ended before the topic's seq (${shared})`);
+  if (rings === 'sliding') t.ok(tails > 0, `updates carried slid metric rings as metricsTail (${tails} messages)`);
   hub.close();
 });
 

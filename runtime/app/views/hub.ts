@@ -316,7 +316,7 @@ export class ViewHub {
         t.nodes.set(id, n);
         if (old === undefined) add.push(n.json);
         else if (old === n || sameParts(old.parts, n.parts)) continue;
-        else update.push(nodePatch(old.parts, n.parts));
+        else update.push(nodePatch(old, n));
       } else if (old !== undefined) {
         remove.push(id);
         t.nodes.delete(id);

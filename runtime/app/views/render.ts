@@ -102,6 +102,7 @@ class PartsNode implements RenderedNode {
     readonly parts: NodeParts,
     readonly facets: Facets,
     private readonly memberIds: readonly string[] | (() => readonly string[]),
+    readonly metricSource: MetricSource | null = null,
   ) {}
 
   get json(): string {
@@ -123,15 +124,65 @@ export function nodeJson(parts: NodeParts): string {
 /**
  * An update of a node a client holds as `old`: its id and the members that differ in `next`
  * (`"stale":false` when it is no longer stale). The client merges it into the node it has.
+ * Metrics whose sample rings only slid (the usual change of a live node: one sample in, the
+ * oldest out) go as `metricsTail` (see `metricsTail`), not as the whole `metrics` member.
  */
-export function nodePatch(old: NodeParts, next: NodeParts): string {
-  let s = '{' + next[PART.id]!;
-  for (let i = 1; i < next.length; i++) {
-    if (old[i] === next[i]) continue;
-    if (next[i] !== '') s += ',' + next[i]!;
+export function nodePatch(old: RenderedNode, next: RenderedNode): string {
+  let s = '{' + next.parts[PART.id]!;
+  for (let i = 1; i < next.parts.length; i++) {
+    const part = next.parts[i]!;
+    if (old.parts[i] === part) continue;
+    if (i === PART.metrics && old.metricSource != null && next.metricSource != null && part !== '') {
+      const tail = metricsTail(old.metricSource, next.metricSource);
+      if (tail !== null) {
+        s += ',"metricsTail":' + tail;
+        continue;
+      }
+    }
+    if (part !== '') s += ',' + part;
     else if (i === PART.stale) s += ',"stale":false';
   }
   return s + '}';
+}
+
+/** A node's metric rings as the model holds them (immutable: a change is a new object). */
+export type MetricSource = ReportNode['metrics'];
+
+/**
+ * How the metric rows of `next` follow from those of `old`, as `[{"id","drop","add"}…]`: per
+ * metric whose samples changed, drop the `drop` oldest samples and append `add`; value, min and
+ * max are the newest sample and the extremes of the result, as `metricsOf` computes them. Null
+ * when that cannot say it (a metric came or went, or a kept sample changed): the patch then
+ * carries the whole `metrics` member.
+ */
+export function metricsTail(old: MetricSource, next: MetricSource): string | null {
+  const keys = metricKeys(next);
+  const oldKeys = metricKeys(old);
+  if (keys.length !== oldKeys.length) return null;
+  const entries: string[] = [];
+  for (let k = 0; k < keys.length; k++) {
+    const id = keys[k]!;
+    if (oldKeys[k] !== id) return null;
+    const a = old[id]!.samples;
+    const b = next[id]!.samples;
+    if (a === b) continue;
+    // Timestamps are strictly increasing, so the first new sample is found at most once.
+    let drop = 0;
+    while (drop < a.length && a[drop]![0] < b[0]![0]) drop++;
+    const kept = a.length - drop;
+    if (kept > b.length) return null;
+    for (let i = 0; i < kept; i++) if (a[drop + i]![0] !== b[i]![0] || a[drop + i]![1] !== b[i]![1]) return null;
+    if (drop === 0 && kept === b.length) continue;
+    entries.push(`{"id":${JSON.stringify(id)},"drop":${drop},"add":${JSON.stringify(b.slice(kept))}}`);
+  }
+  return entries.length === 0 ? null : `[${entries.join(',')}]`;
+}
+
+/** The ids of the metric rows `metricsOf` gives: sorted, rings with no sample left out. */
+function metricKeys(m: MetricSource): string[] {
+  return Object.keys(m)
+    .filter((k) => m[k]!.samples.length > 0)
+    .sort();
 }
 
 export function sameParts(a: NodeParts, b: NodeParts): boolean {
@@ -159,6 +210,8 @@ export interface RenderedNode {
   readonly facets: Facets;
   /** Raw node ids behind this node (one, or a group's members). */
   readonly members: readonly string[];
+  /** The model's metric rings its `metrics` member was rendered from (null: none, e.g. a group). */
+  readonly metricSource?: MetricSource | null;
 }
 
 export interface RenderedView {
@@ -500,7 +553,7 @@ export class ViewRenderer {
       controls: controlsOf(m.node),
     };
     if (m.stale) v.stale = true;
-    return new PartsNode(m.id, nm.label, partsOf(v), facetsOf(this.model, m, adjacency.length > 0 || hasIncoming), [m.id]);
+    return new PartsNode(m.id, nm.label, partsOf(v), facetsOf(this.model, m, adjacency.length > 0 || hasIncoming), [m.id], m.node.metrics);
   }
 
   private renderGroup(gid: string, g: Group, adjacency: string[], hasIncoming: boolean): RenderedNode {
@@ -753,19 +806,16 @@ export function metadataOf(node: ReportNode): MetadataRow[] {
 }
 
 export function metricsOf(node: ReportNode): MetricRow[] {
-  return Object.keys(node.metrics)
-    .sort()
-    .flatMap((k) => {
-      const samples = node.metrics[k]!.samples;
-      if (samples.length === 0) return [];
-      let min = Infinity;
-      let max = -Infinity;
-      for (const s of samples) {
-        if (s[1] < min) min = s[1];
-        if (s[1] > max) max = s[1];
-      }
-      return [{ id: k, value: samples[samples.length - 1]![1], min, max, samples }];
-    });
+  return metricKeys(node.metrics).map((k) => {
+    const samples = node.metrics[k]!.samples;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const s of samples) {
+      if (s[1] < min) min = s[1];
+      if (s[1] > max) max = s[1];
+    }
+    return { id: k, value: samples[samples.length - 1]![1], min, max, samples };
+  });
 }
 
 export function controlsOf(node: ReportNode): ControlRef[] {
