@@ -138,10 +138,11 @@ async function startLoad(): Promise<Record<string, number>> {
   return { ...figures, containers: CONTAINERS };
 }
 
-function cpuTicks(pid: number): number {
+/** utime and stime (fields 14, 15 of proc(5)), in clock ticks. */
+function cpuSplit(pid: number): { user: number; kernel: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+  return { user: Number(f[11]), kernel: Number(f[12]) };
 }
 
 function statusKb(pid: number, key: string): number {
@@ -240,6 +241,7 @@ interface VariantResult {
   nodeFlags: string[];
   seconds: number;
   cpuPercentSteady: number;
+  cpuKernelPercentSteady: number;
   cpuPercentWhole: number;
   peakRssMb: number;
   rssEndMb: number;
@@ -332,10 +334,12 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   if (metricsPort === 0) throw new Error(`probe did not start: ${stderr.slice(-2000)}`);
   const ticksStart = 0; // the process started at t0: all its ticks are the whole run's
   await sleep(WARMUP_S * 1000);
-  const ticksWarm = cpuTicks(pid);
+  const splitWarm = cpuSplit(pid);
+  const ticksWarm = splitWarm.user + splitWarm.kernel;
   const tWarm = Date.now();
   await sleep((SECONDS - WARMUP_S) * 1000);
-  const ticksEnd = cpuTicks(pid);
+  const splitEnd = cpuSplit(pid);
+  const ticksEnd = splitEnd.user + splitEnd.kernel;
   const tEnd = Date.now();
   const peakRssMb = Math.round(statusKb(pid, 'VmHWM') / 102.4) / 10;
   const rssEndMb = Math.round(statusKb(pid, 'VmRSS') / 102.4) / 10;
@@ -381,6 +385,8 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
     nodeFlags,
     seconds: Math.round((tEnd - t0) / 1000),
     cpuPercentSteady: Math.round(((ticksEnd - ticksWarm) / CLK_TCK / ((tEnd - tWarm) / 1000)) * 100 * 100) / 100,
+    // The kernel's part of it (system calls of the /proc walk, sockets, page faults): what no JavaScript change removes.
+    cpuKernelPercentSteady: Math.round(((splitEnd.kernel - splitWarm.kernel) / CLK_TCK / ((tEnd - tWarm) / 1000)) * 100 * 100) / 100,
     cpuPercentWhole: Math.round(((ticksEnd - ticksStart) / CLK_TCK / ((tEnd - t0) / 1000)) * 100 * 100) / 100,
     peakRssMb,
     rssEndMb,
@@ -447,7 +453,7 @@ async function main(): Promise<void> {
       results
         .map(
           (r) =>
-            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB (sampled peak at ${r.peak.atS} s, ${r.peak.afterPass}: ${r.peak.anonMb} MB anonymous, ${r.peak.fileMb} MB file-backed), full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean), load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
+            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (${r.cpuKernelPercentSteady}% in the kernel; whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB (sampled peak at ${r.peak.atS} s, ${r.peak.afterPass}: ${r.peak.anonMb} MB anonymous, ${r.peak.fileMb} MB file-backed), full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean), load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
         )
         .join('; ') +
       ` — load ${load.extraProcesses} extra processes, ${load.connections} connections, ${load.containers} containers, ${SECONDS} s per variant; goals <=1%, <=60 MB, <100 ms`,
