@@ -138,11 +138,11 @@ async function startLoad(): Promise<Record<string, number>> {
   return { ...figures, containers: CONTAINERS };
 }
 
-/** utime and stime (fields 14, 15 of proc(5)), in clock ticks. */
-function cpuSplit(pid: number): { user: number; kernel: number } {
+/** utime and stime (fields 14, 15 of proc(5)), in clock ticks, and minor page faults (field 10). */
+function cpuSplit(pid: number): { user: number; kernel: number; minorFaults: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(f[11]), kernel: Number(f[12]) };
+  return { user: Number(f[11]), kernel: Number(f[12]), minorFaults: Number(f[7]) };
 }
 
 function statusKb(pid: number, key: string): number {
@@ -242,6 +242,7 @@ interface VariantResult {
   seconds: number;
   cpuPercentSteady: number;
   cpuKernelPercentSteady: number;
+  minorFaultsPerS: number;
   cpuPercentWhole: number;
   peakRssMb: number;
   rssEndMb: number;
@@ -387,6 +388,8 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
     cpuPercentSteady: Math.round(((ticksEnd - ticksWarm) / CLK_TCK / ((tEnd - tWarm) / 1000)) * 100 * 100) / 100,
     // The kernel's part of it (system calls of the /proc walk, sockets, page faults): what no JavaScript change removes.
     cpuKernelPercentSteady: Math.round(((splitEnd.kernel - splitWarm.kernel) / CLK_TCK / ((tEnd - tWarm) / 1000)) * 100 * 100) / 100,
+    // Pages touched afresh (memory given back and taken again): each costs a fault in the kernel.
+    minorFaultsPerS: Math.round((splitEnd.minorFaults - splitWarm.minorFaults) / ((tEnd - tWarm) / 1000)),
     cpuPercentWhole: Math.round(((ticksEnd - ticksStart) / CLK_TCK / ((tEnd - t0) / 1000)) * 100 * 100) / 100,
     peakRssMb,
     rssEndMb,
@@ -453,7 +456,7 @@ async function main(): Promise<void> {
       results
         .map(
           (r) =>
-            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (${r.cpuKernelPercentSteady}% in the kernel; whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB (sampled peak at ${r.peak.atS} s, ${r.peak.afterPass}: ${r.peak.anonMb} MB anonymous, ${r.peak.fileMb} MB file-backed), full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean), load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
+            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (${r.cpuKernelPercentSteady}% in the kernel, ${r.minorFaultsPerS} minor faults/s; whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB (sampled peak at ${r.peak.atS} s, ${r.peak.afterPass}: ${r.peak.anonMb} MB anonymous, ${r.peak.fileMb} MB file-backed), full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean), load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
         )
         .join('; ') +
       ` — load ${load.extraProcesses} extra processes, ${load.connections} connections, ${load.containers} containers, ${SECONDS} s per variant; goals <=1%, <=60 MB, <100 ms`,

@@ -88,10 +88,10 @@ function probeLogger(): Logger {
 }
 
 /** The probe's memory settings live in ./memory; re-exported for the tests and tools that know them from here. */
-export { PROBE_V8_FLAGS, applyProbeV8Flags } from './memory';
+export { PROBE_V8_FLAGS, applyProbeV8Flags, probeV8Flags } from './memory';
 
 export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
-  applyProbeV8Flags();
+  const v8Flags = applyProbeV8Flags();
   const logger = probeLogger();
   const identity = probeIdentity();
   const controlsOn = opts.controls !== false;
@@ -199,6 +199,7 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
       controls: controlsOn,
       kubernetes: 'off' in k8s ? `off: ${k8s.off}` : `on (${k8s.access.apiUrl}, node ${k8s.access.nodeName})`,
       metricsListen: server ? `${opts.metricsListen} (port ${server.port})` : 'off',
+      v8Flags: v8Flags.join(' '),
     },
     'probe started',
   );

@@ -62,8 +62,38 @@ import { runInNewContext } from 'node:vm';
  */
 export const PROBE_V8_FLAGS = ['--liftoff-only', '--semi-space-growth-factor=1', '--no-opt', '--no-sparkplug', '--optimize-for-size', '--bytecode-old-age=2'] as const;
 
-export function applyProbeV8Flags(): void {
-  for (const f of PROBE_V8_FLAGS) setFlagsFromString(f);
+/**
+ * `--predictable`, set at run time, and only in a process started with PROBE_NODE_FLAGS.
+ *
+ * Why: V8 shrinks the young generation after a scavenge when the recent allocation rate is low,
+ * giving back its from-space (`madvise(MADV_DONTNEED)` on its 256 KB pages), and the probe, idle
+ * between passes, is always "low": each scavenge of a pass gave back the 1 MB semi-space the next
+ * one touched again, about 3,000 page faults per full pass (~200 a second, 11-12 µs each on the
+ * bench machine: a quarter of the probe's kernel time and 20-30 ms of each pass). V8 skips that
+ * shrinking in predictable mode and nothing else turns it off. Measured under the bench load, 45 s
+ * each: 207 → 18-19 faults a second, CPU 1.28 → 0.93-0.95 % of a core, peak RSS unchanged (59 MB):
+ * the pages kept are the ones the pass's peak held anyway.
+ *
+ * Why at run time and not on the command line: `--predictable` given at start fixes V8's random
+ * seed (`--random-seed=12347`), so every probe would draw the same Math.random sequence and the
+ * same string-hash seed. Set after start, the seeds are already drawn at random. Its other
+ * implications (GC on one thread, no concurrent recompilation, no memory reducer) must already
+ * hold when it is set, or V8 aborts at the next collection (seen: a `Check failed` in cppgc's
+ * marker): PROBE_NODE_FLAGS gives them at start, and this is set only when they are all there.
+ */
+export const PROBE_RUNTIME_PREDICTABLE = '--predictable';
+
+/** The V8 flags to set at run time for a process started with `execArgv`. */
+export function probeV8Flags(execArgv: readonly string[] = process.execArgv): string[] {
+  const started = PROBE_NODE_FLAGS.every((f) => execArgv.includes(f));
+  return [...PROBE_V8_FLAGS, ...(started ? [PROBE_RUNTIME_PREDICTABLE] : [])];
+}
+
+/** Sets the probe's V8 flags (see probeV8Flags); returns them. */
+export function applyProbeV8Flags(execArgv: readonly string[] = process.execArgv): string[] {
+  const flags = probeV8Flags(execArgv);
+  for (const f of flags) setFlagsFromString(f);
+  return flags;
 }
 
 /**
@@ -94,8 +124,12 @@ export const PROBE_NODE_OPTIONS = ['--max-semi-space-size=1', '--v8-pool-size=1'
  *   returns what a pass leaves. Same run, 120 s, deployed both (1,005 extra processes, 2,000
  *   connections, 20 containers): VmHWM 59.9 against 60.9 MB, CPU 1.44 against 1.41 % of a
  *   core; a 50 s run before it: 59.9 against 60.6 MB. Setting it at run time does nothing.
+ * - `--single-threaded-gc`, `--no-concurrent-recompilation`: with `--no-memory-reducer`, what
+ *   `--predictable` implies, so that it can be set at run time (PROBE_RUNTIME_PREDICTABLE). One GC
+ *   thread suits a 10 MB heap (`--v8-pool-size=1` already gave V8 one helper); the probe runs
+ *   without TurboFan (`--no-opt`), so there is nothing to recompile concurrently.
  */
-export const PROBE_NODE_FLAGS = ['--no-memory-reducer'] as const;
+export const PROBE_NODE_FLAGS = ['--no-memory-reducer', '--single-threaded-gc', '--no-concurrent-recompilation'] as const;
 
 /**
  * The environment the probe is deployed with (NODE_OPTIONS above, then glibc

@@ -119,3 +119,39 @@ t.test('with the probe flags a hot function stays in the interpreter (--no-spark
   t.equal(sparkplug(true), false, 'interpreted under the probe flags');
   t.equal(sparkplug(false), true, 'control: baseline code without them');
 });
+
+t.test('--predictable is set at run time only in a process started with PROBE_NODE_FLAGS', async (t) => {
+  const { PROBE_NODE_FLAGS, PROBE_RUNTIME_PREDICTABLE, PROBE_V8_FLAGS, probeV8Flags } = await import('../../runtime/probe/memory');
+  t.same(probeV8Flags([...PROBE_NODE_FLAGS]), [...PROBE_V8_FLAGS, PROBE_RUNTIME_PREDICTABLE], 'all of them: set');
+  t.same(probeV8Flags(['--inspect', ...PROBE_NODE_FLAGS]), [...PROBE_V8_FLAGS, PROBE_RUNTIME_PREDICTABLE], 'among other flags: set');
+  for (const f of PROBE_NODE_FLAGS) {
+    t.same(probeV8Flags(PROBE_NODE_FLAGS.filter((x) => x !== f)), [...PROBE_V8_FLAGS], `without ${f}: not set (what --predictable implies must hold before it is set)`);
+  }
+  t.same(probeV8Flags([]), [...PROBE_V8_FLAGS], 'a probe started by hand: not set');
+});
+
+t.test('started as deployed, the probe sets --predictable, collects garbage, and its random draws stay random', async (t) => {
+  const { PROBE_NODE_FLAGS, PROBE_PROCESS_ENV } = await import('../../runtime/probe/memory');
+  const script = `
+    const { applyProbeV8Flags, HeapSettler } = require(${JSON.stringify(MEMORY)});
+    const flags = applyProbeV8Flags();
+    // Passes' worth of garbage, scavenges and settling collections, as the probe makes them.
+    let keep = [];
+    for (let r = 0; r < 30; r++) {
+      keep.push(Array.from({ length: 20000 }, (_, i) => ({ i, s: 'p' + i })));
+      if (keep.length > 3) keep.shift();
+      if (r % 10 === 9) new HeapSettler().settleNow();
+    }
+    process.stdout.write(JSON.stringify({ flags, random: Math.random() }));
+  `;
+  const run = (): { flags: string[]; random: number } => {
+    const r = spawnSync(process.execPath, [...PROBE_NODE_FLAGS, '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8', env: { ...process.env, ...PROBE_PROCESS_ENV } });
+    if (r.status !== 0) throw new Error(`exit ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`);
+    return JSON.parse(r.stdout) as { flags: string[]; random: number };
+  };
+  const a = run();
+  const b = run();
+  t.ok(a.flags.includes('--predictable'), `flags set: ${a.flags.join(' ')}`);
+  // Given at start, --predictable would fix V8's random seed: every probe the same draws (and hash seed).
+  t.not(a.random, b.random, 'two probes draw different random numbers');
+});
