@@ -337,24 +337,53 @@ export async function freePorts(n: number): Promise<number[]> {
  * client joins the session with its id and password and closes it. The
  * owner's next reconnect is answered with "session expired".
  */
+/**
+ * Ends a live session the way a second client on it can: a raw connection to the first server of
+ * `connectString` sends the session's ConnectRequest and a CloseSession request in one write
+ * (ZooKeeper's wire format: length-prefixed jute records; closeSession is op -11). The server
+ * moves the session to this connection, which drops the owner's, and closes it right after, so
+ * the owner's next reconnect learns that it expired. A client library's close waits for the
+ * connect answer first, and under load the owner's own reconnect took the session back in that
+ * round trip every time (a fresh-clone CI run failed so, three attempts in a row).
+ */
 export async function expireSession(connectString: string, sessionId: Buffer, password: Buffer, timeoutMs = 10_000): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const zookeeper = require('node-zookeeper-client') as {
-    createClient(c: string, o: object): { connect(): void; close(): void; once(e: string, f: () => void): void; on(e: string, f: (s: { name: string }) => void): void };
-  };
+  const [host, port] = hostPort(connectString.split(',')[0]!.split('/')[0]!);
+  const connect = Buffer.alloc(4 + 4 + 8 + 4 + 8 + 4 + password.length + 1);
+  let o = connect.writeInt32BE(connect.length - 4, 0);
+  o = connect.writeInt32BE(0, o); // protocolVersion
+  o = connect.writeBigInt64BE(0n, o); // lastZxidSeen
+  o = connect.writeInt32BE(4000, o); // timeOut
+  o += sessionId.copy(connect, o, 0, 8);
+  o = connect.writeInt32BE(password.length, o);
+  o += password.copy(connect, o);
+  connect.writeUInt8(0, o); // readOnly: false
+  const close = Buffer.alloc(12);
+  close.writeInt32BE(8, 0);
+  close.writeInt32BE(1, 4); // xid
+  close.writeInt32BE(-11, 8); // closeSession
   await new Promise<void>((resolve, reject) => {
-    const thief = zookeeper.createClient(connectString, { sessionId, sessionPassword: password, sessionTimeout: 4000, retries: 0 });
+    const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
-      thief.close();
-      reject(new Error('could not join the session to expire it'));
+      socket.destroy();
+      reject(new Error(`could not close session 0x${sessionId.toString('hex')} on ${host}:${port} within ${timeoutMs} ms`));
     }, timeoutMs);
-    thief.once('connected', () => {
-      thief.close();
+    socket.on('connect', () => socket.write(Buffer.concat([connect, close])));
+    socket.on('data', () => undefined);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    // The server closes the connection once the session is closed.
+    socket.on('close', () => {
       clearTimeout(timer);
       resolve();
     });
-    thief.connect();
   });
+}
+
+function hostPort(hp: string): [string, number] {
+  const at = hp.lastIndexOf(':');
+  return [hp.slice(0, at).replace(/^\[|\]$/g, ''), Number(hp.slice(at + 1))];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

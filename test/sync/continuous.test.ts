@@ -110,9 +110,9 @@ t.test('one-way continuous sync', { skip: zookeeperSkipReason() }, async (t) => 
     const engineSource = engine.client('source')!;
     // Another client on the same session closes it: the server ends the
     // session, and the engine's next reconnect learns that it expired.
-    // The engine's client reconnects at once when the thief takes its session;
-    // if it takes the session back before the thief closes it, the session
-    // survives: try again (at most 3 times).
+    // The helper sends the session's connect and its close in one write, so the
+    // engine's reconnect cannot take the session back in between; should the
+    // session survive anyway, try again (at most 3 times).
     for (let attempt = 0; attempt < 3 && engine.client('source') === engineSource; attempt++) {
       await expireSession(a.connectString, engineSource.session.id, engineSource.session.password);
       const wait = Date.now() + 5000;
