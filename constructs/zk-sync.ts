@@ -9,8 +9,6 @@ import { ZooKeeperTunnel } from './lib/zookeeper-tunnel';
 import { ServiceCertificate } from './security/tls';
 import type { ZooKeeper } from './zookeeper';
 
-/** The image's entrypoint (Dockerfile ENTRYPOINT; test/constructs checks they agree). */
-
 /** Single-quotes `s` for POSIX sh. */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

@@ -6,7 +6,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { ContainerResources, ImageRef } from '../environments';
 import { parseQuantity } from './quantity';
 
-/** The project's image's entrypoint (the Dockerfile's ENTRYPOINT): Node and the orchestrator CLI. */
+/** The project's image's entrypoint (the Dockerfile's ENTRYPOINT; test/constructs/runtime-commands.test.ts checks they agree): Node and the orchestrator CLI. */
 export const ORCHESTRATOR_CLI = ['node', '/app/build/runtime/cli.js'] as const;
 
 export function imageOf(ref: ImageRef): string {

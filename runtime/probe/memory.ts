@@ -70,9 +70,10 @@ export const PROBE_V8_FLAGS = ['--liftoff-only', '--semi-space-growth-factor=1',
  * between passes, is always "low": each scavenge of a pass gave back the 1 MB semi-space the next
  * one touched again, about 3,000 page faults per full pass (~200 a second, 11-12 µs each on the
  * bench machine: a quarter of the probe's kernel time and 20-30 ms of each pass). V8 skips that
- * shrinking in predictable mode and nothing else turns it off. Measured under the bench load, 45 s
- * each: 207 → 18-19 faults a second, CPU 1.28 → 0.93-0.95 % of a core, peak RSS unchanged (59 MB):
- * the pages kept are the ones the pass's peak held anyway.
+ * shrinking in predictable mode and nothing else turns it off. Measured with bench/probe.ts, same
+ * run, 120 s each: 203 → 22 faults a second, CPU 1.29 → 1.13 % of a core, full collection mean
+ * 107.1 → 84.2 ms. The cost is memory: the from-space stays resident, and the peak RSS (VmHWM)
+ * was 60.3 against 59.9 MB (60.3-60.8 MB over six runs; docs/probe.md "Memory", item 20).
  *
  * Why at run time and not on the command line: `--predictable` given at start fixes V8's random
  * seed (`--random-seed=12347`), so every probe would draw the same Math.random sequence and the

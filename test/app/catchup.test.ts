@@ -25,12 +25,11 @@ function copy(v: FeedView): FeedView {
 }
 
 async function setup(maxTombstones?: number, shape = SHAPE) {
-  const SHAPE = shape;
   const tpl = await loadTemplates();
   let clock = 1_700_000_000_000;
   const model = new LiveModel({ now: () => clock });
   const hub = new ViewHub(model, { minIntervalMs: 1e9, publish: () => undefined, ...(maxTombstones !== undefined ? { maxTombstones } : {}) });
-  const probes = Array.from({ length: SHAPE.probes }, (_, i) => new SimProbe(i, SHAPE, tpl));
+  const probes = Array.from({ length: shape.probes }, (_, i) => new SimProbe(i, shape, tpl));
   for (const p of probes) model.ingest(p.next(clock), 'tok', clock);
   const { topic } = hub.subscribe('containers', {});
   const rnd = seededRandom(7);
@@ -42,10 +41,10 @@ async function setup(maxTombstones?: number, shape = SHAPE) {
     const r = rnd();
     if (r < 0.1) {
       model.removeProbe(probes[i]!.probeId);
-      probes[i] = new SimProbe(i, { ...SHAPE, containersPerProbe: 1 + Math.floor(rnd() * 4) }, tpl, ++round);
+      probes[i] = new SimProbe(i, { ...shape, containersPerProbe: 1 + Math.floor(rnd() * 4) }, tpl, ++round);
       model.ingest(probes[i]!.full(clock), 'tok', clock);
     } else {
-      if (r < 0.5) probes[i]!.flip(Math.floor(rnd() * SHAPE.containersPerProbe));
+      if (r < 0.5) probes[i]!.flip(Math.floor(rnd() * shape.containersPerProbe));
       model.ingest(probes[i]!.next(clock), 'tok', clock);
     }
     hub.tick();

@@ -132,7 +132,7 @@ export function nodePatch(old: RenderedNode, next: RenderedNode): string {
   for (let i = 1; i < next.parts.length; i++) {
     const part = next.parts[i]!;
     if (old.parts[i] === part) continue;
-    if (i === PART.metrics && old.metricSource != null && next.metricSource != null && part !== '') {
+    if (i === PART.metrics && old.metricSource != null && next.metricSource != null) {
       const tail = metricsTail(old.metricSource, next.metricSource);
       if (tail !== null) {
         s += ',"metricsTail":' + tail;
