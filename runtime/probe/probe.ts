@@ -171,11 +171,21 @@ export class Probe {
     this.running = true;
     const tick = (): void => {
       const started = performance.now();
+      let stamped: number | null = null;
       this.serialize(() => this.collectFull(false))
+        .then((report) => {
+          stamped = report.timestamp;
+        })
         .catch(() => undefined)
         .finally(() => {
           if (!this.running) return;
-          const wait = Math.max(0, this.intervalMs - (performance.now() - started));
+          // The next pass is timed from this report's own timestamp, so two
+          // reports' timestamps are never closer than the interval even when
+          // the process was descheduled between the tick and the pass taking
+          // its clock reading (seen at 14 ms on a busy 2-core CI machine).
+          // A failed pass has no timestamp: then from the tick.
+          const elapsed = stamped === null ? performance.now() - started : this.clock() - stamped;
+          const wait = Math.min(this.intervalMs, Math.max(0, this.intervalMs - elapsed));
           this.timer = setTimeout(tick, wait);
         });
     };
