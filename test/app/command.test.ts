@@ -1,19 +1,17 @@
 /** `orchestrator app` as a process: TLS, listen address, no default credentials, clean SIGTERM, structured logs. */
 import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_SEMI_SPACE_GROWTH, parseHeapGrowth, parseListen, parseSemiSpaceGrowth } from '../../runtime/app/command';
 import { TOKENS } from './helpers';
+import { tempDir } from '../helpers/temp-dir';
 
 const TSX = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
 const RUN = join(__dirname, '../../runtime/app/command.ts');
 
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'app-cli-'));
-}
+const tmp = (): string => tempDir('app-cli-');
 
 function tokensFile(dir: string): string {
   const f = join(dir, 'tokens');

@@ -4,14 +4,14 @@
  * channel is being written separately and will replace this peer here).
  */
 import t from 'tap';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'undici';
 import { CONTROL_PATH, parseAppMessage, type ControlRequest, type ControlResult } from '../../runtime/control/protocol';
 import { SimProbe, loadTemplates } from './fleet';
 import { TOKENS, http, postReport, startApp, wsUrl } from './helpers';
 import type { MonitoringApp } from '../../runtime/app/server';
+import { tempDir } from '../helpers/temp-dir';
 
 /** The test peer: a minimal probe-side control channel with a scripted engine. */
 class TestProbePeer {
@@ -43,7 +43,7 @@ class TestProbePeer {
 }
 
 async function setup(t: { teardown(fn: () => unknown): void }, opts: Parameters<typeof startApp>[0] = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'app-audit-'));
+  const dir = tempDir('app-audit-');
   const auditLogPath = join(dir, 'audit.jsonl');
   const app = await startApp({ auditLogPath, ...opts });
   t.teardown(() => app.stop());

@@ -11,8 +11,7 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, prod } from '../../constructs/environments';
@@ -21,8 +20,9 @@ import { APP_DEFAULT_PORT } from '../../runtime/common/telemetry';
 import { freePort, startCli, stopCli, until } from '../helpers/stack';
 import { checkCliArgs } from '../lib/cli-args';
 import { REPO_ROOT, WORKLOAD_KINDS, distObjects, findObject, podSpecOf } from '../lib/platform';
+import { tempDir } from '../helpers/temp-dir';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'orchestrator-commands-'));
+const tmp = (): string => tempDir('orchestrator-commands-');
 
 function orchestratorContainers(env: typeof ENVIRONMENT_NAMES[number]): Array<{ where: string; c: any }> {
   const repo = ENVIRONMENTS[env].images.orchestrator.repository;
