@@ -244,7 +244,6 @@ export async function runUp(opts: UpOptions, out: NodeJS.WritableStream = proces
         : 'no container engine was found when orchestrator up started',
     bearer: () => probeToken,
     version: packageVersion(),
-    dispatcher: publisher.http,
     logger: probeLog,
   });
   probe = new Probe({ identity, collectors, intervalMs: opts.interval, logger: probeLog, sink: publisher.publish });

@@ -148,7 +148,7 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
             disabledReason: controlsOn ? 'this probe has no container engine (--no-engine)' : 'this probe runs with --no-controls (read-only)',
             bearer: () => publisher.bearer(),
             version: packageVersion(),
-            dispatcher: publisher.http,
+            ...(publisher.tlsCa ? { ca: publisher.tlsCa } : {}),
             logger,
             ...(metrics ? { onControl: (c: string, o: string) => metrics.control(c, o) } : {}),
           }),

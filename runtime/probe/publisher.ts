@@ -100,6 +100,8 @@ export class Publisher {
   private readonly targets: Target[];
   private readonly shared: Shared = { lastFull: null, lastDelta: null };
   private readonly dispatcher: Dispatcher;
+  /** The `--ca-file` PEM the app connections trust instead of the system roots (the control channel uses it too). */
+  readonly tlsCa: string | undefined;
   private readonly stop = new AbortController();
   private token = '';
   private tokenReadAt = 0;
@@ -116,6 +118,7 @@ export class Publisher {
     }
     if (opts.tokenFile) this.readToken(true);
     else if (!opts.token) throw new PublishError('E_PUBLISH_CONFIG', 'a token is needed (--token-file)');
+    this.tlsCa = ca;
     const timeout = opts.timeoutMs ?? 10_000;
     // rejectUnauthorized stays at its default (true): TLS is always verified.
     this.dispatcher = new Agent({ connect: { timeout, ...(ca ? { ca } : {}) }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });

@@ -5,7 +5,7 @@
  *
  * - It loads nothing from node_modules but commander (shared with
  *   runtime/cli.ts): undici and prom-client come in through the parts files,
- *   not their indexes; and not `node:http2` (left out, see ABSENT_BUILTINS).
+ *   not their indexes; and not `node:http2` (left out, see ABSENT_MODULES).
  * - Through its undici parts it talks to an engine socket (a missing one gives
  *   the report error ENGINE_UNREACHABLE, mapped from undici's error classes).
  * - Through its prom-client parts it serves /metrics with the probe's own
@@ -45,7 +45,7 @@ t.test('the probe bundle', async (t) => {
     );
   });
 
-  t.test('leaves out node:http2 (ABSENT_BUILTINS) and still loads undici', async (t) => {
+  t.test('leaves out node:http2 (ABSENT_MODULES) and still loads undici', async (t) => {
     const r = run(
       `require(process.argv[1]); process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (http2|net|zlib)$/.test(m))))`,
     );

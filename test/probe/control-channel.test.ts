@@ -11,8 +11,13 @@
  * test server can ask anyway and show that the probe refuses.
  */
 import { request } from 'undici';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
 import t from 'tap';
-import { parseProbeMessage, type ProbeMessage } from '../../runtime/control/protocol';
+import { CONTROL_PATH, MAX_CONTROL_MESSAGE_BYTES, parseProbeMessage, type ProbeMessage } from '../../runtime/control/protocol';
 import { containerNodeId, hostNodeId } from '../../runtime/report';
 import { TokenStore } from '../../runtime/app/auth';
 import { MonitoringApp } from '../../runtime/app/server';
@@ -25,6 +30,7 @@ import { Probe } from '../../runtime/probe/probe';
 import { Publisher } from '../../runtime/probe/publisher';
 import { ensureBusyboxImage, podmanCli, podmanSkipReason, removeContainer, runContainer, startPodmanEngine, uniqueContainerName } from '../helpers/podman';
 import { sleep } from './helpers';
+import { tempDir } from '../helpers/temp-dir';
 
 const PROBE_TOKEN = 'probe-token-for-controls-0123';
 const ADMIN_TOKEN = 'admin-token-for-controls-0123';
@@ -38,21 +44,6 @@ async function until(pred: () => boolean | Promise<boolean>, ms = 5000): Promise
   }
   return pred();
 }
-
-/** The few members of the `ws` package's server used here (the package ships no types). */
-interface WsSocket {
-  on(ev: 'message', cb: (data: Buffer) => void): void;
-  send(text: string): void;
-  close(code: number, reason: string): void;
-}
-interface WsServer {
-  once(ev: 'listening', cb: () => void): void;
-  on(ev: 'connection', cb: (ws: WsSocket, req: { headers: Record<string, string | undefined> }) => void): void;
-  address(): { port: number };
-  close(cb: () => void): void;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { WebSocketServer } = require('ws') as { WebSocketServer: new (opts: { port: number; host: string; path: string }) => WsServer };
 
 const skip = podmanSkipReason();
 
@@ -142,7 +133,7 @@ t.test('--no-controls: hello says so and requests are refused (test server speak
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', path: '/api/probe/control' });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   t.teardown(() => new Promise<void>((r) => wss.close(() => r())));
-  const port = wss.address().port;
+  const port = (wss.address() as { port: number }).port;
   const got: ProbeMessage[] = [];
   const auth: string[] = [];
   let connections = 0;
@@ -165,4 +156,49 @@ t.test('--no-controls: hello says so and requests are refused (test server speak
   t.match(got[1], { type: 'result', id: 'r1', ok: false, error: { code: 'CONTROLS_DISABLED', message: /--no-controls/ } });
   t.equal(auth[0], `Bearer ${PROBE_TOKEN}`);
   t.ok(await until(() => connections >= 2 && got.filter((m) => m.type === 'hello').length >= 2), 'reconnected after the server closed, and said hello again');
+});
+
+t.test('over TLS: the channel trusts the CA it is given (--ca-file) and no other; a message over the protocol limit closes the socket (test server)', async (t) => {
+  const dir = tempDir('control-tls-');
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  const ssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  t.equal(ssl.status, 0, ssl.stderr);
+  const cert = readFileSync(certFile, 'utf8');
+  const server = createHttpsServer({ cert, key: readFileSync(keyFile, 'utf8') });
+  const wss = new WebSocketServer({ server, path: CONTROL_PATH });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => {
+    wss.close();
+    server.closeAllConnections();
+    server.close(() => r());
+  }));
+  const app = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const hellos: ProbeMessage[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      hellos.push(parseProbeMessage(String(data)));
+      // The first session gets one byte more than a control message may have.
+      if (hellos.length === 1) ws.send('x'.repeat(MAX_CONTROL_MESSAGE_BYTES + 1));
+    });
+  });
+  const closes: string[] = [];
+  const logger = { info: () => undefined, warn: (o: object) => closes.push(String((o as { reason?: unknown }).reason)) };
+  const identity = probeIdentity();
+  const trusted = new ControlChannel({ app, identity, engine: null, bearer: () => PROBE_TOKEN, version: '1.2.3', ca: cert, logger, backoff: { initialMs: 50, maxMs: 100 } });
+  t.teardown(() => trusted.close());
+  trusted.start();
+  t.ok(await until(() => hellos.length >= 2, 10_000), 'hello over TLS, and again after the oversized message closed the first socket');
+  t.match(closes[0], /max payload size exceeded/i, `closed as too big: ${closes[0]}`);
+  t.match(hellos[0], { type: 'hello', probeId: identity.probeId });
+
+  const refused: string[] = [];
+  const untrusted = new ControlChannel({ app, identity, engine: null, bearer: () => PROBE_TOKEN, version: '1.2.3', logger: { info: () => undefined, warn: (o: object) => refused.push(String((o as { reason?: unknown }).reason)) }, backoff: { initialMs: 50, maxMs: 100 } });
+  t.teardown(() => untrusted.close());
+  const before = hellos.length;
+  untrusted.start();
+  t.ok(await until(() => refused.length >= 1, 10_000), 'without the CA the handshake fails');
+  t.match(refused[0], /certificate/i, `the reason names the certificate: ${refused[0]}`);
+  t.notOk(untrusted.connected);
+  t.equal(hellos.length, before, 'no hello reached the server unverified');
 });

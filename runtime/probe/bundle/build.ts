@@ -17,10 +17,12 @@
  *   heap;
  * - `commander` stays external: runtime/cli.ts builds its program with the
  *   same copy, and it adds the probe's Command to it;
- * - `node:http2` is left out (ABSENT_BUILTINS): loading it cost the probe
+ * - `node:http2` is left out (ABSENT_MODULES): loading it cost the probe
  *   0.5-0.6 MB of resident memory (2.3 MB in a bare `node`), and only
  *   undici's HTTP/2 client needs it, which runs only when a dispatcher sets
- *   `allowH2` (the probe's never do).
+ *   `allowH2` (the probe's never do); so are `ws`'s optional native addons
+ *   (`bufferutil`, `utf-8-validate`): the control channel's few small
+ *   messages do not need them, and a native addon loaded is resident memory.
  *
  * The build fails if a package index that the parts files exist to avoid
  * ends up in the bundle anyway.
@@ -41,33 +43,45 @@ const PARTS: Readonly<Record<string, string>> = {
 const FORBIDDEN = ['node_modules/undici/index.js', 'node_modules/prom-client/index.js'];
 
 /**
- * Node built-in modules the bundle leaves out, with the one importer allowed
- * to ask for them and why that importer can do without. The importer gets a
- * module that throws ERR_PROBE_BUNDLE_ABSENT when loaded; undici's
- * client-h2.js loads `node:http2` in a try/catch (its own path for runtimes
- * without HTTP/2) and uses it only for connections that negotiated h2, which
- * needs `allowH2: true`. Any other importer of these fails the build.
+ * Modules the bundle leaves out, with the one importer allowed to ask for
+ * them and why that importer can do without. The importer gets a module that
+ * throws ERR_PROBE_BUNDLE_ABSENT when loaded; each importer loads it in a
+ * try/catch with a fallback of its own: undici's client-h2.js (its path for
+ * runtimes without HTTP/2; h2 is used only with `allowH2: true`), and `ws`
+ * (its JavaScript masking and UTF-8 validation). Any other importer of these
+ * fails the build.
  */
-export const ABSENT_BUILTINS: Readonly<Record<string, { importer: string; why: string }>> = {
+export const ABSENT_MODULES: Readonly<Record<string, { importer: string; why: string }>> = {
   'node:http2': {
     importer: 'node_modules/undici/lib/dispatcher/client-h2.js',
     why: "undici's HTTP/2 client, used only with allowH2, which no dispatcher of the probe sets",
   },
+  bufferutil: {
+    importer: 'node_modules/ws/lib/buffer-util.js',
+    why: "ws's native frame masking; its JavaScript version is used",
+  },
+  'utf-8-validate': {
+    importer: 'node_modules/ws/lib/validation.js',
+    why: "ws's native UTF-8 check; its JavaScript version (or Node's buffer.isUtf8) is used",
+  },
 };
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+const ABSENT_FILTER = new RegExp(`^(?:${Object.keys(ABSENT_MODULES).map(escapeRegExp).join('|')})$`);
 
 const absent: Plugin = {
   name: 'probe-absent-builtins',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => {
-      const entry = ABSENT_BUILTINS[args.path];
+    b.onResolve({ filter: ABSENT_FILTER }, (args) => {
+      const entry = ABSENT_MODULES[args.path];
       if (!entry) return undefined;
       if (!args.importer.replace(/\\/g, '/').endsWith(entry.importer)) {
-        return { errors: [{ text: `${args.path} is left out of the probe bundle (ABSENT_BUILTINS) but ${args.importer} imports it; allow that importer there or keep the module` }] };
+        return { errors: [{ text: `${args.path} is left out of the probe bundle (ABSENT_MODULES) but ${args.importer} imports it; allow that importer there or keep the module` }] };
       }
       return { path: args.path, namespace: 'probe-absent' };
     });
     b.onLoad({ filter: /.*/, namespace: 'probe-absent' }, (args) => ({
-      contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not in the probe bundle: ${ABSENT_BUILTINS[args.path]!.why}`)}), { code: 'ERR_PROBE_BUNDLE_ABSENT' });`,
+      contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not in the probe bundle: ${ABSENT_MODULES[args.path]!.why}`)}), { code: 'ERR_PROBE_BUNDLE_ABSENT' });`,
       loader: 'js',
     }));
   },

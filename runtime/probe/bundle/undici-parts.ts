@@ -6,7 +6,7 @@
  * the interceptors and fetch (110 modules, about 9 MB of resident memory
  * that the probe would carry for nothing); the probe needs the Unix-socket
  * Client/Pool for the engine, an Agent for the app and the API server, the
- * error classes, and WebSocket for the control channel. Under tsx and tests
+ * error classes (the control channel's WebSocket is the `ws` package's). Under tsx and tests
  * the probe imports `undici` itself; this file only changes what the bundle
  * loads, not the API it sees.
  *
@@ -25,4 +25,3 @@ export const Client = require('undici/lib/dispatcher/client.js') as typeof Undic
 export const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
 export const Agent = require('undici/lib/dispatcher/agent.js') as typeof Undici.Agent;
 export const errors = require('undici/lib/core/errors.js') as typeof Undici.errors;
-export const WebSocket = (require('undici/lib/web/websocket/websocket.js') as { WebSocket: typeof Undici.WebSocket }).WebSocket;
