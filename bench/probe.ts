@@ -7,7 +7,8 @@
  *   - the probe: compiled JS (`npm run build`, which bundles the probe into
  *     build/runtime/probe/command.js; then `node build/runtime/cli.js probe`)
  *     at its default 15 s interval, publishing to a small HTTP sink in this
- *     process (202 for every report), with the container engine and
+ *     process (202 for every report; it also accepts and holds the probe's
+ *     control channel, as the app does), with the container engine and
  *     `--metrics-listen` on, for `--seconds` (default 150, at least 120: the
  *     issue asks for two minutes at the default interval) per variant;
  *   - variants: `default` (plain `node`) unless `--variants` says otherwise.
@@ -55,6 +56,8 @@ import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { WebSocketServer } from 'ws';
+import { CONTROL_PATH } from '../runtime/control/protocol';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../test/helpers/podman';
 import { PROBE_NODE_FLAGS, PROBE_PROCESS_ENV } from '../runtime/probe/memory';
 import { HostLoad } from './lib/host-load';
@@ -170,6 +173,8 @@ function metricValue(text: string, name: string, labels = ''): number {
 interface Sink {
   port: number;
   reports: { full: number; delta: number; bytes: number[] };
+  /** The probe's control channel as the sink saw it: sockets accepted, hellos received. */
+  control: { connections: number; hellos: number };
   close(): void;
 }
 
@@ -199,10 +204,29 @@ function startSink(): Promise<Sink> {
       }
     });
   });
+  // The probe keeps a control channel open to each app (runtime/probe/control-channel.ts); the
+  // sink accepts it and holds it, so the probe runs with its channel open, as deployed.
+  const control = { connections: 0, hellos: 0 };
+  const wss = new WebSocketServer({ server, path: CONTROL_PATH });
+  wss.on('connection', (ws) => {
+    control.connections++;
+    ws.on('message', (data) => {
+      if (String(data).includes('"type":"hello"')) control.hellos++;
+    });
+  });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const a = server.address();
-      resolve({ port: typeof a === 'object' && a ? a.port : 0, reports, close: () => server.close() });
+      resolve({
+        port: typeof a === 'object' && a ? a.port : 0,
+        reports,
+        control,
+        close: () => {
+          for (const ws of wss.clients) ws.terminate();
+          wss.close();
+          server.close();
+        },
+      });
     }),
   );
 }
@@ -253,6 +277,8 @@ interface VariantResult {
   loadAvg: { start: number; end: number };
   collectorMeanMs: Record<string, number>;
   reports: { full: number; delta: number; meanGzipBytes: number };
+  /** The control channel as the sink saw it: one connection and one hello for a channel that stayed open. */
+  controlChannel: { connections: number; hellos: number };
   collectorErrors: number;
 }
 
@@ -399,6 +425,7 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
     loadAvg: { start: loadStart, end: loadAvg1() },
     collectorMeanMs,
     reports: { full: sink.reports.full, delta: sink.reports.delta, meanGzipBytes: bytes.length ? Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length) : 0 },
+    controlChannel: { ...sink.control },
     collectorErrors: errors,
   };
 }
