@@ -188,6 +188,12 @@ function probeBaseEnv(): Record<string, string | undefined> {
 function startSink(): Promise<Sink> {
   const reports = { full: 0, delta: 0, bytes: [] as number[] };
   const server = createServer((req, res) => {
+    // Only report POSTs count: before the sink took the control channel, its failed handshakes
+    // (GETs without a body) were counted as reports of 0 bytes, halving the mean size printed.
+    if (req.method !== 'POST') {
+      res.writeHead(404).end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
