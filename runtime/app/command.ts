@@ -40,8 +40,6 @@ export interface AppCommandOptions {
   probeInterval: number;
   heapGrowthPercent: number;
   semiSpaceGrowth: number;
-  /** True: V8's scavenges use helper threads (its default); see MAIN_THREAD_SCAVENGE_FLAG. */
-  parallelScavenge?: boolean;
 }
 
 /**
@@ -69,18 +67,6 @@ export const DEFAULT_HEAP_GROWTH_PERCENT = 100;
  * themselves). So the default leaves V8 to decide (0); the option stays for measuring again.
  */
 export const DEFAULT_SEMI_SPACE_GROWTH = 0;
-
-/**
- * Scavenges on the main thread alone (V8 `--no-parallel-scavenge`; V8 reads it at every scavenge,
- * so setting it at start applies to the whole run). The app's scavenges are short (a few MB
- * survive each) and frequent; on the 2-core machine that also runs the clients, handing each to
- * helper threads cost more CPU than it saved in pause. `bench/app.ts --probes 1000 --containers
- * 10 --seconds 60`, runs alternated, V8 flags at start: parallel 29.85 and 31.59 % of a core,
- * main thread only 28.05 and 28.38 %, search p99 about the same (40.6-47.6 against 43.0-50.1 ms),
- * delta p99 73-99 against 80-89 ms; `--single-threaded-gc` (marking too): 30.91 and 32.18 %.
- * `--parallel-scavenge` gives V8 its default back.
- */
-export const MAIN_THREAD_SCAVENGE_FLAG = '--no-parallel-scavenge';
 
 export function parseSemiSpaceGrowth(text: string): number {
   const n = Number(text);
@@ -113,7 +99,6 @@ export function appCommand(): Command {
         .argParser(parseSemiSpaceGrowth)
         .default(DEFAULT_SEMI_SPACE_GROWTH),
     )
-    .option('--parallel-scavenge', 'let V8 scavenge the young generation with helper threads (default: on the main thread alone, which costs less CPU on a busy machine)')
     .action(async (opts: AppCommandOptions) => {
       await runApp(opts);
     });
@@ -125,7 +110,6 @@ export async function runApp(opts: AppCommandOptions): Promise<void> {
   // Read by V8 at every GC, so setting it now (before the model exists) applies to the whole run.
   if (opts.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${opts.heapGrowthPercent}`);
   if (opts.semiSpaceGrowth > 0) setFlagsFromString(`--semi-space-growth-factor=${opts.semiSpaceGrowth}`);
-  if (opts.parallelScavenge !== true) setFlagsFromString(MAIN_THREAD_SCAVENGE_FLAG);
   const tokens = TokenStore.load({ ...(opts.tokensFile ? { file: opts.tokensFile } : {}), ...(process.env.ORCHESTRATOR_APP_TOKENS ? { env: process.env.ORCHESTRATOR_APP_TOKENS } : {}) });
   const app = new MonitoringApp({
     host: opts.listen.host,

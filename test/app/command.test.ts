@@ -64,7 +64,6 @@ t.test('--listen parsing; 127.0.0.1 unless told', async (t) => {
   t.match(help.stdout, /default: 127\.0\.0\.1:4040/);
   t.match(help.stdout, new RegExp(`--heap-growth-percent <n>[\\s\\S]*default: ${DEFAULT_HEAP_GROWTH_PERCENT}`));
   t.match(help.stdout, new RegExp(`--semi-space-growth <n>[\\s\\S]*default: ${DEFAULT_SEMI_SPACE_GROWTH}`));
-  t.match(help.stdout, /--parallel-scavenge[\s\S]*main thread alone/);
 });
 
 t.test('no tokens, no app: there are no default credentials', async (t) => {
