@@ -108,6 +108,8 @@ t.test('triggers make small deltas; nothing changed means nothing sent', async (
   bad.nodes = {};
   probe.trigger('good');
   probe.trigger('good');
+  // Bounded wait for the delta, then as long again for a second one that must not come.
+  for (const deadline = Date.now() + 5_000; sent.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 100));
   t.equal(sent.length, 2, 'one delta for two triggers');
   const delta = sent[1]!;
