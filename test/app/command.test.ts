@@ -7,6 +7,7 @@ import { Agent, request } from 'undici';
 import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_SEMI_SPACE_GROWTH, parseHeapGrowth, parseListen, parseSemiSpaceGrowth } from '../../runtime/app/command';
 import { TOKENS } from './helpers';
 import { tempDir } from '../helpers/temp-dir';
+import { selfSignedCertificate } from '../helpers/tls';
 
 const TSX = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
 const RUN = join(__dirname, '../../runtime/app/command.ts');
@@ -77,9 +78,7 @@ t.test('no tokens, no app: there are no default credentials', async (t) => {
 
 t.test('TLS with certificate and key files; SIGTERM stops it cleanly', async (t) => {
   const dir = tmp();
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const ssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  const { certFile: cert, keyFile: key, ...ssl } = selfSignedCertificate(dir);
   t.equal(ssl.status, 0, ssl.stderr);
   const audit = join(dir, 'audit.jsonl');
   const { proc, url, lines } = await startProcess(['--listen', '127.0.0.1:0', '--tokens-file', tokensFile(dir), '--tls-cert', cert, '--tls-key', key, '--audit-log', audit]);

@@ -21,6 +21,7 @@ import { freePort, startCli, stopCli, until } from '../helpers/stack';
 import { checkCliArgs } from '../lib/cli-args';
 import { REPO_ROOT, WORKLOAD_KINDS, distObjects, findObject, podSpecOf } from '../lib/platform';
 import { tempDir } from '../helpers/temp-dir';
+import { selfSignedCertificate } from '../helpers/tls';
 
 const tmp = (): string => tempDir('orchestrator-commands-');
 
@@ -110,10 +111,8 @@ t.test('the app\'s exec readiness check from dist/ passes against the real app o
   t.equal(serverName, `monitoring-app.${prod.namespace}.svc`);
 
   const dir = tmp();
-  const key = join(dir, 'tls.key');
-  const cert = join(dir, 'tls.crt');
   // A self-signed certificate for the Service name only: the check must verify the name, not the address.
-  const ssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${serverName}`, '-addext', `subjectAltName=DNS:${serverName}`], { encoding: 'utf8' });
+  const { certFile: cert, keyFile: key, ...ssl } = selfSignedCertificate(dir, serverName!);
   t.equal(ssl.status, 0, ssl.stderr);
   const tokens = join(dir, 'tokens');
   writeFileSync(tokens, '# first entry is used\nprobe:probe:0123456789abcdef0123\nviewer:viewer:fedcba9876543210fedc\n');

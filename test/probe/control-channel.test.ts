@@ -11,10 +11,8 @@
  * test server can ask anyway and show that the probe refuses.
  */
 import { request } from 'undici';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import t from 'tap';
 import { CONTROL_PATH, MAX_CONTROL_MESSAGE_BYTES, parseProbeMessage, type ProbeMessage } from '../../runtime/control/protocol';
@@ -31,6 +29,7 @@ import { Publisher } from '../../runtime/probe/publisher';
 import { ensureBusyboxImage, podmanCli, podmanSkipReason, removeContainer, runContainer, startPodmanEngine, uniqueContainerName } from '../helpers/podman';
 import { sleep } from './helpers';
 import { tempDir } from '../helpers/temp-dir';
+import { selfSignedCertificate } from '../helpers/tls';
 
 const PROBE_TOKEN = 'probe-token-for-controls-0123';
 const ADMIN_TOKEN = 'admin-token-for-controls-0123';
@@ -160,9 +159,7 @@ t.test('--no-controls: hello says so and requests are refused (test server speak
 
 t.test('over TLS: the channel trusts the CA it is given (--ca-file) and no other; a message over the protocol limit closes the socket (test server)', async (t) => {
   const dir = tempDir('control-tls-');
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  const ssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  const { certFile, keyFile, ...ssl } = selfSignedCertificate(dir);
   t.equal(ssl.status, 0, ssl.stderr);
   const cert = readFileSync(certFile, 'utf8');
   const server = createHttpsServer({ cert, key: readFileSync(keyFile, 'utf8') });

@@ -3,7 +3,6 @@
  * every POST with runtime/report's codec and answer as the protocol says
  * (202, 409 DELTA_BASE_UNKNOWN, 429/503 with Retry-After), or go away.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -14,6 +13,7 @@ import { decodeReport, diffReports, emptyTopologies, hostNodeId, REPORT_VERSION,
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { parseRetryAfter, Publisher, PublishError, type PublishObserver } from '../../runtime/probe/publisher';
 import { sleep } from './helpers';
+import { selfSignedCertificate } from '../helpers/tls';
 
 const TOKEN = 'probe-token-0123456789';
 
@@ -192,9 +192,7 @@ t.test('an app that is down: bounded queue, backoff, then a full report first on
 t.test('TLS: verified against --ca-file; an unknown CA is refused', { skip: process.platform !== 'linux' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pub-tls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-  } catch {
+  if (selfSignedCertificate(dir).status !== 0) {
     t.comment('openssl is not available: skipped');
     return;
   }
