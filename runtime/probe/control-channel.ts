@@ -22,6 +22,9 @@ import type { ProbeIdentity } from './collector';
 import { EngineError, type DockerEngine } from './engine/docker-engine';
 import { Backoff, sleep } from './limit';
 
+/** Time the app has to complete the WebSocket handshake before the attempt counts as failed. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Lines a `logs` request returns when it names no tail. */
 export const DEFAULT_LOG_TAIL = 100;
 
@@ -36,8 +39,6 @@ export interface ControlChannelOptions {
   version: string;
   /** PEM of the CA that signed the app's certificate (`--ca-file`); default: the system roots. */
   ca?: string;
-  /** Time for the WebSocket handshake. Default 10 s. */
-  handshakeTimeoutMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   random?: () => number;
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void };
@@ -105,7 +106,7 @@ export class ControlChannel {
       try {
         ws = new WebSocket(controlUrl(this.opts.app), {
           headers: { authorization: `Bearer ${this.opts.bearer()}` },
-          handshakeTimeout: this.opts.handshakeTimeoutMs ?? 10_000,
+          handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
           // The app never sends more than one control message's worth; anything bigger closes the socket (1009).
           maxPayload: MAX_CONTROL_MESSAGE_BYTES,
           // Compression is not negotiated: control messages are small, and zlib contexts cost memory.
