@@ -333,11 +333,6 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /**
- * Ends a session from outside, as a server does when it expires: a second
- * client joins the session with its id and password and closes it. The
- * owner's next reconnect is answered with "session expired".
- */
-/**
  * Ends a live session the way a second client on it can: a raw connection to the first server of
  * `connectString` sends the session's ConnectRequest and a CloseSession request in one write
  * (ZooKeeper's wire format: length-prefixed jute records; closeSession is op -11). The server
