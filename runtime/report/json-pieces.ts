@@ -35,6 +35,86 @@ function walkable(value: unknown): value is object {
   return proto === Object.prototype || proto === null;
 }
 
+/** An object or array being written: its keys (null for an array), the next index, its depth. */
+interface Frame {
+  readonly value: object;
+  readonly keys: string[] | null;
+  index: number;
+  readonly depth: number;
+  /** Nothing written inside it yet (an object's first kept key needs no comma). */
+  first: boolean;
+}
+
+/**
+ * The walk behind jsonPieces and jsonChunks, one piece per `next()`, with its
+ * open objects and arrays on an explicit stack. Why not recursive generators
+ * (`yield*` per level, as before): the probe runs without an optimising
+ * compiler, where each piece passed up through four generator frames cost
+ * more than the JSON.stringify of the node it carried (a 1,200-process
+ * report: 8-12 ms against 6-10 ms, plus a generator object per node).
+ */
+class JsonWalker {
+  private readonly stack: Frame[] = [];
+  private pending: string | null;
+
+  constructor(value: unknown, splitDepth: number) {
+    this.pending = this.open(value, splitDepth, '');
+  }
+
+  /** The next piece, or null when the text is complete. */
+  next(): string | null {
+    if (this.pending !== null) {
+      const first = this.pending;
+      this.pending = null;
+      return first;
+    }
+    const stack = this.stack;
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      const keys = f.keys;
+      if (keys === null) {
+        const list = f.value as unknown[];
+        if (f.index < list.length) {
+          const v = list[f.index];
+          const comma = f.index > 0 ? ',' : '';
+          f.index++;
+          // What JSON.stringify writes nothing for is null in an array.
+          return (skipped(v) ? null : this.open(v, f.depth - 1, comma)) ?? `${comma}null`;
+        }
+        stack.pop();
+        return ']';
+      }
+      while (f.index < keys.length) {
+        const key = keys[f.index++]!;
+        const v = (f.value as Record<string, unknown>)[key];
+        if (skipped(v)) continue;
+        // ...and a key left out of an object (a toJSON that gives undefined, too).
+        const piece = this.open(v, f.depth - 1, `${f.first ? '' : ','}${JSON.stringify(key)}:`);
+        if (piece === null) continue;
+        f.first = false;
+        return piece;
+      }
+      stack.pop();
+      return '}';
+    }
+    return null;
+  }
+
+  /**
+   * `head` followed by the value's text when it is written whole, or by its opening bracket
+   * (its frame pushed); null when JSON.stringify writes nothing for it.
+   */
+  private open(value: unknown, depth: number, head: string): string | null {
+    if (depth <= 0 || !walkable(value)) {
+      const text = JSON.stringify(value);
+      return text === undefined ? null : head + text;
+    }
+    const isArray = Array.isArray(value);
+    this.stack.push({ value, keys: isArray ? null : Object.keys(value), index: 0, depth, first: true });
+    return head + (isArray ? '[' : '{');
+  }
+}
+
 /**
  * The JSON text of `value` as a sequence of strings whose concatenation is
  * `JSON.stringify(value)`. Objects and arrays shallower than `splitDepth` are
@@ -43,32 +123,8 @@ function walkable(value: unknown): value is object {
  * nothing.
  */
 export function* jsonPieces(value: unknown, splitDepth = JSON_SPLIT_DEPTH): Generator<string> {
-  if (splitDepth <= 0 || !walkable(value)) {
-    const text = JSON.stringify(value);
-    if (text !== undefined) yield text;
-    return;
-  }
-  if (Array.isArray(value)) {
-    yield '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) yield ',';
-      const v: unknown = value[i];
-      if (skipped(v)) yield 'null';
-      else yield* jsonPieces(v, splitDepth - 1);
-    }
-    yield ']';
-    return;
-  }
-  yield '{';
-  let first = true;
-  for (const key of Object.keys(value)) {
-    const v = (value as Record<string, unknown>)[key];
-    if (skipped(v)) continue;
-    yield `${first ? '' : ','}${JSON.stringify(key)}:`;
-    first = false;
-    yield* jsonPieces(v, splitDepth - 1);
-  }
-  yield '}';
+  const walker = new JsonWalker(value, splitDepth);
+  for (let piece = walker.next(); piece !== null; piece = walker.next()) yield piece;
 }
 
 /**
@@ -78,14 +134,15 @@ export function* jsonPieces(value: unknown, splitDepth = JSON_SPLIT_DEPTH): Gene
  */
 export function* jsonChunks(value: unknown, chunkChars: number, splitDepth = JSON_SPLIT_DEPTH): Generator<string> {
   if (!(chunkChars > 0)) throw new RangeError(`chunkChars must be a positive number, not ${chunkChars}`);
-  let parts: string[] = [];
+  const walker = new JsonWalker(value, splitDepth);
+  const parts: string[] = [];
   let size = 0;
-  for (const piece of jsonPieces(value, splitDepth)) {
+  for (let piece = walker.next(); piece !== null; piece = walker.next()) {
     parts.push(piece);
     size += piece.length;
     if (size >= chunkChars) {
       yield parts.join('');
-      parts = [];
+      parts.length = 0;
       size = 0;
     }
   }
