@@ -4,6 +4,7 @@
  * Only the malformed-response tests use a fake server, because no real engine
  * can be made to send garbage on demand.
  */
+import diagnosticsChannel from 'node:diagnostics_channel';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -138,6 +139,22 @@ t.test('against the real Podman engine', { skip: skip ?? false }, async (t) => {
 
     const { name: stopped } = await container(t, 'stats-stopped', IDLE, { createOnly: true });
     await rejectsWith(t, engine.stats(stopped), 'ENGINE_CONFLICT');
+  });
+
+  t.test('a pass\'s stats reuse the connections of the pass before (kept past undici\'s 4 s default)', async (t) => {
+    const names = await Promise.all(['keep-a', 'keep-b', 'keep-c'].map(async (p) => (await container(t, p, IDLE)).name));
+    let connects = 0;
+    const counted = (): void => {
+      connects++;
+    };
+    diagnosticsChannel.subscribe('undici:client:connected', counted);
+    t.teardown(() => diagnosticsChannel.unsubscribe('undici:client:connected', counted));
+    await Promise.all(names.map((n) => engine.stats(n)));
+    const first = connects;
+    // Longer than undici's default keep-alive (4 s), shorter than a pass interval.
+    await new Promise((r) => setTimeout(r, 5000));
+    await Promise.all(names.map((n) => engine.stats(n)));
+    t.equal(connects, first, `no new connection for the second round (${first} made before it)`);
   });
 
   t.test('events: start within 1 s, and die', async (t) => {

@@ -40,6 +40,14 @@ const MAX_EVENT_LINE_BYTES = 1024 * 1024;
  * each about a second to take its two samples) without one socket per container.
  */
 const POOL_CONNECTIONS = 8;
+/**
+ * How long an idle connection to the engine is kept. The container collector
+ * calls stats every full pass (15 s by default); undici's own 4 s closed the
+ * pool's connections between passes, so each pass connected anew, 8 sockets
+ * against Podman. Longer than any sensible interval: the engine keeps them
+ * open (Podman and Docker set no idle limit), and one it closes is redialled.
+ */
+export const ENGINE_IDLE_CONNECTION_MS = 5 * 60_000;
 const EVENTS_PATH = `${API}/events?filters=${encodeURIComponent('{"type":["container"]}')}`;
 
 const CONTROL_REQUESTS: Readonly<Record<ContainerControl, { method: 'POST' | 'DELETE'; suffix: string; graceful: boolean }>> = {
@@ -88,6 +96,8 @@ export class DockerEngine {
       socketPath: this.socketPath,
       connections: POOL_CONNECTIONS,
       connect: { timeout: this.timeoutMs },
+      keepAliveTimeout: ENGINE_IDLE_CONNECTION_MS,
+      keepAliveMaxTimeout: ENGINE_IDLE_CONNECTION_MS,
     });
   }
 
