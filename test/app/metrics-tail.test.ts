@@ -22,6 +22,16 @@ t.test('a ring that slid by one sample is sent as its tail', async (t) => {
   t.same(slideMetrics(rows(old), JSON.parse(tail!) as MetricTail[]), rows(next));
 });
 
+t.test('rows are in id order, empty rings left out, whatever order the rings came in', async (t) => {
+  const ids = (m: MetricSource) => rows(m).map((r) => r.id);
+  t.same(ids({ cpu: ring([1, 2]), mem: ring([1, 1]) }), ['cpu', 'mem'], 'in order already');
+  t.same(ids({ mem: ring([1, 1]), cpu: ring([1, 2]) }), ['cpu', 'mem'], 'out of order');
+  t.same(ids({ cpu: ring([1, 2]), dsk: ring(), mem: ring([1, 1]) }), ['cpu', 'mem'], 'an empty ring in order');
+  t.same(ids({ dsk: ring() }), [], 'only an empty ring');
+  const old = { mem: ring([1, 10]), cpu: ring([1, 5]) };
+  t.equal(metricsTail(old, { cpu: ring([1, 5], [2, 6]), mem: old.mem }), '[{"id":"cpu","drop":0,"add":[[2,6]]}]', 'the same metrics in another order still slide');
+});
+
 t.test('changes that are not a slide give null', async (t) => {
   const old = { cpu: ring([1, 5], [2, 7]) };
   t.equal(metricsTail(old, { cpu: ring([1, 5], [2, 8]) }), null, 'a kept sample changed its value');

@@ -178,11 +178,19 @@ export function metricsTail(old: MetricSource, next: MetricSource): string | nul
   return entries.length === 0 ? null : `[${entries.join(',')}]`;
 }
 
-/** The ids of the metric rows `metricsOf` gives: sorted, rings with no sample left out. */
+/**
+ * The ids of the metric rows `metricsOf` gives: sorted, rings with no sample left out. Called
+ * three times per changed node (its render, and both sides of `metricsTail`), so the usual case,
+ * keys already in order and no ring empty, returns `Object.keys` as it is: a filter and a sort
+ * allocate even for two keys, and were 5 % of what the views allocate per report (in process,
+ * 1,000 probes).
+ */
 function metricKeys(m: MetricSource): string[] {
-  return Object.keys(m)
-    .filter((k) => m[k]!.samples.length > 0)
-    .sort();
+  const keys = Object.keys(m);
+  for (let i = 0; i < keys.length; i++) {
+    if (m[keys[i]!]!.samples.length === 0 || (i > 0 && keys[i - 1]! > keys[i]!)) return keys.filter((k) => m[k]!.samples.length > 0).sort();
+  }
+  return keys;
 }
 
 export function sameParts(a: NodeParts, b: NodeParts): boolean {
