@@ -43,9 +43,10 @@ const POOL_CONNECTIONS = 8;
 /**
  * How long an idle connection to the engine is kept. The container collector
  * calls stats every full pass (15 s by default); undici's own 4 s closed the
- * pool's connections between passes, so each pass connected anew, 8 sockets
- * against Podman. Longer than any sensible interval: the engine keeps them
- * open (Podman and Docker set no idle limit), and one it closes is redialled.
+ * pool's connections between passes, so each pass connected anew (as many
+ * sockets as the stats run at once). Longer than any sensible interval: Podman
+ * keeps an idle connection open (test/probe/docker-engine.test.ts), and one an
+ * engine closes first is simply dialled again by undici.
  */
 export const ENGINE_IDLE_CONNECTION_MS = 5 * 60_000;
 const EVENTS_PATH = `${API}/events?filters=${encodeURIComponent('{"type":["container"]}')}`;
