@@ -3,16 +3,16 @@
  * every POST with runtime/report's codec and answer as the protocol says
  * (202, 409 DELTA_BASE_UNKNOWN, 429/503 with Retry-After), or go away.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { decodeReport, diffReports, emptyTopologies, hostNodeId, REPORT_VERSION, type FullReport, type Report } from '../../runtime/report';
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { parseRetryAfter, Publisher, PublishError, type PublishObserver } from '../../runtime/probe/publisher';
 import { sleep } from './helpers';
+import { tempDir } from '../helpers/temp-dir';
 import { selfSignedCertificate } from '../helpers/tls';
 
 const TOKEN = 'probe-token-0123456789';
@@ -106,8 +106,7 @@ t.test('config errors are coded', async (t) => {
 t.test('reports reach two apps, encoded, in order, with the token from the file', async (t) => {
   const a = await sink(t);
   const b = await sink(t);
-  const dir = mkdtempSync(join(tmpdir(), 'pub-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('pub-');
   writeFileSync(join(dir, 'token'), TOKEN + '\n');
   const tally = new Tally();
   const p = new Publisher({ apps: [a.url, b.url], tokenFile: join(dir, 'token'), observer: tally });
@@ -190,15 +189,13 @@ t.test('an app that is down: bounded queue, backoff, then a full report first on
 });
 
 t.test('TLS: verified against --ca-file; an unknown CA is refused', { skip: process.platform !== 'linux' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pub-tls-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  if (selfSignedCertificate(dir).status !== 0) {
+  const { certFile, keyFile, status } = selfSignedCertificate(tempDir('pub-tls-'));
+  if (status !== 0) {
     t.comment('openssl is not available: skipped');
     return;
   }
-  const { readFileSync } = await import('node:fs');
-  const a = await sink(t, undefined, { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') });
-  const trusted = new Publisher({ apps: [a.url], token: TOKEN, caFile: join(dir, 'cert.pem') });
+  const a = await sink(t, undefined, { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') });
+  const trusted = new Publisher({ apps: [a.url], token: TOKEN, caFile: certFile });
   t.teardown(() => trusted.close(0));
   trusted.publish(full(1, 'a'));
   t.ok(await until(() => a.got.length === 1), 'accepted with the private CA');
