@@ -57,7 +57,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocketServer } from 'ws';
-import { CONTROL_PATH } from '../runtime/control/protocol';
+import { CONTROL_PATH, parseProbeMessage } from '../runtime/control/protocol';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanEngine } from '../test/helpers/podman';
 import { PROBE_NODE_FLAGS, PROBE_PROCESS_ENV } from '../runtime/probe/memory';
 import { HostLoad } from './lib/host-load';
@@ -217,7 +217,11 @@ function startSink(): Promise<Sink> {
   wss.on('connection', (ws) => {
     control.connections++;
     ws.on('message', (data) => {
-      if (String(data).includes('"type":"hello"')) control.hellos++;
+      try {
+        if (parseProbeMessage(String(data)).type === 'hello') control.hellos++;
+      } catch {
+        // Not a probe message: not a hello either.
+      }
     });
   });
   return new Promise((resolve) =>
