@@ -18,9 +18,14 @@
  * nodes marked stale; after `removeAfterIntervals` it is removed with its nodes.
  * A probe that reports again is whole again at once: its next full report (or a
  * delta on a base the app still holds) replaces everything it had.
+ *
+ * Metric history is the model's: each report carries the samples taken since the probe's last
+ * one, and a node's rings keep the newest `metricHistory` of them across reports (share.ts).
+ * A probe that restarts (a new probe id) starts its nodes' history again.
  */
 import {
   asFullReport,
+  LIMITS,
   mergeNodes,
   sameNode,
   TOPOLOGY_NAMES,
@@ -32,7 +37,7 @@ import {
   type TopologyName,
 } from '../report';
 import { AppError } from './errors';
-import { Interner, NodeSharer } from './share';
+import { Interner, METRIC_HISTORY, NodeSharer } from './share';
 
 export interface MergedNode {
   readonly id: string;
@@ -92,6 +97,12 @@ export interface ModelOptions {
   intervalMs?: number;
   staleAfterIntervals?: number;
   removeAfterIntervals?: number;
+  /**
+   * Samples kept per metric of a node, from the probe's successive reports (a probe sends the
+   * samples it took since its last report; see share.ts). Default 8 (METRIC_HISTORY); at most the
+   * report schema's bound per metric.
+   */
+  metricHistory?: number;
   now?: () => number;
 }
 
@@ -117,7 +128,7 @@ export class LiveModel {
   private readonly probes = new Map<string, Probe>();
   private readonly nodes = {} as Record<TopologyName, Map<string, MergedNode>>;
   private readonly listeners: Array<(c: ChangeSet) => void> = [];
-  private readonly sharer = new NodeSharer(new Interner());
+  private readonly sharer: NodeSharer;
   /** Increases with every change of the merged picture. */
   version = 0;
 
@@ -127,6 +138,11 @@ export class LiveModel {
     this.removeAfterMs = this.intervalMs * (opts.removeAfterIntervals ?? 10);
     if (this.removeAfterMs <= this.staleAfterMs) throw new RangeError('removeAfterIntervals must be greater than staleAfterIntervals');
     this.now = opts.now ?? Date.now;
+    const history = opts.metricHistory ?? METRIC_HISTORY;
+    if (!Number.isInteger(history) || history < 1 || history > LIMITS.maxSamplesPerMetric) {
+      throw new RangeError(`metricHistory must be an integer from 1 to ${LIMITS.maxSamplesPerMetric}, not ${history}`);
+    }
+    this.sharer = new NodeSharer(new Interner(), history);
     for (const t of TOPOLOGY_NAMES) this.nodes[t] = new Map();
   }
 
