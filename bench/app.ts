@@ -44,6 +44,7 @@ import { Pool, WebSocket, request } from 'undici';
 import { encodeReport } from '../runtime/report';
 import { prod } from '../constructs/environments';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
+import { DEFAULT_RING } from '../runtime/probe/nodes';
 import { flag } from './lib/args';
 
 const ROOT = join(__dirname, '..');
@@ -69,11 +70,18 @@ const SCRAPE_INTERVAL_S = Number(flag('scrape-interval', String(prod.prometheus.
 /**
  * `--rings sliding|recomputed`: how the simulated probes' metric rings move (test/app/fleet.ts
  * `slidingRings`). `sliding` (default) is what the real probe sends: one new sample per metric per
- * report, the earlier seven unchanged. `recomputed` is the fleet's older behaviour, every sample
+ * report, the earlier ones unchanged. `recomputed` is the fleet's older behaviour, every sample
  * new in every report (eight times the real churn of samples), kept to compare with earlier runs.
  */
 const RINGS = flag('rings', 'sliding');
 if (RINGS !== 'sliding' && RINGS !== 'recomputed') throw new Error(`--rings must be sliding or recomputed, not ${JSON.stringify(RINGS)}`);
+/**
+ * `--ring N`: samples per metric in each simulated report. Default: what the probe sends (its
+ * `DEFAULT_RING`, the newest sample; the app keeps the history). `--ring 8` is what probes sent
+ * before that, for an A/B against an app build of that time (`--app-build`).
+ */
+const RING = flag('ring', '');
+if (RING !== '' && !(Number.isInteger(Number(RING)) && Number(RING) >= 1)) throw new Error(`--ring must be a whole number of samples, not ${JSON.stringify(RING)}`);
 /** Pause between two search queries of the search client. */
 const SEARCH_PAUSE_MS = 100;
 
@@ -406,6 +414,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     processes: shape.probes * shape.processesPerProbe,
     intervalS: intervalMs / 1000,
     rings: shape.slidingRings ? 'sliding' : 'recomputed',
+    samplesPerReport: shape.ring ?? DEFAULT_RING,
     windowS: r2(windowS),
     reportsApplied: reports,
     reportsPerS: r2(reports / windowS),
@@ -475,6 +484,7 @@ async function main(): Promise<void> {
       processesPerProbe: Number(flag('processes', '40')),
       connectionsPerProbe: Number(flag('connections', '3')),
       slidingRings: RINGS === 'sliding',
+      ...(RING !== '' ? { ring: Number(RING) } : {}),
     };
     results.push(await runFleet(shape, clientsN, intervalMs, seconds));
   }

@@ -11,7 +11,7 @@
  *     errors      one CollectorError per failing collector of this pass
  *
  *     ReportNode  latest    { [key]: { ts, v } }           newest value wins on merge
- *                 metrics   { [key]: { samples: [ts, v][] } } short ring, merged and bounded
+ *                 metrics   { [key]: { samples: [ts, v][] } } newest samples, merged and bounded
  *                 adjacency [nodeId]                        edges from this node (client → server)
  *                 parents   { [topology]: [nodeId] }        process → container → pod → host
  *                 controls? { ts, ids: [ControlId] }        what the app may ask the probe to do
@@ -73,7 +73,10 @@ export interface Latest {
 /** A timestamped sample: [ms since epoch, value]. */
 export type Sample = readonly [number, number];
 
-/** A short ring of samples, oldest first, at most one per timestamp. */
+/**
+ * Samples, oldest first, at most one per timestamp. A probe reports the newest (one per pass); the
+ * app keeps the history across reports; merging two reports unions them by time.
+ */
 export interface Metric {
   samples: readonly Sample[];
 }

@@ -3,7 +3,8 @@ import t from 'tap';
 import type { FullReport } from '../../runtime/report';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
 
-const SHAPE: FleetShape = { probes: 2, containersPerProbe: 2, processesPerProbe: 4, connectionsPerProbe: 1 };
+// Rings of eight, as probes sent before the app kept the history: the sliding is what is tested.
+const SHAPE: FleetShape = { probes: 2, containersPerProbe: 2, processesPerProbe: 4, connectionsPerProbe: 1, ring: 8 };
 
 function rings(r: FullReport): Array<readonly (readonly [number, number])[]> {
   const out: Array<readonly (readonly [number, number])[]> = [];
@@ -36,4 +37,14 @@ t.test('recomputed rings (the default) change every sample when passes are not e
   const a = rings(p.full(t0));
   const b = rings(p.full(t0 + 15_003));
   t.notSame(b[0]!.slice(0, -1), a[0]!.slice(1));
+});
+
+t.test('by default a report carries what the probe sends: the newest sample of each metric', async (t) => {
+  const tpl = await loadTemplates();
+  const p = new SimProbe(0, { probes: 2, containersPerProbe: 2, processesPerProbe: 4, connectionsPerProbe: 1, slidingRings: true }, tpl);
+  const t0 = 1_800_000_000_000;
+  p.full(t0);
+  const b = rings(p.full(t0 + 15_003));
+  t.ok(b.length > 0);
+  for (const r of b) t.same(r.map((s) => s[0]), [t0 + 15_003], 'one sample, at the pass time');
 });

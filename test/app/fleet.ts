@@ -10,6 +10,7 @@
  */
 import { readRecording, containerNodeId, endpointNodeId, hostNodeId, podNodeId, processNodeId, emptyTopologies, diffReports, type FullReport, type Report, type ReportNode, type DeltaReport } from '../../runtime/report';
 import { join } from 'node:path';
+import { DEFAULT_RING } from '../../runtime/probe/nodes';
 
 export const RECORDING = join(__dirname, '../fixtures/reports/probe-loopback.rec');
 
@@ -33,7 +34,10 @@ export interface FleetShape {
   processesPerProbe: number;
   /** Client connections per probe to a server on the next host. */
   connectionsPerProbe: number;
-  /** Samples per metric ring (the probe's default is 8). */
+  /**
+   * Samples per metric in a report: default the probe's (runtime/probe/nodes.ts `DEFAULT_RING`, the
+   * newest sample; the app keeps the history). 8 is what probes sent before that.
+   */
   ring?: number;
   /**
    * Rings that slide as the real probe's do (runtime/probe/nodes.ts `SampleRing`): each pass adds
@@ -124,7 +128,7 @@ export class SimProbe {
 
   full(now: number): FullReport {
     const s = this.shape;
-    const ringN = s.ring ?? 8;
+    const ringN = s.ring ?? DEFAULT_RING;
     if (s.slidingRings) {
       // The first pass starts with a full ring (as a probe that has run for a while), at 15 s steps.
       if (this.passTimes.length === 0) for (let i = ringN - 1; i > 0; i--) this.passTimes.push(now - i * 15_000);

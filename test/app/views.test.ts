@@ -28,6 +28,8 @@ t.test('every view renders from the model, with edges joined across probes', asy
   const app = await startApp();
   t.teardown(() => app.stop());
   const probes = await fleet(app);
+  // A second report from each probe (one sample per metric each, as the probe sends): the app keeps the history.
+  for (const p of probes) t.equal((await postReport(app, p.next(Date.now() + 15_000))).status, 202);
   const list = await get(app, '/api/topology');
   t.equal(list.status, 200);
   const counts = Object.fromEntries(list.json.map((v: { id: string; nodes: number }) => [v.id, v.nodes]));
@@ -49,7 +51,7 @@ t.test('every view renders from the model, with edges joined across probes', asy
   const h0 = hosts.get('host;host-0000');
   t.equal(h0.label, 'host-0000');
   t.equal(h0.shape, 'circle');
-  t.ok(h0.metrics.find((m: { id: string }) => m.id === 'cpu_percent').samples.length >= 2, 'metrics carry a short history');
+  t.equal(h0.metrics.find((m: { id: string }) => m.id === 'cpu_percent').samples.length, 2, 'metrics carry a short history, one sample from each report');
   t.same(h0.children, [{ topology: 'process', count: 8 }, { topology: 'container', count: 3 }, { topology: 'pod', count: 3 }]);
 
   const containers = byId((await get(app, '/api/topology/containers')).json.nodes);

@@ -11,6 +11,7 @@ import { ProcessesCollector } from '../../runtime/probe/collectors/processes';
 import { Probe } from '../../runtime/probe/probe';
 
 const identity = { hostname: 'h', hostId: hostNodeId('h'), probeId: 'h/1' };
+const RING = 3;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A running probe whose sink holds each report until the test releases it. */
@@ -20,7 +21,8 @@ function loop(t: Test) {
   const mode = { auto: false };
   const probe = new Probe({
     identity,
-    collectors: [new ProcessesCollector({ identity })],
+    // Rings of three (the default is one sample): the in-place update must carry the older ones over.
+    collectors: [new ProcessesCollector({ identity, ring: RING })],
     intervalMs: 60,
     reuseNodes: true,
     sink: (r: Report) => {
@@ -66,7 +68,7 @@ t.test('a report the sink still holds does not change; once released, the next p
   t.equal(rss[rss.length - 1]![0], b.report.timestamp, 'newest rss sample is the pass time');
   t.same(Object.keys(decoded.topologies.process.nodes[id]!.metrics), ['cpu_percent', 'memory_rss_bytes'], 'keys in the order of a new node');
   const prev = (JSON.parse(a.json) as FullReport).topologies.process.nodes[id]!.metrics.memory_rss_bytes!.samples;
-  t.same(rss.slice(0, -1), prev.slice(Math.max(0, prev.length + 1 - 8)), 'older samples carried over, ring bounded');
+  t.same(rss.slice(0, -1), prev.slice(Math.max(0, prev.length + 1 - RING)), 'older samples carried over, ring bounded');
 });
 
 t.test("a report returned by fullPass never changes, even with reuseNodes", async (t) => {
