@@ -164,16 +164,23 @@ export class NodeSharer {
     while (older < prev.length && prev[older]![0] < first) older++;
     const carried = Math.min(older, Math.max(0, this.history - next.length));
     if (carried === 0) return this.pairsOf(next, prev, older);
-    const out: Sample[] = [];
-    for (let i = older - carried; i < older; i++) out.push(prev[i]!);
+    // Sized once: pushing onto [] would leave each kept ring with room for twice its samples.
+    const out = new Array<Sample>(carried + next.length);
+    let same = out.length === prev.length;
+    let k = 0;
+    for (let i = older - carried; i < older; i++, k++) {
+      out[k] = prev[i]!;
+      if (same && out[k] !== prev[k]) same = false;
+    }
     let j = older;
     for (const s of next) {
       while (j < prev.length && prev[j]![0] < s[0]) j++;
       const p = j < prev.length ? prev[j]! : undefined;
-      out.push(p !== undefined && p[0] === s[0] && p[1] === s[1] ? p : s);
+      out[k] = p !== undefined && p[0] === s[0] && p[1] === s[1] ? p : s;
+      if (same && out[k] !== prev[k]) same = false;
+      k++;
     }
-    if (out.length === prev.length && out.every((s, i) => s === prev[i])) return prev;
-    return out;
+    return same ? prev : out;
   }
 
   /** `next` with its pairs equal to `prev`'s (from index `from` on) replaced by those; `prev` when that is all of it. */
