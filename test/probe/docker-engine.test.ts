@@ -468,6 +468,17 @@ t.test('malformed responses (fake server: the real engine cannot produce these) 
     await rejectsWith(t, (await client(silent, { timeoutMs: 300 })).listContainers(), 'ENGINE_TIMEOUT');
     t.ok(Date.now() - started < 2000, 'within the deadline');
   });
+
+  t.test('requests queued for a connection behind a silent engine time out on their own deadline', async (t) => {
+    const silent: Reply = () => undefined;
+    const engine = await client(silent, { timeoutMs: 300 });
+    const started = Date.now();
+    // More than the pool's 8 connections: the rest wait in its queue when their deadline passes.
+    const all = await Promise.allSettled(Array.from({ length: 20 }, () => engine.listContainers()));
+    const codes = all.map((r) => (r.status === 'rejected' ? (r.reason as EngineError).code : 'answered'));
+    t.same(new Set(codes), new Set(['ENGINE_TIMEOUT']), `every one ENGINE_TIMEOUT (${[...new Set(codes)].join(', ')})`);
+    t.ok(Date.now() - started < 2000, 'none waited for another to end first');
+  });
 });
 
 t.test('log frame decoding (pure)', async (t) => {
