@@ -14,14 +14,16 @@
  * ones, then the incoming ones, newest `history` kept (but never fewer than
  * the report itself carries). Why here and not in the probe: a probe that sent
  * its whole ring of eight sent seven samples the app already held, in every
- * report (45 % of a report's bytes at the bench's fleet, two thirds of a
- * probe's on a host of 1,000 processes), parsed and compared again on arrival.
+ * report (45 % of a report's bytes at the bench's fleet, about two thirds of
+ * a probe's on a host of 1,000 processes), parsed and compared again on arrival.
  *
  * Apart from the history carried into a ring, the result is structurally equal
  * to the input (same keys in the same order, same values): only object
- * identity differs. The previous picture is never mutated. The incoming node is reused as the result where it differs: its
- * containers (records, lists, rings) get the previous picture's equal entries
- * written into them in place, rather than being copied into new containers.
+ * identity differs. The previous picture is never mutated. The incoming node
+ * is reused as the result where it differs: its containers (records, lists,
+ * rings) get the previous picture's equal entries written into them in place,
+ * rather than being copied into new containers (a ring with history carried
+ * into it is the one new array).
  * Equal values only, so its content (and serialisation) stays the same. Why in
  * place: a report parsed from JSON is the app's own, and a copy of each
  * changed node, ring and record per report was allocated and kept besides it

@@ -219,7 +219,7 @@ export class SampleRing {
 /**
  * Default number of samples a probe keeps (and reports) per metric: the newest one. The app keeps
  * each metric's history across reports (runtime/app/share.ts); a ring of eight sent seven samples
- * the app already held, in every report: two thirds of a report's bytes on a host of 1,000
+ * the app already held, in every report: about two thirds of a report's bytes on a host of 1,000
  * processes, encoded, compressed and sent every 15 s.
  */
 export const DEFAULT_RING = 1;
