@@ -165,41 +165,22 @@ export class NodeSharer {
     let older = 0;
     while (older < prev.length && prev[older]![0] < first) older++;
     const carried = Math.min(older, Math.max(0, this.history - next.length));
-    if (carried === 0) return this.pairsOf(next, prev, older);
-    // Sized once: pushing onto [] would leave each kept ring with room for twice its samples.
-    const out = new Array<Sample>(carried + next.length);
-    let same = out.length === prev.length;
-    let k = 0;
-    for (let i = older - carried; i < older; i++, k++) {
-      out[k] = prev[i]!;
-      if (same && out[k] !== prev[k]) same = false;
-    }
+    // With history carried, a new ring sized once (pushing onto [] would leave room for twice its
+    // samples); without, `next` itself, written only where one of its pairs is replaced.
+    let out: Sample[] | null = carried === 0 ? null : new Array<Sample>(carried + next.length);
+    for (let i = 0; i < carried; i++) out![i] = prev[older - carried + i]!;
     let j = older;
-    for (const s of next) {
-      while (j < prev.length && prev[j]![0] < s[0]) j++;
-      const p = j < prev.length ? prev[j]! : undefined;
-      out[k] = p !== undefined && p[0] === s[0] && p[1] === s[1] ? p : s;
-      if (same && out[k] !== prev[k]) same = false;
-      k++;
-    }
-    return same ? prev : out;
-  }
-
-  /** `next` with its pairs equal to `prev`'s (from index `from` on) replaced by those; `prev` when that is all of it. */
-  private pairsOf(next: readonly Sample[], prev: readonly Sample[], from: number): readonly Sample[] {
-    let out: Sample[] | null = null;
-    let j = from;
-    let all = next.length === prev.length;
     for (let i = 0; i < next.length; i++) {
       const s = next[i]!;
       while (j < prev.length && prev[j]![0] < s[0]) j++;
       const p = j < prev.length ? prev[j]! : undefined;
       const y = p !== undefined && p[0] === s[0] && p[1] === s[1] ? p : s;
-      if (y !== s) (out ??= writable(next as Sample[]))[i] = y;
-      if (y !== prev[i]) all = false;
+      if (out !== null || y !== s) (out ??= writable(next as Sample[]))[carried + i] = y;
     }
-    if (all) return prev;
-    return out ?? next;
+    const ring = out ?? next;
+    if (ring.length !== prev.length) return ring;
+    for (let k = 0; k < ring.length; k++) if (ring[k] !== prev[k]) return ring;
+    return prev;
   }
 
   private ids(next: readonly string[], prev: readonly string[] | undefined): readonly string[] {
