@@ -48,6 +48,11 @@ export function mapTransportError(err: unknown, phase: 'connect' | 'body', what:
 
 function ignore(): void {}
 
+/** The error for a body over `maxBytes`: by its declared length when there is one, else as it streamed past. */
+function bodyTooLarge(what: string, maxBytes: number, declared?: number): EngineError {
+  return badResponse(declared === undefined ? `${what}: body exceeds the limit of ${maxBytes} bytes` : `${what}: body of ${declared} bytes exceeds the limit of ${maxBytes}`);
+}
+
 /** Reads a response body into one buffer, failing as soon as it passes `maxBytes`. */
 export async function readBounded(body: Dispatcher.ResponseData['body'], declaredLength: string | string[] | undefined, maxBytes: number, what: string): Promise<Buffer> {
   // Destroying a body that has not ended makes undici emit an abort error; it is
@@ -56,7 +61,7 @@ export async function readBounded(body: Dispatcher.ResponseData['body'], declare
   const declared = typeof declaredLength === 'string' ? Number(declaredLength) : NaN;
   if (declared > maxBytes) {
     body.destroy();
-    throw badResponse(`${what}: body of ${declared} bytes exceeds the limit of ${maxBytes}`);
+    throw bodyTooLarge(what, maxBytes, declared);
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -64,7 +69,7 @@ export async function readBounded(body: Dispatcher.ResponseData['body'], declare
     total += chunk.length;
     if (total > maxBytes) {
       // Leaving the loop by throwing destroys the body, which closes the connection.
-      throw badResponse(`${what}: body exceeds the limit of ${maxBytes} bytes`);
+      throw bodyTooLarge(what, maxBytes);
     }
     chunks.push(chunk);
   }
@@ -129,7 +134,7 @@ export function exchange(dispatcher: Dispatcher, spec: ExchangeSpec): Promise<Ra
           contentType = rawHeader(rawHeaders, 'content-type');
           const declared = Number(rawHeader(rawHeaders, 'content-length'));
           if (declared > spec.maxBytes) {
-            stop(badResponse(`${what}: body of ${declared} bytes exceeds the limit of ${spec.maxBytes}`));
+            stop(bodyTooLarge(what, spec.maxBytes, declared));
             return false;
           }
           return true;
@@ -137,7 +142,7 @@ export function exchange(dispatcher: Dispatcher, spec: ExchangeSpec): Promise<Ra
         onData(chunk: Buffer): boolean {
           total += chunk.length;
           if (total > spec.maxBytes) {
-            stop(badResponse(`${what}: body exceeds the limit of ${spec.maxBytes} bytes`));
+            stop(bodyTooLarge(what, spec.maxBytes));
             return false;
           }
           chunks.push(chunk);
