@@ -198,7 +198,9 @@ t.test('a full view larger than the backlog bound reaches a new client whole', a
   // so most of it waits in the server's backlog, far over the 64 KiB bound, until the client reads.
   const app = await startApp({ maxClientBacklogBytes: 64 * 1024, renderIntervalMs: 5 });
   t.teardown(() => app.stop());
-  await fleet(app, { probes: 30, containersPerProbe: 2, processesPerProbe: 500, connectionsPerProbe: 1 });
+  // Rings of eight samples (what probes sent before the app kept the history): each node carries
+  // them all, so the view is over 4 MiB; with one sample per metric it would be about 2.4 MB.
+  await fleet(app, { probes: 30, containersPerProbe: 2, processesPerProbe: 500, connectionsPerProbe: 1, ring: 8 });
   const raw = await rawUpgrade(app, '/api/topology/processes/ws', { authorization: `Bearer ${TOKENS.viewer}` });
   t.equal(raw.status, 101);
   let closed = false;
