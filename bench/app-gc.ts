@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as modelSource from '../runtime/app/model';
-import * as searchSource from '../runtime/app/search';
+import * as searchSource from '../runtime/app/search-docs';
 import * as hubSource from '../runtime/app/views/hub';
 import type { Report } from '../runtime/report';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const build = flag('app-build', '');
   const load = <T>(source: T, path: string): T => (build === '' ? source : (require(join(build, path)) as T));
   const { LiveModel } = load(modelSource, 'runtime/app/model.js');
-  const { SearchIndex } = load(searchSource, 'runtime/app/search.js');
+  const { indexOnThread } = load(searchSource, 'runtime/app/search-docs.js');
   const { ViewHub } = load(hubSource, 'runtime/app/views/hub.js');
   const probesN = Number(flag('probes', '1000'));
   const rounds = Number(flag('rounds', '4'));
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const tpl = await loadTemplates();
   const probes = Array.from({ length: probesN }, (_, i) => new SimProbe(i, shape, tpl));
   const model = new LiveModel({ intervalMs: 15_000 });
-  const search = stage === 'model' || stage === 'sim' ? null : new SearchIndex(model);
+  const search = stage === 'model' || stage === 'sim' ? null : indexOnThread(model);
   let published = 0;
   const hub = stage === 'watched' ? new ViewHub(model, { minIntervalMs: 1e9, publish: (_t, m) => (published += m.length) }) : null;
   if (hub) {

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { LiveModel } from '../runtime/app/model';
-import { SearchIndex } from '../runtime/app/search';
+import { indexOnThread } from '../runtime/app/search-docs';
 import { ViewHub } from '../runtime/app/views/hub';
 import { VIEW_IDS } from '../runtime/app/views/catalog';
 import type { Report } from '../runtime/report';
@@ -35,7 +35,7 @@ async function stage(stage: Stage, probesN: number, rounds: number): Promise<num
   const probes = Array.from({ length: probesN }, (_, i) => new SimProbe(i, shape, tpl));
   const model = new LiveModel({ intervalMs: 15_000 });
   const hub = stage === 'sim' || stage === 'model' || stage === 'search' ? null : new ViewHub(model, { minIntervalMs: 1e9, publish: () => {} });
-  const search = stage === 'sim' || stage === 'model' ? null : new SearchIndex(model);
+  const search = stage === 'sim' || stage === 'model' ? null : indexOnThread(model);
   if (hub && stage !== 'all') for (const v of ['containers', 'hosts', 'containers-by-image'] as const) hub.subscribe(v, {});
   let now = Date.now();
   // Every probe: one full report, then `rounds` more (deltas on it, a full every 4th), as over HTTP.

@@ -7,7 +7,7 @@
  *     npx tsx bench/app-render.ts --probes 1000 --reports 300 --per-tick 5
  */
 import { LiveModel } from '../runtime/app/model';
-import { SearchIndex } from '../runtime/app/search';
+import { indexOnThread } from '../runtime/app/search-docs';
 import { ViewHub } from '../runtime/app/views/hub';
 import { VIEW_IDS } from '../runtime/app/views/catalog';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       nodesSent.set(topic, (nodesSent.get(topic) ?? 0) + m.add.length + m.update.length + m.remove.length);
     },
   });
-  const search = new SearchIndex(model);
+  const search = indexOnThread(model);
   let now = Date.now();
   const t0 = performance.now();
   for (const p of probes) model.ingest(p.next(now), 'bench', now);

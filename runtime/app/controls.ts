@@ -11,11 +11,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MAX_LOG_LINES, type ControlRequest, type ControlResult, type ProbeHello } from '../control/protocol';
-import { CONTROL_IDS, parseNodeId, type ControlId } from '../report';
+import { CONTROL_IDS, parseNodeId, type ControlId, type TopologyName } from '../report';
 import type { Principal } from './auth';
 import type { AuditLog } from './audit';
 import { AppError } from './errors';
-import type { LiveModel } from './model';
+import type { ControlOffer } from './model-thread/service';
+
+/** What the controls read of the model (on the model thread: ModelService). */
+export interface ControlDirectory {
+  /** The token a probe reports under, or null when the model does not know it. */
+  probeOwner(probeId: string): Promise<string | null>;
+  /** The probes reporting a node that offer `control` on it. */
+  controlOffer(topology: TopologyName, nodeId: string, control: ControlId): Promise<ControlOffer>;
+}
 
 /** What the controls need of a probe's WebSocket. */
 export interface ChannelSocket {
@@ -46,7 +54,7 @@ export class Controls {
   private readonly channels = new Map<string, Channel>();
 
   constructor(
-    private readonly model: LiveModel,
+    private readonly directory: ControlDirectory,
     private readonly audit: AuditLog,
     private readonly timeoutMs = 30_000,
   ) {}
@@ -56,9 +64,9 @@ export class Controls {
   }
 
   /** Registers a probe's channel after its hello. Refuses a probe id that reports under another token. */
-  register(socket: ChannelSocket, hello: ProbeHello, owner: string): void {
-    const known = this.model.probe(hello.probeId);
-    if (known && known.owner !== owner) throw new AppError(403, 'PROBE_MISMATCH', `probe ${hello.probeId} reports with another token`);
+  async register(socket: ChannelSocket, hello: ProbeHello, owner: string): Promise<void> {
+    const known = await this.directory.probeOwner(hello.probeId);
+    if (known !== null && known !== owner) throw new AppError(403, 'PROBE_MISMATCH', `probe ${hello.probeId} reports with another token`);
     const old = this.channels.get(hello.probeId);
     if (old && old.socket !== socket) {
       this.failPending(old, 'PROBE_UNREACHABLE', 'the probe opened a newer control channel');
@@ -103,20 +111,16 @@ export class Controls {
   }
 
   /** Chooses the probe to carry a control: it reports the node, offers the control, and listens. */
-  private pick(nodeId: string, control: ControlId): { probeId: string; channel: Channel } {
+  private async pick(nodeId: string, control: ControlId): Promise<{ probeId: string; channel: Channel }> {
     const parsed = parseNodeId(nodeId);
     if (!parsed) throw new AppError(400, 'BAD_REQUEST', 'nodeId is not a node id', 'nodeId');
-    const m = this.model.get(parsed.topology, nodeId);
-    if (!m) throw new AppError(404, 'UNKNOWN_NODE', `node ${nodeId} is not in the model`, 'nodeId');
-    let offeredSomewhere = false;
-    for (const probeId of m.probes) {
-      const own = this.model.probeNode(probeId, parsed.topology, nodeId);
-      if (!own?.controls?.ids.includes(control)) continue;
-      offeredSomewhere = true;
+    const offer = await this.directory.controlOffer(parsed.topology, nodeId, control);
+    if (!offer.found) throw new AppError(404, 'UNKNOWN_NODE', `node ${nodeId} is not in the model`, 'nodeId');
+    for (const { probeId, owner } of offer.offers) {
       const ch = this.channels.get(probeId);
-      if (ch && ch.hello.controls && ch.owner === this.model.probe(probeId)?.owner) return { probeId, channel: ch };
+      if (ch && ch.hello.controls && ch.owner === owner) return { probeId, channel: ch };
     }
-    if (!offeredSomewhere) throw new AppError(409, 'CONTROL_NOT_OFFERED', `node ${nodeId} does not offer the ${control} control`, 'control');
+    if (offer.offers.length === 0) throw new AppError(409, 'CONTROL_NOT_OFFERED', `node ${nodeId} does not offer the ${control} control`, 'control');
     throw new AppError(503, 'PROBE_UNREACHABLE', `no probe reporting ${nodeId} has a control channel open with controls enabled`, undefined, 5);
   }
 
@@ -141,7 +145,7 @@ export class Controls {
     };
     try {
       if (!(CONTROL_IDS as readonly string[]).includes(body.control)) throw new AppError(400, 'BAD_REQUEST', 'unknown control', 'control');
-      const { probeId: chosen, channel } = this.pick(body.nodeId, body.control);
+      const { probeId: chosen, channel } = await this.pick(body.nodeId, body.control);
       probeId = chosen;
       const id = randomUUID();
       const request: ControlRequest = { type: 'control', id, nodeId: body.nodeId, control: body.control };

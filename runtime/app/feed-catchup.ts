@@ -19,9 +19,24 @@
  * large, and so on until nothing was published since its seq while its buffer is nearly empty:
  * then it is subscribed. Only when no catch-up can be built (changes older than the topic
  * remembers) does it get a newer full view, at most `maxRestarts` times, then a reset.
+ *
+ * The topics live on the model thread (ViewHub, model-thread/): what a client needs next is
+ * asked for there, and the client waits for the answer out of the turn order. The answer
+ * "nothing since your seq" subscribes the client as it arrives: the model thread's answers and
+ * its published deltas reach this thread in the order they happened there, so no delta falls
+ * between that answer and the subscription.
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { ViewHub } from './views/hub';
+
+type DeltasAfter = ReturnType<ViewHub['deltasAfter']>;
+type FullView = ReturnType<ViewHub['full']>;
+
+/** What the queue asks of the topics (ModelThread on the front thread; a ViewHub in tests). */
+export interface TopicSource {
+  deltasAfter(topic: string, seq: number): Promise<DeltasAfter>;
+  full(topic: string): Promise<FullView>;
+}
 
 /** One client's catch-up: the message being sent in fragments, and the topic seq it brings the client to. */
 export interface Catchup {
@@ -29,6 +44,10 @@ export interface Catchup {
   seq: number;
   offset: number;
   restarts: number;
+  /** A question to the topic source is on its way. */
+  asking: boolean;
+  /** Its answer, taken at the client's next step. */
+  answer: { kind: 'deltas'; value: DeltasAfter } | { kind: 'full'; value: FullView } | null;
 }
 
 /** What the queue needs of a view socket's data. */
@@ -57,13 +76,13 @@ export class CatchupQueue {
   private closed = false;
 
   constructor(
-    private readonly hub: Pick<ViewHub, 'deltasAfter' | 'full'>,
+    private readonly topics: TopicSource,
     private readonly opts: CatchupQueueOptions,
   ) {}
 
   /** Starts a client's catch-up with the full message at `seq`. */
   start(ws: WebSocket<CatchupSocketData>, message: string, seq: number): void {
-    ws.getUserData().catchup = { message, seq, offset: 0, restarts: 0 };
+    ws.getUserData().catchup = { message, seq, offset: 0, restarts: 0, asking: false, answer: null };
     this.wake(ws);
   }
 
@@ -138,7 +157,25 @@ export class CatchupQueue {
       c.offset = end;
       return n;
     }
-    const next = this.hub.deltasAfter(d.topic, c.seq);
+    if (c.asking) return -1;
+    const answer = c.answer;
+    c.answer = null;
+    if (answer === null) {
+      this.ask(ws, c, 'deltas');
+      return -1;
+    }
+    if (answer.kind === 'full') {
+      const again = answer.value;
+      if (again === null || ++c.restarts > this.opts.maxRestarts) {
+        this.opts.reset(ws, 'the view changed faster than the client read its full view; reconnect');
+        return -1;
+      }
+      c.message = again.message;
+      c.seq = again.seq;
+      c.offset = 0;
+      return 0;
+    }
+    const next = answer.value;
     if (next !== null && (!next.current || (next.messages.length === 1 && next.messages[0]!.length > fragment))) {
       // One catch-up: sent like the full view (in fragments when large), then the client asks
       // again from its seq. A large one no shorter than what the client just read means the
@@ -167,19 +204,37 @@ export class CatchupQueue {
       return n;
     }
     if (next !== null) {
-      // Nothing published since the client's seq, and its buffer nearly empty: it joins the topic.
-      d.catchup = null;
-      ws.subscribe(d.topic);
-      return -1;
+      // Nothing published since: subscribed as the answer came (ask); an answer taken here is older.
+      return 0;
     }
-    const again = this.hub.full(d.topic);
-    if (again === null || ++c.restarts > this.opts.maxRestarts) {
-      this.opts.reset(ws, 'the view changed faster than the client read its full view; reconnect');
-      return -1;
-    }
-    c.message = again.message;
-    c.seq = again.seq;
-    c.offset = 0;
-    return 0;
+    this.ask(ws, c, 'full');
+    return -1;
+  }
+
+  /** Asks the topic source what the client needs next; the answer wakes the client. */
+  private ask(ws: WebSocket<CatchupSocketData>, c: Catchup, kind: 'deltas' | 'full'): void {
+    const d = ws.getUserData();
+    c.asking = true;
+    const asked = kind === 'deltas' ? this.topics.deltasAfter(d.topic, c.seq).then((value) => ({ kind, value }) as const) : this.topics.full(d.topic).then((value) => ({ kind, value }) as const);
+    asked.then(
+      (answer) => {
+        c.asking = false;
+        if (this.closed || d.closed || d.catchup !== c) return;
+        const v = answer.value;
+        if (answer.kind === 'deltas' && v !== null && 'current' in v && v.current && v.messages.length === 0 && ws.getBufferedAmount() < this.opts.fragmentChars) {
+          // Nothing published since the client's seq, and its buffer nearly empty: it joins the
+          // topic now, before any later delta reaches this thread.
+          d.catchup = null;
+          ws.subscribe(d.topic);
+          return;
+        }
+        c.answer = answer;
+        this.wake(ws);
+      },
+      () => {
+        c.asking = false;
+        if (!this.closed && !d.closed && d.catchup === c) this.opts.reset(ws, 'the view is not available now; reconnect');
+      },
+    );
   }
 }

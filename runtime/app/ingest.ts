@@ -8,6 +8,10 @@
  * stops there) → JSON → `validateReport` → the model. Any refusal happens
  * before the model is touched, and the model applies a report whole or not at
  * all, so a bad report changes nothing.
+ *
+ * Two halves on two threads: `Ingest` (the front thread) admits a report and
+ * counts it; `ingestReport` (the model thread, model-thread/service.ts) decodes
+ * it and applies it to the model.
  */
 import type { ReportAccepted } from '../control/protocol';
 import { decodeReport, decodeReportSync, ReportError, REPORT_CONTENT_ENCODING, REPORT_CONTENT_TYPE, WIRE_LIMITS } from '../report';
@@ -15,6 +19,27 @@ import { AppError, type AppErrorCode } from './errors';
 import type { Req, Reply } from './http';
 import type { AppMetrics } from './metrics';
 import type { LiveModel } from './model';
+
+/** The decoding bounds, which the model thread applies. */
+export interface IntakeLimits {
+  maxEncodedBytes: number;
+  maxDecodedBytes: number;
+}
+
+/** What became of a report on the model thread. `kind` and `result` label the reports counter. */
+export type IntakeOutcome =
+  | { readonly ok: true; readonly kind: string; readonly result: 'applied' | 'duplicate'; readonly accepted: ReportAccepted; readonly mergeSeconds: number }
+  | {
+      readonly ok: false;
+      readonly kind: string;
+      readonly result: string;
+      readonly status: number;
+      readonly code: AppErrorCode;
+      readonly message: string;
+      readonly path?: string;
+      /** An unexpected failure's stack, for the front thread's log. */
+      readonly internal?: string;
+    };
 
 export interface IngestLimits {
   /** Compressed body size (413 beyond). Default: the report module's wire limit. */
@@ -61,7 +86,6 @@ export class Ingest {
   private draining = false;
 
   constructor(
-    private readonly model: LiveModel,
     private readonly metrics: AppMetrics,
     limits: IngestLimits = {},
   ) {
@@ -108,40 +132,62 @@ export class Ingest {
     if (enc !== REPORT_CONTENT_ENCODING) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Encoding must be ${REPORT_CONTENT_ENCODING}`, 'content-encoding');
   }
 
-  async handle(req: Req): Promise<Reply> {
+  /** The decoding bounds the model thread applies (ModelService). */
+  get limits(): IntakeLimits {
+    return { maxEncodedBytes: this.maxEncodedBytes, maxDecodedBytes: this.maxDecodedBytes };
+  }
+
+  /** Hands the admitted report to the model thread (`take`) and answers with what became of it. */
+  async handle(req: Req, take: (body: Buffer, owner: string, arrivedAt: number) => Promise<IntakeOutcome>): Promise<Reply> {
     const body = req.body ?? Buffer.alloc(0);
+    // Read once: `take` may move the body's memory to the model thread.
+    const size = body.length;
     this.inFlight++;
-    this.inFlightBytes += body.length;
+    this.inFlightBytes += size;
     try {
-      const limits = { maxEncodedBytes: this.maxEncodedBytes, maxDecodedBytes: this.maxDecodedBytes };
-      // A probe's report is ~10 KB compressed, ~50 KB of JSON: inflating it takes ~0.1 ms, less than
-      // the async form's stream and thread-pool hand-off cost the main thread per report. Larger
-      // bodies (and a gzip bomb, bounded by the decoded limit) are inflated off the main thread.
-      const decoded = body.length <= SYNC_INFLATE_MAX_BYTES ? decodeReportSync(body, limits) : await decodeReport(body, limits);
-      if (!decoded.ok) {
-        const e = decoded.error;
-        this.metrics.reports.inc({ kind: 'unknown', result: 'invalid' });
-        throw new AppError(statusOf(e.code), e.code as AppErrorCode, e.message, e.path || undefined);
+      const out = await take(body, req.principal!.name, req.arrivedAt);
+      this.metrics.reports.inc({ kind: out.kind, result: out.result });
+      if (!out.ok) {
+        if (out.internal !== undefined) throw new Error(out.internal);
+        throw new AppError(out.status, out.code, out.message, out.path);
       }
-      const report = decoded.value;
-      const t0 = performance.now();
-      let outcome;
-      try {
-        outcome = this.model.ingest(report, req.principal!.name, req.arrivedAt);
-      } catch (err) {
-        this.metrics.reports.inc({ kind: report.kind, result: err instanceof AppError ? err.code.toLowerCase() : 'error' });
-        if (err instanceof ReportError) throw new AppError(400, err.code as AppErrorCode, err.message, err.path || undefined);
-        throw err;
-      }
-      const now = performance.now();
-      this.metrics.mergeSeconds.observe((now - t0) / 1000);
-      this.metrics.ingestSeconds.observe((now - req.started) / 1000);
-      this.metrics.reports.inc({ kind: report.kind, result: outcome.applied ? 'applied' : 'duplicate' });
-      const accepted: ReportAccepted = { probeId: report.probeId, seq: outcome.seq };
-      return { status: 202, json: accepted };
+      this.metrics.mergeSeconds.observe(out.mergeSeconds);
+      this.metrics.ingestSeconds.observe((performance.now() - req.started) / 1000);
+      return { status: 202, json: out.accepted };
     } finally {
       this.inFlight--;
-      this.inFlightBytes -= body.length;
+      this.inFlightBytes -= size;
     }
+  }
+}
+
+/**
+ * Decodes a report's compressed body and applies it to the model (the model thread's half).
+ * Never throws: every outcome, a refusal or an unexpected failure, is a value the front thread
+ * answers with.
+ */
+export async function ingestReport(model: LiveModel, body: Buffer, limits: IntakeLimits, owner: string, arrivedAt: number): Promise<IntakeOutcome> {
+  // A probe's report is ~10 KB compressed, ~50 KB of JSON: inflating it takes ~0.1 ms, less than
+  // the async form's stream and thread-pool hand-off cost per report. Larger bodies (and a gzip
+  // bomb, bounded by the decoded limit) are inflated on the thread pool.
+  const decoded = body.length <= SYNC_INFLATE_MAX_BYTES ? decodeReportSync(body, limits) : await decodeReport(body, limits);
+  if (!decoded.ok) {
+    const e = decoded.error;
+    return { ok: false, kind: 'unknown', result: 'invalid', status: statusOf(e.code), code: e.code as AppErrorCode, message: e.message, ...(e.path ? { path: e.path } : {}) };
+  }
+  const report = decoded.value;
+  const t0 = performance.now();
+  try {
+    const outcome = model.ingest(report, owner, arrivedAt);
+    const accepted: ReportAccepted = { probeId: report.probeId, seq: outcome.seq };
+    return { ok: true, kind: report.kind, result: outcome.applied ? 'applied' : 'duplicate', accepted, mergeSeconds: (performance.now() - t0) / 1000 };
+  } catch (err) {
+    if (err instanceof AppError) {
+      return { ok: false, kind: report.kind, result: err.code.toLowerCase(), status: err.status, code: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) };
+    }
+    if (err instanceof ReportError) {
+      return { ok: false, kind: report.kind, result: 'error', status: 400, code: err.code as AppErrorCode, message: err.message, ...(err.path ? { path: err.path } : {}) };
+    }
+    return { ok: false, kind: report.kind, result: 'error', status: 500, code: 'INTERNAL', message: 'internal error', internal: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }
 }

@@ -2,8 +2,10 @@
  * Full-text search over the live model: labels, every `latest` value
  * (metadata, Kubernetes and container labels, images, command lines).
  *
- * An inverted index kept up to date from the model's change sets (only changed
- * nodes are re-indexed). Each node's text is cut into lowercase tokens; a token
+ * An inverted index of the docs `SearchDocs` (search-docs.ts) cuts from the
+ * model's change sets: the index lives on the app's front thread and the model
+ * in the model thread (model-thread/), so only changed docs cross between them,
+ * and a search never waits for the model's work or its collections. Each node's text is cut into lowercase tokens; a token
  * is indexed plain (`nginx`) and qualified by its key (`image=nginx`), so
  * `image:nginx` and `nginx` are both lookups, not scans. Prefix matches go
  * through buckets keyed by the token's first two characters, so a prefix query
@@ -15,13 +17,9 @@
  * matching other text, an exact token more than a prefix; ties go to the
  * shorter label, then the id.
  */
-import { TOPOLOGY_NAMES, type TopologyName } from '../report';
-import type { ChangeSet, LiveModel } from './model';
-import { naming } from './views/labels';
+import type { TopologyName } from '../report';
+import type { DocChange, SearchDoc } from './search-docs';
 import type { ViewId } from './views/catalog';
-
-const INDEXED: readonly TopologyName[] = ['host', 'process', 'container', 'container_image', 'pod', 'service', 'controller'];
-const INDEXED_SET: ReadonlySet<string> = new Set(INDEXED);
 
 /** The view a node of each topology is shown in. */
 const VIEW_OF: Readonly<Partial<Record<TopologyName, ViewId>>> = {
@@ -70,22 +68,10 @@ interface Doc {
   topology: TopologyName;
   label: string;
   labelMinor: string;
-  /**
-   * [field, text, field, text, …]: to show what matched, to skip a re-index when no text
-   * changed, and to find the doc's postings again when it is removed (its tokens are cut
-   * from these texts again rather than kept as a list of postings per doc).
-   */
+  /** [field, text, field, text, …] (SearchDoc.fields): to show what matched, and to find the doc's postings again when it is removed. */
   fields: string[];
-  /**
-   * The `latest` object the fields were cut from: a doc's text comes from its id, topology and
-   * `latest` only, and the model keeps a node's `latest` object while none of its values
-   * changes (share.ts), so the same object means the same text without building it again.
-   */
-  latest: object;
+  stale: boolean;
 }
-
-/** Numeric fields worth finding by value. */
-const NUMERIC_FIELDS: ReadonlySet<string> = new Set(['pid', 'ppid', 'uid', 'port']);
 
 /** Label lengths beyond this rank as this long (a rank key is score × span − length). */
 const LABEL_LENGTH_SPAN = 1 << 16;
@@ -134,55 +120,23 @@ export class SearchIndex {
    * @param lookupCost a survivor looked up costs about this many posting entries read (see
    *   `search`); tests set 0 (every later word looked up) and Infinity (every word read whole).
    */
-  constructor(
-    private readonly model: LiveModel,
-    private readonly lookupCost = LOOKUP_COST,
-  ) {
-    model.onChange((c) => this.apply(c));
-  }
+  constructor(private readonly lookupCost = LOOKUP_COST) {}
 
   get size(): number {
     return this.ids.size;
   }
 
-  private apply(c: ChangeSet): void {
-    for (const t of TOPOLOGY_NAMES) {
-      if (!INDEXED_SET.has(t)) continue;
-      for (const id of c.changed[t]) {
-        const m = this.model.get(t, id);
-        if (!m) {
-          this.remove(id);
-          continue;
-        }
-        const d = this.ids.get(id);
-        // New metric samples change the node, not its text: most changes need no re-index.
-        if (d && d.topology === t && d.latest === m.node.latest) continue;
-        const fields = this.fieldsOf(t, id);
-        if (d && d.topology === t && sameFields(d.fields, fields)) {
-          d.latest = m.node.latest;
-          continue;
-        }
-        this.remove(id);
-        this.add(t, id, fields);
+  /** Takes in what changed in the model (SearchDocs), in the order it changed. */
+  apply(changes: readonly DocChange[]): void {
+    for (const c of changes) {
+      if (c.kind === 'stale') {
+        const d = this.ids.get(c.id);
+        if (d) d.stale = c.stale;
+        continue;
       }
+      this.remove(c.id);
+      if (c.kind === 'put') this.add(c.doc);
     }
-  }
-
-  private fieldsOf(topology: TopologyName, id: string): string[] {
-    const m = this.model.get(topology, id)!;
-    const nm = naming(topology, id, m.node);
-    const fields: string[] = ['label', `${nm.label} ${nm.labelMinor}`, 'topology', topology];
-    for (const k in m.node.latest) {
-      const v = m.node.latest[k]!.v;
-      // Numbers other than named ids (sizes, counts, times) are unique per node: indexing
-      // them would cost a posting each and no one searches for them.
-      if (typeof v !== 'string' && !(typeof v === 'number' && NUMERIC_FIELDS.has(k))) continue;
-      // A metadata key named like a built-in field replaces its text.
-      if (k === 'label') fields[1] = String(v);
-      else if (k === 'topology') fields[3] = String(v);
-      else fields.push(k, String(v));
-    }
-    return fields;
   }
 
   /** The doc's tokens, plain and `field=`-qualified: token → its plain part. */
@@ -198,10 +152,9 @@ export class SearchIndex {
     return tokens;
   }
 
-  private add(topology: TopologyName, id: string, fields: string[]): void {
-    const m = this.model.get(topology, id)!;
-    const nm = naming(topology, id, m.node);
-    const labelTokens = new Set(tokenize(nm.label));
+  private add(doc: SearchDoc): void {
+    const { id, topology, label, labelMinor, fields, stale } = doc;
+    const labelTokens = new Set(tokenize(label));
     const num = this.freeNums.pop() ?? this.byNum.length;
     if (num >= this.mark.length) this.grow(num + 1);
     for (const [tok, plain] of SearchIndex.tokensOf(fields)) {
@@ -222,9 +175,9 @@ export class SearchIndex {
       }
       p.docs.push(num * 2 + (labelTokens.has(plain) ? 1 : 0));
     }
-    const d: Doc = { num, id, topology, label: nm.label, labelMinor: nm.labelMinor, fields, latest: m.node.latest };
+    const d: Doc = { num, id, topology, label, labelMinor, fields, stale };
     this.byNum[num] = d;
-    this.labelLen[num] = nm.label.length;
+    this.labelLen[num] = label.length;
     this.ids.set(id, d);
   }
 
@@ -323,7 +276,6 @@ export class SearchIndex {
     const freeWords = termFields.length > 0 ? [] : terms.filter((t) => !t.includes(':')).flatMap(tokenize);
     const hits = top.map((num) => {
       const d = this.byNum[num]!;
-      const m = this.model.get(d.topology, d.id);
       const fields = termFields.length > 0 ? new Set(termFields) : new Set(freeFields(d, freeWords));
       return {
         id: d.id,
@@ -336,7 +288,7 @@ export class SearchIndex {
           const text = fieldText(d.fields, f);
           return text === undefined ? [] : [{ field: f, value: text.slice(0, 200) }];
         }),
-        stale: m?.stale ?? false,
+        stale: d.stale,
       };
     });
     return { query, total: n, hits };
@@ -528,12 +480,6 @@ function freeFields(d: Doc, words: readonly string[]): string[] {
 function fieldText(fields: readonly string[], field: string): string | undefined {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === field) return fields[i + 1];
   return undefined;
-}
-
-function sameFields(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function bucket1Of(token: string): string {

@@ -1,7 +1,9 @@
 /**
- * The monitoring app: wires the model, views, search, controls and auth to
- * uWebSockets.js routes, and owns the process-level lifecycle (listen, clean
- * shutdown).
+ * The monitoring app's front: uWebSockets.js routes, auth, the WebSocket feed, search and
+ * controls on this thread; the model and its views on the model thread (model-thread/), which
+ * this thread calls and whose deltas it publishes. The front's heap stays small, so what it
+ * answers never waits behind the model's work or its collections (docs/app.md). It owns the
+ * process-level lifecycle (listen, clean shutdown).
  */
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import { CONTROL_PATH, MAX_CONTROL_MESSAGE_BYTES, parseProbeMessage, ProtocolError } from '../control/protocol';
@@ -15,15 +17,15 @@ import { AppError } from './errors';
 import { authenticate, copyHeaders, errorReply, route, writeReply, type HttpDeps, type Reply, type Req } from './http';
 import { Ingest, type IngestLimits } from './ingest';
 import { AppMetrics } from './metrics';
-import { LiveModel, type ModelOptions } from './model';
+import type { ModelOptions } from './model';
+import { ModelThread } from './model-thread/client';
+import type { ModelEvent, ModelStats } from './model-thread/service';
 import { openApiText } from './openapi';
 import { check, queryObject, assertCheckable } from './schema';
 import { SearchIndex } from './search';
 import { registerStatic } from './static';
 import { isViewId, VIEW_IDS, VIEWS, type Filters, type ViewId } from './views/catalog';
 import { ViewHub } from './views/hub';
-import { nodeDetail } from './views/detail';
-import { passes } from './views/filter';
 
 export interface AppOptions {
   /** Default 127.0.0.1: the app is reachable from elsewhere only when told so. */
@@ -77,10 +79,11 @@ interface ControlSocketData {
 const SEARCH_QUERY_SPEC = routeSpec('search').query!;
 
 export class MonitoringApp {
-  readonly model: LiveModel;
-  readonly hub: ViewHub;
+  /** The model, its views and the intake of reports, on their own thread. */
+  readonly modelThread: ModelThread;
   private readonly catchups: CatchupQueue;
-  readonly search: SearchIndex;
+  /** Replaced by an empty one when the model thread starts again (ModelThread). */
+  search = new SearchIndex();
   readonly controls: Controls;
   readonly metrics: AppMetrics;
   readonly audit: AuditLog;
@@ -90,49 +93,44 @@ export class MonitoringApp {
   private listenSocket: us_listen_socket | null = null;
   private ready = false;
   private stopping: Promise<void> | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
   private readonly viewSockets = new Map<string, Set<WebSocket<ViewSocketData>>>();
   private readonly controlSockets = new Set<WebSocket<ControlSocketData>>();
   private readonly backlogLimit: number;
+  /** What /metrics reports of the model: asked of the model thread at each scrape. */
+  private modelStats: ModelStats = { probes: { live: 0, stale: 0 }, containers: 0, viewNodes: VIEW_IDS.map((view) => ({ view, nodes: 0 })) };
   port = 0;
 
   constructor(private readonly opts: AppOptions) {
     this.log = opts.logger ?? createLogger('app');
-    this.model = new LiveModel(opts.model);
     this.metrics = new AppMetrics({
-      probes: () => {
-        let live = 0;
-        let stale = 0;
-        for (const p of this.model.probeList()) if (p.state === 'live') live++;
-        else stale++;
-        return { live, stale };
-      },
-      containers: () => this.model.topology('container').size,
-      viewNodes: () => VIEW_IDS.map((v) => ({ view: v, nodes: this.hub.nodeCount(v) })),
+      probes: () => this.modelStats.probes,
+      containers: () => this.modelStats.containers,
+      viewNodes: () => this.modelStats.viewNodes,
       websocketClients: () => [
         { kind: 'view', clients: [...this.viewSockets.values()].reduce((n, s) => n + s.size, 0) },
         { kind: 'control', clients: this.controlSockets.size },
       ],
     });
     this.backlogLimit = opts.maxClientBacklogBytes ?? 1024 * 1024;
-    this.hub = new ViewHub(this.model, {
-      minIntervalMs: opts.renderIntervalMs ?? 50,
-      ...(opts.viewIdleReleaseMs !== undefined ? { idleReleaseMs: opts.viewIdleReleaseMs } : {}),
-      publish: (topic, message) => this.app.publish(topic, message, false),
-      afterPublish: (topics) => this.enforceBacklog(topics),
-      onRender: (view, s) => this.metrics.renderSeconds.observe({ view }, s),
-      onDeltaLatency: (s) => this.metrics.deltaLatency.observe(s),
-    });
-    this.catchups = new CatchupQueue(this.hub, {
+    this.ingest = new Ingest(this.metrics, opts.ingest);
+    this.modelThread = new ModelThread(
+      {
+        ...(opts.model ? { model: opts.model } : {}),
+        intake: this.ingest.limits,
+        ...(opts.renderIntervalMs !== undefined ? { renderIntervalMs: opts.renderIntervalMs } : {}),
+        ...(opts.viewIdleReleaseMs !== undefined ? { viewIdleReleaseMs: opts.viewIdleReleaseMs } : {}),
+        ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
+      },
+      { onEvent: (e) => this.onModelEvent(e), onRestart: (reason) => this.onModelRestart(reason) },
+    );
+    this.catchups = new CatchupQueue(this.modelThread, {
       fragmentChars: FULL_VIEW_FRAGMENT_CHARS,
       charsPerTurn: CATCHUP_CHARS_PER_TURN,
       maxRestarts: MAX_CATCHUP_RESTARTS,
       reset: (ws, reason) => this.resetClient(ws as WebSocket<ViewSocketData>, reason),
     });
-    this.search = new SearchIndex(this.model);
     this.audit = opts.auditLogPath ? new FileAuditLog(opts.auditLogPath) : new LogAuditLog(this.log);
-    this.controls = new Controls(this.model, this.audit, opts.controlTimeoutMs);
-    this.ingest = new Ingest(this.model, this.metrics, opts.ingest);
+    this.controls = new Controls(this.modelThread, this.audit, opts.controlTimeoutMs);
     assertCheckable(FILTERS_QUERY);
     assertCheckable(SEARCH_QUERY_SPEC);
     assertCheckable(CONTROL_BODY);
@@ -149,6 +147,7 @@ export class MonitoringApp {
   }
 
   async start(): Promise<void> {
+    await this.modelThread.ready;
     const host = this.opts.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       this.app.listen(host, this.opts.port, (socket) => {
@@ -161,8 +160,6 @@ export class MonitoringApp {
         resolve();
       });
     });
-    const sweepMs = this.opts.sweepIntervalMs ?? Math.min(5000, Math.max(100, this.model.intervalMs / 4));
-    this.sweepTimer = setInterval(() => this.model.sweep(), sweepMs);
     this.ready = true;
     this.log.info({ url: this.url, tokens: this.opts.tokens.size, tls: Boolean(this.opts.tls) }, 'listening');
   }
@@ -178,8 +175,6 @@ export class MonitoringApp {
     this.ingest.drain();
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.hub.close();
     this.catchups.close();
     for (const set of this.viewSockets.values()) for (const ws of set) if (!ws.getUserData().closed) ws.end(1001, 'app shutting down');
     this.controls.close();
@@ -187,9 +182,30 @@ export class MonitoringApp {
     while (this.ingest.pending > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     // close() exists in this uWS build (it ends every socket) but is missing from its typings.
     (this.app as unknown as { close(): void }).close();
+    await this.modelThread.close();
     this.audit.close();
     this.metrics.close();
     this.log.info({}, 'stopped');
+  }
+
+  private onModelEvent(e: ModelEvent): void {
+    if (e.type === 'published') {
+      for (let i = 0; i < e.topics.length; i++) this.app.publish(e.topics[i]!, e.messages[i]!, false);
+      this.enforceBacklog(e.topics);
+      // From the report's arrival at this thread to its delta handed to the clients' sockets.
+      if (e.arrivedAt !== null) this.metrics.deltaLatency.observe((Date.now() - e.arrivedAt) / 1000);
+    } else if (e.type === 'rendered') {
+      this.metrics.renderSeconds.observe({ view: e.view }, e.seconds);
+    } else {
+      this.search.apply(e.changes);
+    }
+  }
+
+  /** The model thread started again, empty: the feeds' clients start again too, and search with it. */
+  private onModelRestart(reason: string): void {
+    this.log.error({ reason }, 'model thread ended unexpectedly; started again, empty');
+    this.search = new SearchIndex();
+    for (const set of this.viewSockets.values()) for (const ws of set) if (!ws.getUserData().closed) this.resetClient(ws, 'the app restarted its model; reconnect');
   }
 
   private deps(): HttpDeps {
@@ -208,40 +224,39 @@ export class MonitoringApp {
     route(app, 'get', '/readyz', def('readyz'), deps, () =>
       this.ready ? { status: 200, json: { ready: true } } : errorReply(new AppError(503, 'SHUTTING_DOWN', 'not ready', undefined, 1)),
     );
-    route(app, 'get', '/metrics', def('metrics'), deps, async () => ({
-      status: 200,
-      raw: await this.metrics.registry.metrics(),
-      contentType: this.metrics.registry.contentType,
-    }));
+    route(app, 'get', '/metrics', def('metrics'), deps, async () => {
+      this.modelStats = await this.modelThread.call('stats');
+      return { status: 200, raw: await this.metrics.registry.metrics(), contentType: this.metrics.registry.contentType };
+    });
     const openapi = openApiText();
     route(app, 'get', OPENAPI_PATH, def('openapi'), deps, () => ({ status: 200, raw: openapi }));
 
     route(app, 'post', routeSpec('report').path, def('report', { maxBodyBytes: this.ingest.maxEncodedBytes, admit: (req) => this.ingest.admit(req) }), deps, (req) =>
-      this.ingest.handle(req),
+      this.ingest.handle(req, (body, owner, arrivedAt) => this.modelThread.report(body, owner, arrivedAt)),
     );
 
-    route(app, 'get', '/api/topology', def('views'), deps, () => ({
-      status: 200,
-      json: VIEW_IDS.map((v) => ({
-        id: v,
-        label: VIEWS[v].label,
-        nodes: this.hub.nodeCount(v),
-        filters: VIEWS[v].filters,
-        url: `/api/topology/${v}`,
-        ws: `/api/topology/${v}/ws`,
-      })),
-    }));
-    route(app, 'get', uwsPattern(routeSpec('view').path), def('view'), deps, (req) => {
+    route(app, 'get', '/api/topology', def('views'), deps, async () => {
+      const counts = await this.modelThread.call('views');
+      return {
+        status: 200,
+        json: counts.map(({ id: v, nodes }) => ({
+          id: v,
+          label: VIEWS[v].label,
+          nodes,
+          filters: VIEWS[v].filters,
+          url: `/api/topology/${v}`,
+          ws: `/api/topology/${v}/ws`,
+        })),
+      };
+    });
+    route(app, 'get', uwsPattern(routeSpec('view').path), def('view'), deps, async (req) => {
       const view = this.viewParam(req.params[0]!);
       const filters = this.filters(view, req.query);
-      const r = this.hub.current(view);
-      const parts: string[] = [];
-      for (const n of r.nodes.values()) if (passes(filters, n.facets)) parts.push(n.json);
-      return { status: 200, raw: `{"view":${JSON.stringify(view)},"filter":${JSON.stringify(ViewHub.topicName(view, filters).split('?')[1])},"nodes":[${parts.join(',')}]}` };
+      return { status: 200, raw: await this.modelThread.call('viewJson', view, filters, ViewHub.topicName(view, filters).split('?')[1]!) };
     });
-    route(app, 'get', uwsPattern(routeSpec('node').path), def('node'), deps, (req) => {
+    route(app, 'get', uwsPattern(routeSpec('node').path), def('node'), deps, async (req) => {
       const view = this.viewParam(req.params[0]!);
-      const detail = nodeDetail(this.model, this.hub.current(view), req.params[1]!);
+      const detail = await this.modelThread.call('node', view, req.params[1]!);
       if (!detail) throw new AppError(404, 'UNKNOWN_NODE', `no node ${JSON.stringify(req.params[1]!.slice(0, 200))} in view ${view}`);
       return { status: 200, json: detail };
     });
@@ -251,9 +266,9 @@ export class MonitoringApp {
       this.metrics.searchSeconds.observe((performance.now() - t0) / 1000);
       return { status: 200, json: result };
     });
-    route(app, 'get', '/api/probes', def('probes'), deps, () => ({
+    route(app, 'get', '/api/probes', def('probes'), deps, async () => ({
       status: 200,
-      json: this.model.probeList().map((p) => ({ ...p, controlChannel: this.controlsConnected(p.probeId) })),
+      json: (await this.modelThread.call('probes')).map((p) => ({ ...p, controlChannel: this.controlsConnected(p.probeId) })),
     }));
     // The route admits viewers so that a viewer's attempt is audited before it is refused.
     route(app, 'post', '/api/control', { name: 'control', role: 'viewer', maxBodyBytes: 16 * 1024 }, deps, (req) => this.control(req));
@@ -380,12 +395,19 @@ export class MonitoringApp {
       open: (ws) => {
         const d = ws.getUserData();
         const [view, query] = splitTopic(d.topic);
-        const { topic, full, seq } = this.hub.subscribe(view, Object.fromEntries(new URLSearchParams(query)) as Filters);
-        let set = this.viewSockets.get(topic);
-        if (!set) this.viewSockets.set(topic, (set = new Set()));
+        let set = this.viewSockets.get(d.topic);
+        if (!set) this.viewSockets.set(d.topic, (set = new Set()));
         set.add(ws);
-        // Full view first (in fragments), then the deltas since its seq, then subscribe.
-        this.catchups.start(ws, full, seq);
+        // Full view first (in fragments), then the deltas since its seq, then subscribe. The
+        // unsubscribe of a socket closed meanwhile reaches the model thread after this subscribe.
+        this.modelThread.call('subscribe', view, Object.fromEntries(new URLSearchParams(query)) as Filters).then(
+          ({ full, seq }) => {
+            if (!d.closed) this.catchups.start(ws, full, seq);
+          },
+          (err: unknown) => {
+            if (!d.closed) this.resetClient(ws, err instanceof AppError ? err.message : 'the view is not available now; reconnect');
+          },
+        );
       },
       drain: (ws) => this.catchups.wake(ws),
       message: () => {
@@ -397,7 +419,7 @@ export class MonitoringApp {
         this.catchups.forget(ws);
         this.viewSockets.get(d.topic)?.delete(ws);
         if (this.viewSockets.get(d.topic)?.size === 0) this.viewSockets.delete(d.topic);
-        this.hub.unsubscribe(d.topic);
+        void this.modelThread.call('unsubscribe', d.topic).catch(() => undefined);
       },
     });
   }
@@ -441,13 +463,16 @@ export class MonitoringApp {
         }
         if (msg.type === 'hello') {
           if (d.probeId !== null) return refuse('hello sent twice');
-          try {
-            this.controls.register(d.channel!, msg, d.principal.name);
-          } catch (err) {
-            return refuse(err instanceof AppError ? err.message : 'refused');
-          }
           d.probeId = msg.probeId;
-          this.log.info({ probeId: msg.probeId, who: d.principal.name, controls: msg.controls }, 'control channel open');
+          const hello = msg;
+          this.controls.register(d.channel!, hello, d.principal.name).then(
+            () => {
+              // A channel closed while its hello was checked is not kept.
+              if (d.closed) this.controls.unregister(d.channel!);
+              else this.log.info({ probeId: hello.probeId, who: d.principal.name, controls: hello.controls }, 'control channel open');
+            },
+            (err: unknown) => refuse(err instanceof AppError ? err.message : 'refused'),
+          );
           return;
         }
         if (d.probeId === null) return refuse('the first message must be hello');

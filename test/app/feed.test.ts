@@ -114,7 +114,7 @@ t.test('full view on connect, then add, update and remove deltas in sequence', a
   const d2 = await c.waitFor((m) => m.type === 'delta' && m.seq === 2);
   t.same(d2.add.map((n: { id: string }) => n.id), [`container;${newcomer.containerId(0)}`]);
 
-  app.model.removeProbe(newcomer.probeId);
+  await app.modelThread.call('removeProbe', newcomer.probeId);
   const d3 = await c.waitFor((m) => m.type === 'delta' && m.seq === 3);
   t.same(d3.remove, [`container;${newcomer.containerId(0)}`]);
   t.equal(c.messages.filter((m) => m.type === 'delta').length, 3, 'no delta without a change');
@@ -223,11 +223,11 @@ t.test('a full view larger than the backlog bound reaches a new client whole', a
 
 /** Posts reports until the topic's seq has moved `n` past `from` (each report changes process metrics). */
 async function advance(app: MonitoringApp, probes: SimProbe[], topic: string, from: number, n: number): Promise<number> {
-  for (let i = 0; i < 20 * n && (app.hub.topicSeq(topic) ?? 0) < from + n; i++) {
+  for (let i = 0; i < 20 * n && ((await app.modelThread.call('topicSeq', topic)) ?? 0) < from + n; i++) {
     await postReport(app, probes[i % probes.length]!.next(Date.now()));
     await new Promise((r) => setTimeout(r, 10));
   }
-  return app.hub.topicSeq(topic)!;
+  return (await app.modelThread.call('topicSeq', topic))!;
 }
 
 const BIG: FleetShape = { probes: 30, containersPerProbe: 2, processesPerProbe: 500, connectionsPerProbe: 1 };
@@ -252,7 +252,7 @@ async function joinLargeView(t: Test): Promise<{ app: MonitoringApp; small: SimP
     raw.socket.resume();
     return reader;
   };
-  return { app, small, topic, seq0: app.hub.full(topic)!.seq, read, destroy: () => raw.socket.destroy() };
+  return { app, small, topic, seq0: (await app.modelThread.call('full', topic))!.seq, read, destroy: () => raw.socket.destroy() };
 }
 
 t.test('a client joining while the view changes gets the full view, then every delta since, in order', async (t) => {

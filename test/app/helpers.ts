@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { WebSocket } from 'undici';
 import { gzipSync } from 'node:zlib';
 import { TokenStore } from '../../runtime/app/auth';
+import type { ModelInspection } from '../../runtime/app/model-thread/service';
 import { MonitoringApp, type AppOptions } from '../../runtime/app/server';
 import { createLogger } from '../../runtime/common/logging';
 import { encodeReportSync, type Report } from '../../runtime/report';
@@ -25,6 +26,11 @@ export async function startApp(opts: Partial<AppOptions> = {}): Promise<Monitori
   const app = new MonitoringApp({ port: 0, tokens: tokenStore(), logger: createLogger('app', { level: 'silent' }), ...opts });
   await app.start();
   return app;
+}
+
+/** What the app's model thread holds now (ModelService.inspect). */
+export function inspect(app: MonitoringApp): Promise<ModelInspection> {
+  return app.modelThread.call('inspect');
 }
 
 export interface Res {

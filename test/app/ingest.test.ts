@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { readRecording, type FullReport } from '../../runtime/report';
 import { TokenStore, TokenConfigError } from '../../runtime/app/auth';
 import { RECORDING, SimProbe, loadTemplates } from './fleet';
-import { TOKENS, gzipJson, http, postReport, startApp } from './helpers';
+import { TOKENS, gzipJson, http, inspect, postReport, startApp } from './helpers';
 
 t.test('token files: roles, no defaults, bad entries named', async (t) => {
   const s = TokenStore.parse('# comment\nalice:viewer:0123456789abcdefXYZ\n\nbot:probe:zzzzzzzzzzzzzzzzzz', 'f');
@@ -61,16 +61,16 @@ t.test('the recorded reports of the real probe: full, delta, full', async (t) =>
     t.same(res.json, { probeId: r.probeId, seq: r.seq });
   }
   const last = reports[reports.length - 1] as FullReport;
-  t.equal(app.model.topology('process').size, Object.keys(last.topologies.process.nodes).length, 'the last full report is the picture');
-  t.equal(app.model.topology('host').size, 1);
+  t.equal((await inspect(app)).sizes.process, Object.keys(last.topologies.process.nodes).length, 'the last full report is the picture');
+  t.equal((await inspect(app)).sizes.host, 1);
   const probes = await http(app, 'GET', '/api/probes', { token: TOKENS.viewer });
   t.equal(probes.json.length, 1);
   t.equal(probes.json[0].seq, last.seq);
   t.equal(probes.json[0].owner, 'probe-a');
   // A retry of an older report is accepted and ignored.
-  const before = app.model.fingerprint();
+  const before = (await inspect(app)).fingerprint;
   t.equal((await postReport(app, reports[0]!)).status, 202);
-  t.equal(app.model.fingerprint(), before);
+  t.equal((await inspect(app)).fingerprint, before);
 });
 
 t.test('a delta on a base the app holds applies; on another base it is 409 DELTA_BASE_UNKNOWN', async (t) => {
@@ -84,14 +84,14 @@ t.test('a delta on a base the app holds applies; on another base it is 409 DELTA
   const delta = p.next(16_000);
   t.equal(delta.kind, 'delta');
   t.equal((await postReport(app, delta)).status, 202);
-  const c = app.model.get('container', `container;${p.containerId(0)}`)!;
+  const c = (await app.modelThread.call('merged', 'container', `container;${p.containerId(0)}`))!;
   t.equal(c.node.latest.state!.v, 'paused', 'the delta changed the container');
   const orphan = { ...delta, seq: delta.seq + 1, baseSeq: 0 } as typeof delta;
-  const before = app.model.fingerprint();
+  const before = (await inspect(app)).fingerprint;
   const res = await postReport(app, orphan);
   t.equal(res.status, 409);
   t.equal(res.json.error.code, 'DELTA_BASE_UNKNOWN');
-  t.equal(app.model.fingerprint(), before);
+  t.equal((await inspect(app)).fingerprint, before);
 });
 
 t.test('hostile input: the right 4xx, the app stays up, the model unchanged', async (t) => {
@@ -101,7 +101,7 @@ t.test('hostile input: the right 4xx, the app stays up, the model unchanged', as
   const p = new SimProbe(2, { probes: 3, containersPerProbe: 3, processesPerProbe: 6, connectionsPerProbe: 1 }, tpl);
   const good = p.full(1_000);
   t.equal((await postReport(app, good)).status, 202);
-  const before = app.model.fingerprint();
+  const before = (await inspect(app)).fingerprint;
   const encoded = gzipJson(good);
   const cases: Array<[string, Buffer, Record<string, string>, number, string | RegExp]> = [
     ['truncated gzip', encoded.subarray(0, Math.floor(encoded.length / 2)), {}, 400, 'E_WIRE_CORRUPT'],
@@ -123,14 +123,14 @@ t.test('hostile input: the right 4xx, the app stays up, the model unchanged', as
     const res = await postReport(app, body, TOKENS.probe, headers);
     t.equal(res.status, status, `${name}: status`);
     t.match(res.json?.error?.code, code, `${name}: code ${res.json?.error?.code} (${res.json?.error?.message})`);
-    t.equal(app.model.fingerprint(), before, `${name}: model unchanged`);
+    t.equal((await inspect(app)).fingerprint, before, `${name}: model unchanged`);
   }
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
   // Another token may not report as this probe.
   const stolen = await postReport(app, { ...good, seq: 50 }, TOKENS.probe2);
   t.equal(stolen.status, 403);
   t.equal(stolen.json.error.code, 'PROBE_MISMATCH');
-  t.equal(app.model.fingerprint(), before);
+  t.equal((await inspect(app)).fingerprint, before);
   t.equal((await http(app, 'GET', '/healthz')).status, 200, 'still up');
   t.equal((await postReport(app, { ...good, seq: 2 })).status, 202, 'and still ingesting');
 });

@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
-import { FeedClient, TOKENS, http, postReport, startApp, wsUrl } from './helpers';
+import { FeedClient, TOKENS, http, inspect, postReport, startApp, wsUrl } from './helpers';
 import type { MonitoringApp } from '../../runtime/app/server';
 import { FeedView } from '../helpers/feed-view';
 
@@ -32,8 +32,8 @@ async function restView(app: MonitoringApp): Promise<Map<string, string>> {
 
 async function unwatched(app: MonitoringApp): Promise<void> {
   const deadline = Date.now() + 3000;
-  while (app.hub.topicCount > 0) {
-    if (Date.now() > deadline) throw new Error(`the view is still watched (${app.hub.topicCount} topics)`);
+  for (let topics = (await inspect(app)).topics; topics > 0; topics = (await inspect(app)).topics) {
+    if (Date.now() > deadline) throw new Error(`the view is still watched (${topics} topics)`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

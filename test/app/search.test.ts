@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import { LiveModel } from '../../runtime/app/model';
-import { SearchIndex, tokenize } from '../../runtime/app/search';
+import { tokenize } from '../../runtime/app/search';
+import { indexOnThread } from '../../runtime/app/search-docs';
 import { naming } from '../../runtime/app/views/labels';
 import type { TopologyName } from '../../runtime/report';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
@@ -56,7 +57,7 @@ for (const [how, lookupCost] of [['as tuned', undefined], ['later words always l
     const shape: FleetShape = { probes: 6, containersPerProbe: 4, processesPerProbe: 10, connectionsPerProbe: 1, ring: 2 };
     let clock = 1_700_000_000_000;
     const model = new LiveModel({ now: () => clock });
-    const index = new SearchIndex(model, lookupCost);
+    const index = indexOnThread(model, lookupCost);
     const probes = Array.from({ length: shape.probes }, (_, i) => new SimProbe(i, shape, tpl));
     for (const p of probes) model.ingest(p.next(clock), 'tok', clock);
     const queries = ['p', 'n', 'nginx', 'ngi', 'image:redis', 'image:r', 'host-0003', 'name:postgres', 'serve', 'namespace:shop api', 'cmdline:8003', 'label:host', 'topology:pod shop', 'zzz', 'serve port 8001', 'kube', 'NAME:API', '1'];

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
-import { TOKENS, http, postReport, startApp } from './helpers';
+import { TOKENS, http, inspect, postReport, startApp } from './helpers';
 import type { MonitoringApp } from '../../runtime/app/server';
 import { VIEW_IDS } from '../../runtime/app/views/catalog';
 
@@ -183,52 +183,54 @@ t.test('node counts render nothing, agree with the renders, and a view left alon
   const counts = await gauge();
   t.equal(counts.size, VIEW_IDS.length, 'one gauge per view');
   t.same(await listed(), counts, 'the list of views gives the same counts');
-  for (const v of VIEW_IDS) t.notOk(app.hub.holds(v), `${v}: a scrape and the list render nothing`);
+  const held = async (): Promise<string[]> => (await inspect(app)).held;
+  t.same(await held(), [], 'a scrape and the list render nothing');
   // A structural change (a new container) between counts: the count follows the model.
   await postReport(app, probes[0]!.full(Date.now()));
   const after = await gauge();
   for (const v of VIEW_IDS) t.equal(after.get(v), (await get(app, `/api/topology/${v}`)).json.nodes.length, `${v}: the count is the rendered view's size`);
-  t.ok(app.hub.holds('containers'), 'a REST answer keeps its render for a while');
+  t.ok((await held()).includes('containers'), 'a REST answer keeps its render for a while');
   // The release is a timer (150 ms here): wait for it, boundedly, rather than for a fixed time.
-  for (const deadline = Date.now() + 10_000; VIEW_IDS.some((v) => app.hub.holds(v)) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
-  for (const v of VIEW_IDS) t.notOk(app.hub.holds(v), `${v}: dropped once nobody asked for it`);
+  for (const deadline = Date.now() + 10_000; (await held()).length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  t.same(await held(), [], 'dropped once nobody asked for it');
   t.same(await gauge(), after, 'and counted the same without it');
 });
 
 t.test('a silent probe goes stale after 3 intervals, is removed later, and is whole again when it reports', async (t) => {
-  // The model's clock is the test's: silence is measured in steps, not in wall-clock sleeps that a
-  // busy machine stretches (probe 0 was once removed before it could be seen stale). The sweep is
-  // called here; its timer is set far beyond the test.
-  const clock = { ms: Date.now() };
-  const app = await startApp({ model: { intervalMs: 100, staleAfterIntervals: 3, removeAfterIntervals: 8, now: () => clock.ms }, sweepIntervalMs: 3_600_000 });
+  // Intervals of 1 s, stale after 3 and removed after 8: each check below sits 0.5 s or more from
+  // the bounds it tests, and 2 s or more from the next one (a busy machine stretching a sleep once
+  // removed probe 0 before it could be seen stale, with 100 ms intervals). The model runs on its
+  // own thread on the wall clock; the sweep is called here, its timer set far beyond the test.
+  const app = await startApp({ model: { intervalMs: 1000, staleAfterIntervals: 3, removeAfterIntervals: 8 }, sweepIntervalMs: 3_600_000 });
   t.teardown(() => app.stop());
   const probes = await fleet(app, { ...SHAPE, probes: 2 });
-  /** Moves the clock on; probe 1 reports at the new time, probe 0 stays silent; then a sweep. */
+  const t0 = Date.now();
+  /** Waits until `ms` after the fleet reported; probe 1 reports then, probe 0 stays silent; then a sweep. */
   const step = async (ms: number): Promise<void> => {
-    clock.ms += ms;
-    t.equal((await postReport(app, probes[1]!.next(clock.ms))).status, 202);
-    app.model.sweep();
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + ms - Date.now())));
+    t.equal((await postReport(app, probes[1]!.next(Date.now()))).status, 202);
+    await app.modelThread.call('sweep');
   };
-  await step(200); // probe 0 silent 200 ms: live still
+  await step(1500); // probe 0 silent 1.5 s: live still
   t.same(Object.fromEntries((await get(app, '/api/probes')).json.map((p: { probeId: string; state: string }) => [p.probeId, p.state])), { [probes[0]!.probeId]: 'live', [probes[1]!.probeId]: 'live' }, 'silent under 3 intervals: live');
-  await step(250); // 450 ms: over 3 intervals
+  await step(3700); // 3.7 s: over 3 intervals
   const states = Object.fromEntries((await get(app, '/api/probes')).json.map((p: { probeId: string; state: string }) => [p.probeId, p.state]));
   t.same(states, { [probes[0]!.probeId]: 'stale', [probes[1]!.probeId]: 'live' });
   const hosts = byId((await get(app, '/api/topology/hosts')).json.nodes);
   t.equal(hosts.get(probes[0]!.hostId).stale, true, 'its nodes are marked stale');
   t.equal(hosts.get(probes[1]!.hostId).stale, undefined);
-  await step(300); // 750 ms: stale still
+  await step(6000); // 6 s: stale still
   t.equal((await get(app, '/api/probes')).json.length, 2, 'stale, not removed, under 8 intervals');
-  await step(200); // 950 ms: over 8 intervals
+  await step(8600); // 8.6 s: over 8 intervals
   t.same((await get(app, '/api/probes')).json.map((p: { probeId: string }) => p.probeId), [probes[1]!.probeId], 'then removed');
-  t.equal(app.model.topology('container').size, 3);
+  t.equal((await inspect(app)).sizes.container, 3);
   // It reconnects: a delta on the forgotten base is refused, its full report makes it whole.
   probes[0]!.next(Date.now());
   const delta = probes[0]!.next(Date.now());
   t.equal(delta.kind, 'delta');
   t.equal((await postReport(app, delta)).status, 409);
   t.equal((await postReport(app, probes[0]!.full(Date.now()))).status, 202);
-  t.equal(app.model.topology('container').size, 6);
+  t.equal((await inspect(app)).sizes.container, 6);
   // A REST answer may reuse a render up to 500 ms old (ViewHub's restMaxAgeMs): ask until it is newer, boundedly.
   let again = byId((await get(app, '/api/topology/hosts')).json.nodes);
   for (const deadline = Date.now() + 5_000; again.get(probes[0]!.hostId)?.stale !== undefined && Date.now() < deadline; ) {
@@ -248,6 +250,6 @@ t.test('a restarted probe (new id, same host and token) replaces the old picture
   t.not(old.probeId, restarted.probeId);
   await postReport(app, old.full(Date.now()));
   await postReport(app, restarted.full(Date.now()));
-  t.same(app.model.probeList().map((p) => p.probeId), [restarted.probeId]);
-  t.equal(app.model.topology('container').size, 1);
+  t.same((await inspect(app)).probes, [restarted.probeId]);
+  t.equal((await inspect(app)).sizes.container, 1);
 });

@@ -85,11 +85,12 @@ export interface HubOptions {
   publish: (topic: string, message: string) => void;
   /** Removed ids each topic remembers for catch-ups. Default MAX_TOMBSTONES. */
   maxTombstones?: number;
-  /** Called after a tick published, with the topics it published to. */
-  afterPublish?: (topics: string[]) => void;
+  /**
+   * Called after one view's tick published, with the topics it published to and the wall-clock ms
+   * at which the earliest report behind the deltas arrived (null when none did: a sweep, a removal).
+   */
+  afterPublish?: (topics: string[], arrivedAt: number | null) => void;
   onRender?: (view: ViewId, seconds: number) => void;
-  /** Report arrival → delta published, in seconds. */
-  onDeltaLatency?: (seconds: number) => void;
 }
 
 interface Pending {
@@ -299,8 +300,7 @@ export class ViewHub {
         published.push(t.name);
       }
     }
-    if (pending && published.length > 0) this.opts.onDeltaLatency?.((Date.now() - pending.arrivedAt) / 1000);
-    if (published.length > 0) this.opts.afterPublish?.(published);
+    if (published.length > 0) this.opts.afterPublish?.(published, pending?.arrivedAt ?? null);
     return performance.now() - started;
   }
 

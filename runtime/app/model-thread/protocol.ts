@@ -1,0 +1,69 @@
+/**
+ * The messages between the front thread (client.ts) and the model thread (worker.ts): a call of
+ * one ModelService method, its answer, and the service's events.
+ */
+import { AppError, type AppErrorCode } from '../errors';
+import type { ModelEvent, ModelService } from './service';
+
+/** The ModelService methods the front thread may call. */
+export const SERVICE_METHODS = [
+  'report',
+  'views',
+  'viewJson',
+  'node',
+  'probes',
+  'probeOwner',
+  'controlOffer',
+  'stats',
+  'subscribe',
+  'unsubscribe',
+  'full',
+  'deltasAfter',
+  'topicSeq',
+  'removeProbe',
+  'sweep',
+  'inspect',
+  'merged',
+  'close',
+] as const satisfies ReadonlyArray<keyof ModelService>;
+
+export type ServiceMethod = (typeof SERVICE_METHODS)[number];
+
+const METHOD_SET: ReadonlySet<string> = new Set(SERVICE_METHODS);
+
+export function isServiceMethod(m: string): m is ServiceMethod {
+  return METHOD_SET.has(m);
+}
+
+export interface ThreadCall {
+  id: number;
+  method: string;
+  args: unknown[];
+}
+
+export type ThreadMessage = { ready: true } | { id: number; value: unknown } | { id: number; error: WireError } | { event: ModelEvent };
+
+/** An error as it crosses threads: an AppError keeps its status and code. */
+export interface WireError {
+  message: string;
+  stack?: string;
+  app?: { status: number; code: AppErrorCode; path?: string; retryAfter?: number };
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof AppError) {
+    return {
+      message: err.message,
+      app: { status: err.status, code: err.code, ...(err.path !== undefined ? { path: err.path } : {}), ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) },
+    };
+  }
+  if (err instanceof Error) return { message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}) };
+  return { message: String(err) };
+}
+
+export function fromWireError(e: WireError): Error {
+  if (e.app) return new AppError(e.app.status, e.app.code, e.message, e.app.path, e.app.retryAfter);
+  const err = new Error(`model thread: ${e.message}`);
+  if (e.stack !== undefined) err.stack = `${err.message}\n(model thread) ${e.stack}`;
+  return err;
+}

@@ -1,0 +1,32 @@
+/**
+ * The model thread's entry: a ModelService, its methods called by messages from the front thread
+ * (client.ts), its events and answers posted back on the same port, so the front thread sees them
+ * in the order they happened here.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ModelService, type ModelServiceOptions } from './service';
+import { isServiceMethod, toWireError, type ThreadCall, type ThreadMessage } from './protocol';
+
+const port = parentPort;
+if (port === null) throw new Error('model-thread/worker.ts runs as a worker thread (ModelThread starts it)');
+
+const post = (m: ThreadMessage): void => port.postMessage(m);
+const service = new ModelService(workerData as ModelServiceOptions, (event) => post({ event }));
+post({ ready: true });
+
+port.on('message', (call: ThreadCall) => {
+  const answer = (value: unknown): void => post({ id: call.id, value });
+  const fail = (err: unknown): void => post({ id: call.id, error: toWireError(err) });
+  try {
+    if (!isServiceMethod(call.method)) throw new TypeError(`the model thread has no method ${JSON.stringify(call.method)}`);
+    const fn = service[call.method] as (...args: unknown[]) => unknown;
+    const value = fn.apply(service, call.args);
+    // A method that answers at once is answered at once: its answer then sits between the events
+    // posted before it and those after it, as it happened here (the feed's catch-up relies on it).
+    if (value instanceof Promise) value.then(answer, fail);
+    else answer(value);
+  } catch (err) {
+    fail(err);
+  }
+  if (call.method === 'close') port.close();
+});
