@@ -433,6 +433,9 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     // memory outside it that V8 knows of (Buffers, uWS-held strings are not in it: RSS minus both is native).
     heapUsedMbEnd: r2((after.get('nodejs_heap_size_used_bytes') ?? NaN) / 1048576),
     heapTotalMbEnd: r2((after.get('nodejs_heap_size_total_bytes') ?? NaN) / 1048576),
+    // The model thread's heap (absent from builds before it had one).
+    modelHeapUsedMbEnd: r2((after.get('monitoring_app_model_thread_heap_bytes{state="used"}') ?? NaN) / 1048576),
+    modelHeapTotalMbEnd: r2((after.get('monitoring_app_model_thread_heap_bytes{state="total"}') ?? NaN) / 1048576),
     externalMbEnd: r2((after.get('nodejs_external_memory_bytes') ?? NaN) / 1048576),
     wsClients: c.clients,
     wsOpenAtEnd: c.open,

@@ -8,13 +8,20 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { APP_METRICS } from '../common/app-constants';
 
 /**
- * The main thread's delay, per scrape interval: how late a timer fired (libuv's, sampled every
- * `EVENT_LOOP_RESOLUTION_MS`). Every request, report and tick waits behind whatever runs on the
- * main thread (a tick, a report, a GC pause), so its tail is the floor of the API's latency tail.
+ * The front (main) thread's delay, per scrape interval: how late a timer fired (libuv's, sampled
+ * every `EVENT_LOOP_RESOLUTION_MS`). Every request and published delta waits behind whatever runs
+ * on that thread (HTTP, publishing, search, a GC pause of its small heap; the model has a thread
+ * of its own), so its tail is the floor of the API's latency tail.
  */
 export const EVENT_LOOP_DELAY_METRIC = 'monitoring_app_event_loop_delay_seconds';
 const EVENT_LOOP_RESOLUTION_MS = 10;
 const EVENT_LOOP_QUANTILES = [0.5, 0.9, 0.99, 1] as const;
+
+/**
+ * The model thread's V8 heap (used and total bytes; Node's default `nodejs_heap_*` metrics are
+ * the front thread's own): where most of the app's memory is.
+ */
+export const MODEL_HEAP_METRIC = 'monitoring_app_model_thread_heap_bytes';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -23,6 +30,7 @@ export interface GaugeSources {
   containers: () => number;
   viewNodes: () => Array<{ view: string; nodes: number }>;
   websocketClients: () => Array<{ kind: string; clients: number }>;
+  modelHeap: () => { used: number; total: number };
 }
 
 export class AppMetrics {
@@ -46,7 +54,7 @@ export class AppMetrics {
     const loopDelay = this.loopDelay;
     new Gauge({
       name: EVENT_LOOP_DELAY_METRIC,
-      help: `Main-thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${EVENT_LOOP_RESOLUTION_MS} ms`,
+      help: `Front (main) thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${EVENT_LOOP_RESOLUTION_MS} ms`,
       labelNames: ['quantile'],
       registers,
       collect() {
@@ -111,6 +119,17 @@ export class AppMetrics {
       registers,
       collect() {
         for (const v of sources.viewNodes()) this.set({ view: v.view }, v.nodes);
+      },
+    });
+    new Gauge({
+      name: MODEL_HEAP_METRIC,
+      help: 'The model thread\'s V8 heap in bytes, used and total (nodejs_heap_size_* are the front thread\'s)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const h = sources.modelHeap();
+        this.set({ state: 'used' }, h.used);
+        this.set({ state: 'total' }, h.total);
       },
     });
     new Gauge({

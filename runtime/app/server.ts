@@ -97,7 +97,7 @@ export class MonitoringApp {
   private readonly controlSockets = new Set<WebSocket<ControlSocketData>>();
   private readonly backlogLimit: number;
   /** What /metrics reports of the model: asked of the model thread at each scrape. */
-  private modelStats: ModelStats = { probes: { live: 0, stale: 0 }, containers: 0, viewNodes: VIEW_IDS.map((view) => ({ view, nodes: 0 })) };
+  private modelStats: ModelStats = { probes: { live: 0, stale: 0 }, containers: 0, viewNodes: VIEW_IDS.map((view) => ({ view, nodes: 0 })), heap: { used: 0, total: 0 } };
   port = 0;
 
   constructor(private readonly opts: AppOptions) {
@@ -106,6 +106,7 @@ export class MonitoringApp {
       probes: () => this.modelStats.probes,
       containers: () => this.modelStats.containers,
       viewNodes: () => this.modelStats.viewNodes,
+      modelHeap: () => this.modelStats.heap,
       websocketClients: () => [
         { kind: 'view', clients: [...this.viewSockets.values()].reduce((n, s) => n + s.size, 0) },
         { kind: 'control', clients: this.controlSockets.size },
@@ -400,7 +401,7 @@ export class MonitoringApp {
         set.add(ws);
         // Full view first (in fragments), then the deltas since its seq, then subscribe. The
         // unsubscribe of a socket closed meanwhile reaches the model thread after this subscribe.
-        this.modelThread.call('subscribe', view, Object.fromEntries(new URLSearchParams(query)) as Filters).then(
+        this.modelThread.subscribe(view, Object.fromEntries(new URLSearchParams(query)) as Filters).then(
           ({ full, seq }) => {
             if (!d.closed) this.catchups.start(ws, full, seq);
           },
@@ -419,7 +420,7 @@ export class MonitoringApp {
         this.catchups.forget(ws);
         this.viewSockets.get(d.topic)?.delete(ws);
         if (this.viewSockets.get(d.topic)?.size === 0) this.viewSockets.delete(d.topic);
-        void this.modelThread.call('unsubscribe', d.topic).catch(() => undefined);
+        this.modelThread.unsubscribe(d.topic);
       },
     });
   }

@@ -13,6 +13,9 @@ import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors';
 import { fromWireError, type ServiceMethod, type ThreadCall, type ThreadMessage } from './protocol';
 import type { IntakeOutcome } from '../ingest';
+import type { Filters, ViewId } from '../views/catalog';
+import { ViewHub } from '../views/hub';
+import { TopicMirrors } from './topic-mirror';
 import type { ModelEvent, ModelService, ModelServiceOptions } from './service';
 
 type Result<K extends ServiceMethod> = Awaited<ReturnType<ModelService[K]>>;
@@ -33,6 +36,12 @@ export interface ModelThreadHooks {
 const RESTART_FIRST_MS = 100;
 const RESTART_MAX_MS = 30_000;
 const RESTART_RESET_MS = 60_000;
+/**
+ * How long the front thread keeps the last full message of a topic that crossed from the model
+ * thread. The model thread reuses a topic's full message for a second (ViewHub's FULL_REUSE_MS);
+ * clients joining within it are answered with its seq and share the copy held here.
+ */
+const FULL_HELD_MS = 2000;
 
 /**
  * worker.js beside this file when compiled. Run from source (tsx, tap), worker.ts through tsx's
@@ -57,6 +66,12 @@ export class ModelThread {
   private startedAt = 0;
   private restartDelayMs = RESTART_FIRST_MS;
   private restartTimer: NodeJS.Timeout | null = null;
+  /** The last full message of each topic that crossed, for FULL_HELD_MS: joining clients share it. */
+  private readonly fulls = new Map<string, { seq: number; message: string; timer: NodeJS.Timeout }>();
+  /** Each watched topic's recent deltas, as published here (topic-mirror.ts). */
+  private readonly mirrors = new TopicMirrors();
+  /** The model thread's catch-up answers of the last FULL_HELD_MS, by topic and seq. */
+  private readonly catchups = new Map<string, Promise<Result<'deltasAfter'>>>();
 
   constructor(
     private readonly opts: ModelServiceOptions,
@@ -84,7 +99,9 @@ export class ModelThread {
       return;
     }
     if ('event' in m) {
-      this.hooks.onEvent(m.event);
+      const e = m.event;
+      if (e.type === 'published') for (let i = 0; i < e.topics.length; i++) this.mirrors.published(e.topics[i]!, e.seqs[i]!, e.messages[i]!);
+      this.hooks.onEvent(e);
       return;
     }
     const w = this.waiting.get(m.id);
@@ -101,6 +118,11 @@ export class ModelThread {
     w.removeAllListeners();
     w.on('error', () => undefined);
     void w.terminate();
+    // What was kept of the lost model's topics is not the new one's.
+    this.mirrors.clear();
+    this.catchups.clear();
+    for (const f of this.fulls.values()) clearTimeout(f.timer);
+    this.fulls.clear();
     if (this.firstUp !== null) {
       // It never came up (a broken build, a missing file): starting it again would fail the same way.
       this.firstUp(err ?? new Error(reason));
@@ -143,13 +165,57 @@ export class ModelThread {
     return this.post('report', [body, owner, arrivedAt], owned ? [body.buffer as ArrayBuffer] : []) as Promise<IntakeOutcome>;
   }
 
-  // What the feed's catch-ups (TopicSource) and the controls (ControlDirectory) ask.
-  deltasAfter(topic: string, seq: number): Promise<Result<'deltasAfter'>> {
-    return this.call('deltasAfter', topic, seq);
+  /** A new subscriber of a view: its topic, and the topic's full message and seq (from the copy held here when it is current). */
+  async subscribe(view: ViewId, filters: Filters): Promise<{ topic: string; full: string; seq: number }> {
+    const topic = ViewHub.topicName(view, filters);
+    this.mirrors.watch(topic);
+    const held = this.fulls.get(topic);
+    const r = await this.call('subscribe', view, filters, held?.seq ?? -1);
+    this.mirrors.opened(r.topic, r.topicSeq);
+    return { topic: r.topic, seq: r.seq, full: r.full === null ? held!.message : this.hold(r.topic, r.seq, r.full) };
   }
 
-  full(topic: string): Promise<Result<'full'>> {
-    return this.call('full', topic);
+  /** A subscriber of `topic` is gone (each subscribe is matched by one unsubscribe). */
+  unsubscribe(topic: string): void {
+    this.mirrors.unwatch(topic);
+    void this.call('unsubscribe', topic).catch(() => undefined);
+  }
+
+  // What the feed's catch-ups (TopicSource) and the controls (ControlDirectory) ask.
+  /** The deltas since `seq` from the copy kept here when it has them all; else the model thread's answer (a catch-up message), shared by the clients at `seq`. */
+  deltasAfter(topic: string, seq: number): Promise<Result<'deltasAfter'>> {
+    const local = this.mirrors.deltasAfter(topic, seq);
+    if (local !== undefined) return Promise.resolve(local);
+    const key = `${topic}\n${seq}`;
+    const shared = this.catchups.get(key);
+    if (shared !== undefined) return shared;
+    const asked = this.call('deltasAfter', topic, seq);
+    // Only an answer that brings something is shared: "nothing since" is only true when it is given.
+    asked.then(
+      (a) => {
+        if (a === null || a.messages.length === 0) return;
+        this.catchups.set(key, asked);
+        setTimeout(() => this.catchups.delete(key), FULL_HELD_MS).unref();
+      },
+      () => undefined,
+    );
+    return asked;
+  }
+
+  async full(topic: string): Promise<{ seq: number; message: string } | null> {
+    const held = this.fulls.get(topic);
+    const r = await this.call('full', topic, held?.seq ?? -1);
+    if (r === null) return null;
+    return { seq: r.seq, message: r.message === null ? held!.message : this.hold(topic, r.seq, r.message) };
+  }
+
+  private hold(topic: string, seq: number, message: string): string {
+    const old = this.fulls.get(topic);
+    if (old) clearTimeout(old.timer);
+    const timer = setTimeout(() => this.fulls.delete(topic), FULL_HELD_MS);
+    timer.unref();
+    this.fulls.set(topic, { seq, message, timer });
+    return message;
   }
 
   probeOwner(probeId: string): Promise<string | null> {

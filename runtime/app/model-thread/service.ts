@@ -11,6 +11,7 @@
  *
  * Every method's arguments and result cross threads by structured clone: plain data only.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { ReportAccepted } from '../../control/protocol';
 import { TOPOLOGY_NAMES, type ControlId, type TopologyName } from '../../report';
 import { ingestReport, type IntakeLimits, type IntakeOutcome } from '../ingest';
@@ -35,7 +36,7 @@ export interface ModelServiceOptions {
 /** What the model thread tells the front thread without being asked, in the order it happened. */
 export type ModelEvent =
   /** One view's tick: each topic's delta, to publish in this order; when the earliest report behind them arrived. */
-  | { readonly type: 'published'; readonly topics: string[]; readonly messages: string[]; readonly arrivedAt: number | null }
+  | { readonly type: 'published'; readonly topics: string[]; readonly seqs: number[]; readonly messages: string[]; readonly arrivedAt: number | null }
   | { readonly type: 'rendered'; readonly view: ViewId; readonly seconds: number }
   /** Search docs changed (search-docs.ts). */
   | { readonly type: 'docs'; readonly changes: DocChange[] };
@@ -48,6 +49,8 @@ export interface ModelStats {
   probes: { live: number; stale: number };
   containers: number;
   viewNodes: Array<{ view: ViewId; nodes: number }>;
+  /** This thread's V8 heap, bytes. */
+  heap: { used: number; total: number };
 }
 
 export interface ViewSummary {
@@ -60,7 +63,7 @@ export class ModelService {
   readonly hub: ViewHub;
   private readonly sweepTimer: NodeJS.Timeout;
   /** The topics and deltas of the tick in progress (one view's), sent as one event. */
-  private batch: { topics: string[]; messages: string[] } = { topics: [], messages: [] };
+  private batch: { topics: string[]; seqs: number[]; messages: string[] } = { topics: [], seqs: [], messages: [] };
 
   constructor(
     private readonly opts: ModelServiceOptions,
@@ -72,6 +75,7 @@ export class ModelService {
       ...(opts.viewIdleReleaseMs !== undefined ? { idleReleaseMs: opts.viewIdleReleaseMs } : {}),
       publish: (topic, message) => {
         this.batch.topics.push(topic);
+        this.batch.seqs.push(this.hub.topicSeq(topic)!);
         this.batch.messages.push(message);
       },
       afterPublish: (_topics, arrivedAt) => this.flush(arrivedAt),
@@ -85,9 +89,9 @@ export class ModelService {
 
   private flush(arrivedAt: number | null): void {
     if (this.batch.topics.length === 0) return;
-    const { topics, messages } = this.batch;
-    this.batch = { topics: [], messages: [] };
-    this.send({ type: 'published', topics, messages, arrivedAt });
+    const { topics, seqs, messages } = this.batch;
+    this.batch = { topics: [], seqs: [], messages: [] };
+    this.send({ type: 'published', topics, seqs, messages, arrivedAt });
   }
 
   /** A report's compressed body, from bytes to the model (ingest.ts). */
@@ -141,19 +145,30 @@ export class ModelService {
       probes: { live, stale },
       containers: this.model.topology('container').size,
       viewNodes: VIEW_IDS.map((view) => ({ view, nodes: this.hub.nodeCount(view) })),
+      heap: heapNow(),
     };
   }
 
-  subscribe(view: ViewId, filters: Filters): { topic: string; full: string; seq: number } {
-    return this.hub.subscribe(view, filters);
+  /**
+   * One more subscriber of a view and filters: the topic, its seq, and its full message, or null
+   * when that is the full message at `haveSeq`, which the front thread holds already (FullCopies
+   * in client.ts: 100 clients joining a 15 MB view need one copy of it, not 100).
+   */
+  subscribe(view: ViewId, filters: Filters, haveSeq = -1): { topic: string; full: string | null; seq: number; topicSeq: number } {
+    const r = this.hub.subscribe(view, filters);
+    // The topic's own seq (the full message may be an older one, reused): the front's copy of its deltas starts there.
+    const topicSeq = this.hub.topicSeq(r.topic)!;
+    return { topic: r.topic, full: r.seq === haveSeq ? null : r.full, seq: r.seq, topicSeq };
   }
 
   unsubscribe(topic: string): void {
     this.hub.unsubscribe(topic);
   }
 
-  full(topic: string): { seq: number; message: string } | null {
-    return this.hub.full(topic);
+  /** The topic's full message now, or null as its message when it is the one at `haveSeq` (see subscribe). */
+  full(topic: string, haveSeq = -1): { seq: number; message: string | null } | null {
+    const r = this.hub.full(topic);
+    return r !== null && r.seq === haveSeq ? { seq: r.seq, message: null } : r;
   }
 
   deltasAfter(topic: string, seq: number): { seq: number; messages: string[]; current: boolean } | null {
@@ -191,6 +206,11 @@ export class ModelService {
     clearInterval(this.sweepTimer);
     this.hub.close();
   }
+}
+
+function heapNow(): { used: number; total: number } {
+  const h = getHeapStatistics();
+  return { used: h.used_heap_size, total: h.total_heap_size };
 }
 
 export interface ModelInspection {
