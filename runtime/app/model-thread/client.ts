@@ -68,6 +68,8 @@ export class ModelThread {
   private restartTimer: NodeJS.Timeout | null = null;
   /** The last full message of each topic that crossed, for FULL_HELD_MS: joining clients share it. */
   private readonly fulls = new Map<string, { seq: number; message: string; timer: NodeJS.Timeout }>();
+  /** The last subscribe asked per topic, while unanswered. */
+  private readonly joining = new Map<string, Promise<unknown>>();
   /** Each watched topic's recent deltas, as published here (topic-mirror.ts). */
   private readonly mirrors = new TopicMirrors();
   /** The model thread's catch-up answers of the last FULL_HELD_MS, by topic and seq. */
@@ -169,10 +171,23 @@ export class ModelThread {
   async subscribe(view: ViewId, filters: Filters): Promise<{ topic: string; full: string; seq: number }> {
     const topic = ViewHub.topicName(view, filters);
     this.mirrors.watch(topic);
-    const held = this.fulls.get(topic);
-    const r = await this.call('subscribe', view, filters, held?.seq ?? -1);
-    this.mirrors.opened(r.topic, r.topicSeq);
-    return { topic: r.topic, seq: r.seq, full: r.full === null ? held!.message : this.hold(r.topic, r.seq, r.full) };
+    // Clients joining at once (100 after a restart of the app or a reload across a team) ask one
+    // after another, each once the answer before it is in: all but the first then find its full
+    // view held here and are not sent a copy of their own.
+    const before = this.joining.get(topic);
+    const mine = (async () => {
+      if (before !== undefined) await before.catch(() => undefined);
+      const held = this.fulls.get(topic);
+      const r = await this.call('subscribe', view, filters, held?.seq ?? -1);
+      this.mirrors.opened(r.topic, r.topicSeq);
+      return { topic: r.topic, seq: r.seq, full: r.full === null ? held!.message : this.hold(r.topic, r.seq, r.full) };
+    })();
+    this.joining.set(topic, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.joining.get(topic) === mine) this.joining.delete(topic);
+    }
   }
 
   /** A subscriber of `topic` is gone (each subscribe is matched by one unsubscribe). */
