@@ -14,6 +14,7 @@
  *     node --max-semi-space-size=16 --import tsx bench/app-gc.ts --probes 1000 --rounds 1 --stage model --live
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -34,7 +35,11 @@ async function main(): Promise<void> {
   const build = flag('app-build', '');
   const load = <T>(source: T, path: string): T => (build === '' ? source : (require(join(build, path)) as T));
   const { LiveModel } = load(modelSource, 'runtime/app/model.js');
-  const { indexOnThread } = load(searchSource, 'runtime/app/search-docs.js');
+  // Builds from before the model thread have no search-docs.js: their SearchIndex took the model.
+  const indexOnThread =
+    build === '' || existsSync(join(build, 'runtime/app/search-docs.js'))
+      ? load(searchSource, 'runtime/app/search-docs.js').indexOnThread
+      : (model: unknown): { size: number } => new (require(join(build, 'runtime/app/search.js')) as { SearchIndex: new (m: unknown) => { size: number } }).SearchIndex(model);
   const { ViewHub } = load(hubSource, 'runtime/app/views/hub.js');
   const probesN = Number(flag('probes', '1000'));
   const rounds = Number(flag('rounds', '4'));
