@@ -17,9 +17,8 @@ import { AppError } from './errors';
 import { authenticate, copyHeaders, errorReply, route, writeReply, type HttpDeps, type Reply, type Req } from './http';
 import { Ingest, type IngestLimits } from './ingest';
 import { AppMetrics } from './metrics';
-import type { ModelOptions } from './model';
 import { ModelThread } from './model-thread/client';
-import type { ModelEvent, ModelStats } from './model-thread/service';
+import type { ModelEvent, ModelStats, ThreadModelOptions } from './model-thread/service';
 import { openApiText } from './openapi';
 import { check, queryObject, assertCheckable } from './schema';
 import { SearchIndex } from './search';
@@ -37,7 +36,7 @@ export interface AppOptions {
   /** JSON lines of every control; when absent, entries go to the structured log. */
   auditLogPath?: string;
   logger?: Logger;
-  model?: ModelOptions;
+  model?: ThreadModelOptions;
   ingest?: IngestLimits;
   /** WebSocket feed: bytes a client may have pending before it is reset. Default 1 MiB. */
   maxClientBacklogBytes?: number;

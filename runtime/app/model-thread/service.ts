@@ -22,8 +22,11 @@ import { nodeDetail, type NodeDetail } from '../views/detail';
 import { passes } from '../views/filter';
 import { ViewHub } from '../views/hub';
 
+/** The model's options that can cross to its thread: its clock is the wall clock there (`now` is for a model on the caller's own thread). */
+export type ThreadModelOptions = Omit<ModelOptions, 'now'>;
+
 export interface ModelServiceOptions {
-  model?: ModelOptions;
+  model?: ThreadModelOptions;
   intake: IntakeLimits;
   /** Least time between two renders of a watched view (coalescing). Default 50 ms. */
   renderIntervalMs?: number;
