@@ -3,6 +3,8 @@
  * (search docs, deltas, answers) and what happens when the thread ends unexpectedly.
  */
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SimProbe, loadTemplates, type FleetShape } from './fleet';
 import { FeedClient, TOKENS, http, inspect, postReport, startApp, wsUrl } from './helpers';
@@ -81,4 +83,17 @@ t.test('a model thread that cannot start fails the app at start, with its error'
   const thread = new ModelThread({ model: { metricHistory: 100_000 }, intake: { maxEncodedBytes: 1024, maxDecodedBytes: 1024 } }, { onEvent: () => undefined, onRestart: () => t.fail('no restart of a thread that never came up') });
   await t.rejects(thread.ready, /metricHistory/);
   await thread.close();
+});
+
+t.test('the model thread does not keep the process alive: an app built and never started lets it end', async (t) => {
+  const script = [
+    `const { MonitoringApp } = require(${JSON.stringify(join(__dirname, '../../runtime/app/server'))});`,
+    `const { TokenStore } = require(${JSON.stringify(join(__dirname, '../../runtime/app/auth'))});`,
+    `new MonitoringApp({ port: 0, tokens: TokenStore.parse('a:viewer:viewer-token-0123456789abcdef', 't') });`,
+    `console.log('built');`,
+  ].join('\n');
+  const r = spawnSync(process.execPath, [join(__dirname, '../../node_modules/tsx/dist/cli.mjs'), '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.signal, null, 'it ended by itself, not killed at the 30 s timeout');
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /built/);
 });

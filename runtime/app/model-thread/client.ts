@@ -81,6 +81,9 @@ export class ModelThread {
   ) {
     let up!: (err?: Error) => void;
     this.ready = new Promise<void>((resolve, reject) => (up = (err) => (err ? reject(err) : resolve())));
+    // Handled here too: a thread that cannot start must not end the process as an unhandled
+    // rejection when nobody awaits `ready` (an app built and never started); `start()` awaits it.
+    this.ready.catch(() => undefined);
     this.firstUp = up;
     this.worker = this.spawn();
   }
@@ -91,6 +94,9 @@ export class ModelThread {
     w.on('message', (m: ThreadMessage) => this.onMessage(m));
     w.on('error', (err) => this.lost(w, `model thread failed: ${err.stack ?? err.message}`, err));
     w.on('exit', (code) => this.lost(w, `model thread exited with code ${code}`));
+    // The app's listening socket keeps the process alive; its model thread does only until it is
+    // up and while a call waits on it (post, onMessage): an app built and never started, or one
+    // whose start failed, lets the process end.
     return w;
   }
 
@@ -98,6 +104,7 @@ export class ModelThread {
     if ('ready' in m) {
       this.firstUp?.();
       this.firstUp = null;
+      if (this.waiting.size === 0) this.worker.unref();
       return;
     }
     if ('event' in m) {
@@ -109,6 +116,7 @@ export class ModelThread {
     const w = this.waiting.get(m.id);
     if (!w) return;
     this.waiting.delete(m.id);
+    if (this.waiting.size === 0 && !this.closing) this.worker.unref();
     if ('error' in m) w.reject(fromWireError(m.error));
     else w.resolve(m.value);
   }
@@ -153,6 +161,7 @@ export class ModelThread {
     const id = this.nextId++;
     return new Promise<unknown>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
+      if (this.waiting.size === 1) this.worker.ref();
       const call: ThreadCall = { id, method, args };
       this.worker.postMessage(call, transfer);
     });
@@ -250,6 +259,8 @@ export class ModelThread {
       return;
     }
     this.closing = true;
+    // Held until it has ended: the app's other handles may all be closed by now.
+    this.worker.ref();
     const done = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     // The worker's port closes after its answer to close(): it exits with nothing left to run.
     const closed = Promise.all([this.call('close').catch(() => undefined), done]);
