@@ -385,46 +385,98 @@ export class SearchIndex {
     return this.acc[num]! * LABEL_LENGTH_SPAN - Math.min(this.labelLen[num]!, LABEL_LENGTH_SPAN - 1);
   }
 
-  /** The best `k` of the `n` survivors, best first: a bounded heap whose root is the worst kept. */
+  /**
+   * The best `k` of the `n` survivors, best first, over integers before any doc is read. One pass
+   * finds the k-th best rank key (a bounded min-heap of keys) and keeps, in the free scratch
+   * array, each doc that could still be in (its key not below the heap's worst at the time). Over
+   * those: every doc above the k-th key is in, and among those at it the smallest ids fill what is
+   * left. A broad query (a one-letter prefix: 54,000 matches, most of them tied) then costs one id
+   * comparison per tie, not a heap of docs kept in `before` order all along.
+   */
   private topK(n: number, k: number): number[] {
-    if (k === 0) return [];
+    const m = Math.min(k, n);
+    if (m === 0) return [];
     const nums = this.survivors;
-    const heap: number[] = [];
-    // The root's key, cached: a doc ranking below it (the usual case) costs one integer compare.
-    let rootKey = 0;
-    const worse = (i: number, j: number): boolean => this.before(heap[j]!, heap[i]!);
-    const down = (i: number): void => {
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let w = i;
-        if (l < heap.length && worse(l, w)) w = l;
-        if (r < heap.length && worse(r, w)) w = r;
-        if (w === i) return;
-        [heap[i], heap[w]] = [heap[w]!, heap[i]!];
-        i = w;
-      }
+    const candidates = this.matched;
+    const acc = this.acc;
+    const labelLen = this.labelLen;
+    const span = LABEL_LENGTH_SPAN;
+    const keyOf = (num: number): number => {
+      const l = labelLen[num]!;
+      return acc[num]! * span - (l < span - 1 ? l : span - 1);
     };
+    const keys = new Float64Array(m);
+    let size = 0;
+    let c = 0;
     for (let x = 0; x < n; x++) {
       const num = nums[x]!;
-      if (heap.length < k) {
-        heap.push(num);
-        for (let i = heap.length - 1; i > 0; ) {
+      const key = keyOf(num);
+      if (size < m) {
+        candidates[c++] = num;
+        let i = size++;
+        while (i > 0) {
           const parent = (i - 1) >> 1;
-          if (!worse(i, parent)) break;
-          [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+          if (keys[parent]! <= key) break;
+          keys[i] = keys[parent]!;
           i = parent;
         }
-        rootKey = this.rankKey(heap[0]!);
+        keys[i] = key;
         continue;
       }
-      const key = this.rankKey(num);
-      if (key < rootKey || (key === rootKey && !this.before(num, heap[0]!))) continue;
-      heap[0] = num;
-      down(0);
-      rootKey = this.rankKey(heap[0]!);
+      if (key < keys[0]!) continue;
+      candidates[c++] = num;
+      if (key === keys[0]!) continue;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= m) break;
+        const r = l + 1;
+        const child = r < m && keys[r]! < keys[l]! ? r : l;
+        if (keys[child]! >= key) break;
+        keys[i] = keys[child]!;
+        i = child;
+      }
+      keys[i] = key;
     }
-    return heap.sort((a, b) => (this.before(a, b) ? -1 : 1));
+    const kth = keys[0]!;
+    // Among the candidates: above the k-th key, all; at it, the m smallest ids (a max-heap by id).
+    const out: number[] = [];
+    const ties: number[] = [];
+    const idOf = (num: number): string => this.byNum[num]!.id;
+    for (let x = 0; x < c; x++) {
+      const num = candidates[x]!;
+      const key = keyOf(num);
+      if (key > kth) {
+        out.push(num);
+        continue;
+      }
+      if (key !== kth) continue;
+      if (ties.length < m) {
+        ties.push(num);
+        for (let i = ties.length - 1; i > 0; ) {
+          const parent = (i - 1) >> 1;
+          if (idOf(ties[parent]!) >= idOf(ties[i]!)) break;
+          [ties[i], ties[parent]] = [ties[parent]!, ties[i]!];
+          i = parent;
+        }
+        continue;
+      }
+      const id = idOf(num);
+      if (id >= idOf(ties[0]!)) continue;
+      ties[0] = num;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        if (l >= ties.length) break;
+        const r = l + 1;
+        const child = r < ties.length && idOf(ties[r]!) > idOf(ties[l]!) ? r : l;
+        if (idOf(ties[child]!) <= id) break;
+        [ties[i], ties[child]] = [ties[child]!, ties[i]!];
+        i = child;
+      }
+    }
+    ties.sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1));
+    for (let i = 0; out.length < m && i < ties.length; i++) out.push(ties[i]!);
+    return out.sort((a, b) => (this.before(a, b) ? -1 : 1));
   }
 }
 
