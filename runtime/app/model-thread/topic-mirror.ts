@@ -2,7 +2,7 @@
  * The front thread's copy of each watched topic's recent deltas.
  *
  * Every delta the model thread publishes crosses to the front thread once, to be published to the
- * topic's sockets. Kept here as well (as ViewHub keeps them: RECENT_DELTAS, RECENT_DELTA_BYTES),
+ * topic's sockets. Kept here as well (RecentDeltas, as ViewHub keeps them),
  * they answer a catching-up client's "what since my seq" without a round trip, and without a copy
  * of those deltas per client: 100 clients joining a view at once would otherwise each be sent the
  * same two megabytes across threads.
@@ -11,13 +11,12 @@
  * was dropped and made again on the model thread, or a delta was not seen here), the copy starts
  * again from there, and what it cannot answer is asked of the model thread.
  */
-import { RECENT_DELTAS, RECENT_DELTA_BYTES } from '../views/hub';
+import { RecentDeltas } from '../views/recent-deltas';
 
 interface Mirror {
   /** The topic's seq: the last delta published. */
   seq: number;
-  recent: Array<{ seq: number; message: string }>;
-  bytes: number;
+  recent: RecentDeltas;
 }
 
 export class TopicMirrors {
@@ -45,21 +44,16 @@ export class TopicMirrors {
   opened(topic: string, seq: number): void {
     if (!this.watchers.has(topic)) return;
     const m = this.topics.get(topic);
-    if (m === undefined || m.seq !== seq) this.topics.set(topic, { seq, recent: [], bytes: 0 });
+    if (m === undefined || m.seq !== seq) this.topics.set(topic, { seq, recent: new RecentDeltas() });
   }
 
   /** A delta the model thread published. */
   published(topic: string, seq: number, message: string): void {
     const m = this.topics.get(topic);
     if (m === undefined) return;
-    if (seq !== m.seq + 1) {
-      m.recent = [];
-      m.bytes = 0;
-    }
+    if (seq !== m.seq + 1) m.recent.clear();
     m.seq = seq;
-    m.recent.push({ seq, message });
-    m.bytes += message.length;
-    while (m.recent.length > RECENT_DELTAS || (m.bytes > RECENT_DELTA_BYTES && m.recent.length > 0)) m.bytes -= m.recent.shift()!.message.length;
+    m.recent.push(seq, message);
   }
 
   /**
@@ -70,11 +64,8 @@ export class TopicMirrors {
     const m = this.topics.get(topic);
     if (m === undefined || seq > m.seq) return undefined;
     if (seq === m.seq) return { seq, messages: [], current: true };
-    const first = m.recent[0];
-    if (first === undefined || first.seq > seq + 1) return undefined;
-    const messages: string[] = [];
-    for (const d of m.recent) if (d.seq > seq) messages.push(d.message);
-    return { seq: m.seq, messages, current: true };
+    const messages = m.recent.since(seq);
+    return messages === null ? undefined : { seq: m.seq, messages, current: true };
   }
 
   clear(): void {

@@ -25,6 +25,7 @@ import type { LiveModel, ChangeSet } from '../model';
 import { VIEW_IDS, VIEWS, filterKey, type Filters, type ViewId } from './catalog';
 import { passes } from './filter';
 import { GroupCounts } from './counts';
+import { RecentDeltas } from './recent-deltas';
 import { ChangeClassifier, ViewRenderer, nodePatch, sameParts, type RenderedNode, type RenderedView } from './render';
 
 export interface Topic {
@@ -55,18 +56,11 @@ export interface Topic {
    * Dropped after FULL_REUSE_MS.
    */
   catchups: Map<number, { seq: number; message: string; at: number }>;
-  /**
-   * The last deltas published, oldest first (at most RECENT_DELTAS and RECENT_DELTA_BYTES):
-   * a client still receiving a full view at seq n is not subscribed yet, and is sent
-   * n+1… from here before it joins the topic.
-   */
-  recent: Array<{ seq: number; message: string }>;
-  recentBytes: number;
+  /** The last deltas published (recent-deltas.ts). */
+  recent: RecentDeltas;
 }
 
-/** Bounds of a topic's recent deltas (per topic; a few topics per view). */
-export const RECENT_DELTAS = 64;
-export const RECENT_DELTA_BYTES = 2 * 1024 * 1024;
+export { RECENT_DELTAS, RECENT_DELTA_BYTES } from './recent-deltas';
 /** Removed ids a topic remembers for catch-ups (see Topic.changedAt); per topic. */
 export const MAX_TOMBSTONES = 10_000;
 /**
@@ -295,7 +289,7 @@ export class ViewHub {
       if (t.view !== view) continue;
       const msg = this.deltaMessage(t, r, ids, pending);
       if (msg !== null) {
-        remember(t, msg);
+        t.recent.push(t.seq, msg);
         this.opts.publish(t.name, msg);
         published.push(t.name);
       }
@@ -364,7 +358,7 @@ export class ViewHub {
       const r = this.renders.get(view) ?? this.renderNow(view);
       const nodes = new Map<string, RenderedNode>();
       for (const [id, n] of r.nodes) if (passes(filters, n.facets)) nodes.set(id, n);
-      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null, changedAt: new Map(), floor: 0, catchups: new Map(), recent: [], recentBytes: 0 };
+      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null, changedAt: new Map(), floor: 0, catchups: new Map(), recent: new RecentDeltas() };
       this.topics.set(name, t);
       this.watched.set(view, (this.watched.get(view) ?? 0) + 1);
       const timer = this.idle.get(view);
@@ -400,14 +394,10 @@ export class ViewHub {
     const t = this.topics.get(topic);
     if (!t) return null;
     if (t.seq === seq) return { seq, messages: [], current: true };
-    const kept = (from: number): string[] | null => {
-      const first = t.recent[0];
-      return first !== undefined && first.seq <= from + 1 ? t.recent.filter((d) => d.seq > from).map((d) => d.message) : null;
-    };
-    const deltas = kept(seq);
+    const deltas = t.recent.since(seq);
     if (deltas !== null) return { seq: t.seq, messages: deltas, current: true };
     const shared = t.catchups.get(seq);
-    if (shared !== undefined && (shared.seq === t.seq || kept(shared.seq) !== null)) return { seq: shared.seq, messages: [shared.message], current: shared.seq === t.seq };
+    if (shared !== undefined && (shared.seq === t.seq || t.recent.since(shared.seq) !== null)) return { seq: shared.seq, messages: [shared.message], current: shared.seq === t.seq };
     if (seq < t.floor) return null;
     const message = catchupMessage(t, seq);
     t.catchups.set(seq, { seq: t.seq, message, at: performance.now() });
@@ -483,9 +473,3 @@ function catchupMessage(t: Topic, base: number): string {
   return `${messageHead(t, 'catchup')},"base":${base},"add":[${add.join(',')}],"remove":${JSON.stringify(remove)}}`;
 }
 
-/** Keeps a published delta among the topic's recent ones, within the bounds. */
-function remember(t: Topic, message: string): void {
-  t.recent.push({ seq: t.seq, message });
-  t.recentBytes += message.length;
-  while (t.recent.length > RECENT_DELTAS || (t.recentBytes > RECENT_DELTA_BYTES && t.recent.length > 0)) t.recentBytes -= t.recent.shift()!.message.length;
-}
