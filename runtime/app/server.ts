@@ -236,10 +236,10 @@ export class MonitoringApp {
     );
 
     route(app, 'get', '/api/topology', def('views'), deps, async () => {
-      const counts = await this.modelThread.call('views');
+      const counts = await this.modelThread.call('viewNodes');
       return {
         status: 200,
-        json: counts.map(({ id: v, nodes }) => ({
+        json: counts.map(({ view: v, nodes }) => ({
           id: v,
           label: VIEWS[v].label,
           nodes,

@@ -8,7 +8,7 @@ import type { ModelEvent, ModelService } from './service';
 /** The ModelService methods the front thread may call. */
 export const SERVICE_METHODS = [
   'report',
-  'views',
+  'viewNodes',
   'viewJson',
   'node',
   'probes',

@@ -12,7 +12,6 @@
  * Every method's arguments and result cross threads by structured clone: plain data only.
  */
 import { getHeapStatistics } from 'node:v8';
-import type { ReportAccepted } from '../../control/protocol';
 import { TOPOLOGY_NAMES, type ControlId, type TopologyName } from '../../report';
 import { ingestReport, type IntakeLimits, type IntakeOutcome } from '../ingest';
 import { LiveModel, type MergedNode, type ModelOptions, type ProbeInfo } from '../model';
@@ -56,11 +55,6 @@ export interface ModelStats {
   heap: { used: number; total: number };
 }
 
-export interface ViewSummary {
-  id: ViewId;
-  nodes: number;
-}
-
 export class ModelService {
   readonly model: LiveModel;
   readonly hub: ViewHub;
@@ -102,8 +96,9 @@ export class ModelService {
     return ingestReport(this.model, Buffer.from(body.buffer, body.byteOffset, body.byteLength), this.opts.intake, owner, arrivedAt);
   }
 
-  views(): ViewSummary[] {
-    return VIEW_IDS.map((id) => ({ id, nodes: this.hub.nodeCount(id) }));
+  /** Nodes per view (kept from the model's changes: counting renders nothing). */
+  viewNodes(): Array<{ view: ViewId; nodes: number }> {
+    return VIEW_IDS.map((view) => ({ view, nodes: this.hub.nodeCount(view) }));
   }
 
   /** One view as the REST answer's JSON text. */
@@ -147,7 +142,7 @@ export class ModelService {
     return {
       probes: { live, stale },
       containers: this.model.topology('container').size,
-      viewNodes: VIEW_IDS.map((view) => ({ view, nodes: this.hub.nodeCount(view) })),
+      viewNodes: this.viewNodes(),
       heap: heapNow(),
     };
   }
@@ -227,5 +222,3 @@ export interface ModelInspection {
   /** Topics somebody watches. */
   topics: number;
 }
-
-export type { ReportAccepted };
