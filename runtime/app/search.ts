@@ -398,19 +398,12 @@ export class SearchIndex {
     if (m === 0) return [];
     const nums = this.survivors;
     const candidates = this.matched;
-    const acc = this.acc;
-    const labelLen = this.labelLen;
-    const span = LABEL_LENGTH_SPAN;
-    const keyOf = (num: number): number => {
-      const l = labelLen[num]!;
-      return acc[num]! * span - (l < span - 1 ? l : span - 1);
-    };
     const keys = new Float64Array(m);
     let size = 0;
     let c = 0;
     for (let x = 0; x < n; x++) {
       const num = nums[x]!;
-      const key = keyOf(num);
+      const key = this.rankKey(num);
       if (size < m) {
         candidates[c++] = num;
         let i = size++;
@@ -445,7 +438,7 @@ export class SearchIndex {
     const idOf = (num: number): string => this.byNum[num]!.id;
     for (let x = 0; x < c; x++) {
       const num = candidates[x]!;
-      const key = keyOf(num);
+      const key = this.rankKey(num);
       if (key > kth) {
         out.push(num);
         continue;
