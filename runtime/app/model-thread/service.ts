@@ -149,8 +149,8 @@ export class ModelService {
 
   /**
    * One more subscriber of a view and filters: the topic, its seq, and its full message, or null
-   * when that is the full message at `haveSeq`, which the front thread holds already (FullCopies
-   * in client.ts: 100 clients joining a 15 MB view need one copy of it, not 100).
+   * when that is the full message at `haveSeq`, which the front thread holds already
+   * (`ModelThread.subscribe` in client.ts: 100 clients joining a 15 MB view need one copy of it, not 100).
    */
   subscribe(view: ViewId, filters: Filters, haveSeq = -1): { topic: string; full: string | null; seq: number; topicSeq: number } {
     const r = this.hub.subscribe(view, filters);
