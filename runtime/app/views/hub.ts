@@ -105,6 +105,14 @@ export class ViewHub {
   private readonly dirty = new Set<ViewId>(VIEW_IDS);
   private readonly pending = new Map<ViewId, Pending>();
   private readonly topics = new Map<string, Topic>();
+  /**
+   * Where a topic made from now on starts its seq: past every seq a dropped topic reached. A
+   * topic dropped (its last subscriber gone) and made again is a new state history under the
+   * same name; starting it past the old one's seqs keeps (topic, seq) the name of one state for
+   * good, which what others keep by that key relies on (the front thread's held full views,
+   * catch-ups and delta copies, model-thread/client.ts).
+   */
+  private nextTopicSeq = 0;
   /** Topics per watched view. */
   private readonly watched = new Map<ViewId, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -358,7 +366,8 @@ export class ViewHub {
       const r = this.renders.get(view) ?? this.renderNow(view);
       const nodes = new Map<string, RenderedNode>();
       for (const [id, n] of r.nodes) if (passes(filters, n.facets)) nodes.set(id, n);
-      t = { name, view, filters, seq: 0, nodes, subscribers: 0, full: null, changedAt: new Map(), floor: 0, catchups: new Map(), recent: new RecentDeltas() };
+      const seq = this.nextTopicSeq;
+      t = { name, view, filters, seq, nodes, subscribers: 0, full: null, changedAt: new Map(), floor: seq, catchups: new Map(), recent: new RecentDeltas() };
       this.topics.set(name, t);
       this.watched.set(view, (this.watched.get(view) ?? 0) + 1);
       const timer = this.idle.get(view);
@@ -410,6 +419,7 @@ export class ViewHub {
     t.subscribers--;
     if (t.subscribers <= 0) {
       this.topics.delete(topic);
+      this.nextTopicSeq = Math.max(this.nextTopicSeq, t.seq + 1);
       const n = (this.watched.get(t.view) ?? 1) - 1;
       if (n > 0) this.watched.set(t.view, n);
       else {
