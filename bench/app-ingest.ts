@@ -13,9 +13,12 @@
  * A/B: `--baseline DIR` runs the model from a copy of build/ made before a change (e.g. a git
  * worktree's build/), with `--baseline-ring N` samples per metric in its reports (what probes sent
  * then: 8 before round 9, when the app began keeping the history); `--ring N` for this build
- * (default the probe's `DEFAULT_RING`).
+ * (default the probe's `DEFAULT_RING`). `--deltas whole|patches` and `--baseline-deltas`: how the
+ * deltas carry a changed node (test/app/fleet.ts `patchDeltas`; default whole); `--baseline
+ * source` runs the baseline from this tree, e.g. to compare the two forms:
  *
  *     npx tsx bench/app-ingest.ts --probes 1000 --rounds 12 --runs 3 --baseline /tmp/wt/build --baseline-ring 8
+ *     npx tsx bench/app-ingest.ts --probes 1000 --runs 3 --deltas patches --baseline source
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -29,6 +32,7 @@ interface RunResult {
   variant: string;
   build: string;
   ring: number;
+  deltas: 'patches' | 'whole';
   probes: number;
   reports: number;
   textKbMean: number;
@@ -53,12 +57,13 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 async function runOne(): Promise<void> {
   const build = flag('build', '');
   const ring = numberFlag('ring', DEFAULT_RING);
+  const deltas = deltasFlag('deltas');
   const probesN = numberFlag('probes', 1000);
   const rounds = numberFlag('rounds', 12);
   if (rounds < 3) throw new Error('--rounds must be at least 3 (two load and settle the model)');
   const { LiveModel } = build === '' ? modelSource : (require(join(build, 'runtime/app/model.js')) as typeof modelSource);
   const tpl = await loadTemplates();
-  const shape: FleetShape = { probes: probesN, containersPerProbe: 10, processesPerProbe: 40, connectionsPerProbe: 3, slidingRings: true, ring };
+  const shape: FleetShape = { probes: probesN, containersPerProbe: 10, processesPerProbe: 40, connectionsPerProbe: 3, slidingRings: true, ring, patchDeltas: deltas === 'patches' };
   const probes = Array.from({ length: probesN }, (_, i) => new SimProbe(i, shape, tpl));
   let now = 1_800_000_000_000;
   const model = new LiveModel({ intervalMs: 15_000, now: () => now });
@@ -87,6 +92,7 @@ async function runOne(): Promise<void> {
     variant: flag('variant', 'this build'),
     build: build || 'source',
     ring,
+    deltas,
     probes: probesN,
     reports: texts,
     textKbMean: Math.round(bytes / texts / 100) / 10,
@@ -97,10 +103,17 @@ async function runOne(): Promise<void> {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-function spawnRun(variant: string, build: string, ring: string): RunResult {
+function deltasFlag(name: string): 'patches' | 'whole' {
+  const v = flag(name, 'whole');
+  if (v !== 'patches' && v !== 'whole') throw new Error(`--${name} must be patches or whole, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+function spawnRun(variant: string, build: string, ring: string, deltas: 'patches' | 'whole'): RunResult {
   const args = ['--max-semi-space-size=16', '--expose-gc', '--import', 'tsx', __filename, '--role', 'run', '--variant', variant, '--probes', flag('probes', '1000'), '--rounds', flag('rounds', '12')];
   if (build !== '') args.push('--build', build);
   if (ring !== '') args.push('--ring', ring);
+  args.push('--deltas', deltas);
   const r = spawnSync(process.execPath, args, { cwd: join(__dirname, '..'), encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`${variant} run failed (${r.status}): ${r.stderr}`);
   const last = r.stdout.trim().split('\n').at(-1)!;
@@ -116,20 +129,23 @@ async function main(): Promise<void> {
     // Alternated, the baseline first in odd runs: a slow spell of the machine falls on both.
     const order = baseline === '' ? ['this'] : i % 2 === 0 ? ['baseline', 'this'] : ['this', 'baseline'];
     for (const v of order) {
-      const res = v === 'baseline' ? spawnRun('baseline', baseline, flag('baseline-ring', '')) : spawnRun('this build', '', flag('ring', ''));
+      const res =
+        v === 'baseline'
+          ? spawnRun('baseline', baseline === 'source' ? '' : baseline, flag('baseline-ring', ''), deltasFlag('baseline-deltas'))
+          : spawnRun('this build', '', flag('ring', ''), deltasFlag('deltas'));
       process.stdout.write(JSON.stringify({ ...res, run: i + 1 }) + '\n');
       results.push(res);
     }
   }
   const of = (variant: string) => results.filter((r) => r.variant === variant);
   const summary = (rs: RunResult[]) =>
-    rs.length === 0 ? null : { ring: rs[0]!.ring, textKbMean: rs[0]!.textKbMean, wallMsPerReport: rs.map((r) => r.wallMsPerReport), cpuMsPerReport: rs.map((r) => r.cpuMsPerReport), cpuMsMedian: median(rs.map((r) => r.cpuMsPerReport)) };
+    rs.length === 0 ? null : { ring: rs[0]!.ring, deltas: rs[0]!.deltas, textKbMean: rs[0]!.textKbMean, wallMsPerReport: rs.map((r) => r.wallMsPerReport), cpuMsPerReport: rs.map((r) => r.cpuMsPerReport), cpuMsMedian: median(rs.map((r) => r.cpuMsPerReport)) };
   const mine = summary(of('this build'))!;
   const base = summary(of('baseline'));
   process.stdout.write(JSON.stringify({ bench: 'app-ingest', summary: true, probes: Number(flag('probes', '1000')), thisBuild: mine, baseline: base, cpuRatio: base ? r3(mine.cpuMsMedian / base.cpuMsMedian) : null }) + '\n');
   process.stdout.write(
-    `app-ingest: this build ${mine.cpuMsMedian} ms of CPU per report (${mine.textKbMean} KB of JSON, ring ${mine.ring})` +
-      (base ? `, baseline ${base.cpuMsMedian} ms (${base.textKbMean} KB, ring ${base.ring}): ${r3(mine.cpuMsMedian / base.cpuMsMedian)} of it` : '') +
+    `app-ingest: this build ${mine.cpuMsMedian} ms of CPU per report (${mine.textKbMean} KB of JSON, ring ${mine.ring}, deltas ${mine.deltas})` +
+      (base ? `, baseline ${base.cpuMsMedian} ms (${base.textKbMean} KB, ring ${base.ring}, deltas ${base.deltas}): ${r3(mine.cpuMsMedian / base.cpuMsMedian)} of it` : '') +
       '\n',
   );
 }

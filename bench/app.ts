@@ -82,6 +82,14 @@ if (RINGS !== 'sliding' && RINGS !== 'recomputed') throw new Error(`--rings must
  */
 const RING = flag('ring', '');
 if (RING !== '' && !(Number.isInteger(Number(RING)) && Number(RING) >= 1)) throw new Error(`--ring must be a whole number of samples, not ${JSON.stringify(RING)}`);
+/**
+ * `--deltas whole|patches`: how the simulated probes' deltas carry a changed node (test/app/fleet.ts
+ * `patchDeltas`). `whole` (default) stands in for the full report the real probe sends every
+ * interval; `patches` (runtime/report/schema.ts NodePatch, what the probe's event deltas use) shows
+ * what deltas between full reports would cost the app.
+ */
+const DELTAS = flag('deltas', 'whole');
+if (DELTAS !== 'patches' && DELTAS !== 'whole') throw new Error(`--deltas must be patches or whole, not ${JSON.stringify(DELTAS)}`);
 /** Pause between two search queries of the search client. */
 const SEARCH_PAUSE_MS = 100;
 
@@ -414,6 +422,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     processes: shape.probes * shape.processesPerProbe,
     intervalS: intervalMs / 1000,
     rings: shape.slidingRings ? 'sliding' : 'recomputed',
+    deltas: shape.patchDeltas === true ? 'patches' : 'whole',
     samplesPerReport: shape.ring ?? DEFAULT_RING,
     windowS: r2(windowS),
     reportsApplied: reports,
@@ -487,6 +496,7 @@ async function main(): Promise<void> {
       processesPerProbe: Number(flag('processes', '40')),
       connectionsPerProbe: Number(flag('connections', '3')),
       slidingRings: RINGS === 'sliding',
+      patchDeltas: DELTAS === 'patches',
       ...(RING !== '' ? { ring: Number(RING) } : {}),
     };
     results.push(await runFleet(shape, clientsN, intervalMs, seconds));

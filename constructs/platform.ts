@@ -34,8 +34,10 @@ export const SYNC_WAVES = {
   'mesos-agent': 2,
   marathon: 3,
   observability: 4,
-  'monitoring-probe': 5,
+  // The app before its probes: an app reads every report form of the probes before it (a probe
+  // of this build sends deltas as patches, which an older app refuses as an unknown field).
   'monitoring-app': 5,
+  'monitoring-probe': 6,
   'zk-sync': 5,
 } as const;
 export type PartName = keyof typeof SYNC_WAVES;

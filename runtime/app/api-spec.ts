@@ -76,6 +76,10 @@ export const COMPONENTS: Record<string, Schema> = {
       timestamp: { type: 'integer', minimum: 0 },
       topologies: { type: 'object' },
       removed: { type: 'object', description: 'Deltas only' },
+      patches: {
+        type: 'object',
+        description: 'Deltas only, optional: by topology, nodes of the base that changed, each as the members that differ from the base (latest, metrics, adjacency, parents, controls), each member whole',
+      },
       errors: { type: 'array' },
     },
   },

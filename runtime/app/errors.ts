@@ -31,6 +31,7 @@ export type AppErrorCode =
   | 'E_REPORT_VERSION'
   | 'E_REPORT_KIND'
   | 'E_DELTA_BASE_MISMATCH'
+  | 'E_DELTA_PATCH'
   | 'E_WIRE_TOO_LARGE'
   | 'E_WIRE_CORRUPT';
 

@@ -25,6 +25,7 @@
  */
 import {
   asFullReport,
+  expandPatches,
   LIMITS,
   mergeNodes,
   sameNode,
@@ -162,6 +163,15 @@ export class LiveModel {
       throw new AppError(403, 'PROBE_MISMATCH', `probe ${report.probeId} reports with another token`, 'probeId');
     }
     if (probe && report.seq <= probe.info.seq) return { seq: probe.info.seq, applied: false, changedNodes: 0 };
+    if (report.kind === 'delta') {
+      if (!probe || probe.base.seq !== report.baseSeq) {
+        throw new AppError(409, 'DELTA_BASE_UNKNOWN', `base report #${report.baseSeq} of probe ${report.probeId} is not held; send a full report`, 'baseSeq');
+      }
+      if (probe.base.hostId !== report.hostId) throw new AppError(400, 'BAD_REQUEST', 'a delta cannot change the host of its base', 'hostId');
+      // Patched nodes made whole from the base (a ReportError, 400, for an id the base lacks);
+      // they share the base's unchanged members, which sharing below then finds equal at once.
+      report = expandPatches(report, probe.base);
+    }
     // Share what did not change with the probe's previous picture (see share.ts): without it a
     // parsed report shares nothing with the last one, and base and current are two full copies.
     report = this.share(report, probe?.current ?? null);
@@ -169,13 +179,9 @@ export class LiveModel {
     let next: FullReport;
     let touched: Record<TopologyName, readonly string[]> = NOTHING_TOUCHED;
     if (report.kind === 'delta') {
-      if (!probe || probe.base.seq !== report.baseSeq) {
-        throw new AppError(409, 'DELTA_BASE_UNKNOWN', `base report #${report.baseSeq} of probe ${report.probeId} is not held; send a full report`, 'baseSeq');
-      }
-      if (probe.base.hostId !== report.hostId) throw new AppError(400, 'BAD_REQUEST', 'a delta cannot change the host of its base', 'hostId');
       // Nothing can fail from here on: the probe's current picture is updated in place.
-      ({ current: next, touched } = this.currentWithDelta(probe, report, changes));
-      if (probe.info.state === 'stale') for (const t of TOPOLOGY_NAMES) for (const id in next.topologies[t].nodes) changes[t].add(id);
+      ({ current: next, touched } = this.currentWithDelta(probe!, report, changes));
+      if (probe!.info.state === 'stale') for (const t of TOPOLOGY_NAMES) for (const id in next.topologies[t].nodes) changes[t].add(id);
     } else {
       next = report;
     }

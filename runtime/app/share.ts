@@ -76,11 +76,13 @@ export class NodeSharer {
   /** `next` rebuilt to share with `prev` (the same node's previous picture, if any); `prev` itself when equal. */
   node(next: ReportNode, prev: ReportNode | undefined): ReportNode {
     if (next === prev) return next;
-    const latest = this.latest(next.latest, prev?.latest);
-    const metrics = this.metrics(next.metrics, prev?.metrics);
-    const adjacency = this.ids(next.adjacency, prev?.adjacency);
-    const parents = this.parents(next.parents, prev?.parents);
-    const controls = next.controls === undefined ? undefined : this.controls(next.controls, prev?.controls);
+    // A member that is the previous picture's own object (a delta's patch left it out: see
+    // model.ts, expandPatches) is kept as it is, not compared entry by entry.
+    const latest = next.latest === prev?.latest ? next.latest : this.latest(next.latest, prev?.latest);
+    const metrics = next.metrics === prev?.metrics ? next.metrics : this.metrics(next.metrics, prev?.metrics);
+    const adjacency = next.adjacency === prev?.adjacency ? next.adjacency : this.ids(next.adjacency, prev?.adjacency);
+    const parents = next.parents === prev?.parents ? next.parents : this.parents(next.parents, prev?.parents);
+    const controls = next.controls === undefined ? undefined : next.controls === prev?.controls ? next.controls : this.controls(next.controls, prev?.controls);
     if (
       prev !== undefined &&
       latest === prev.latest &&

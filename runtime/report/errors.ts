@@ -9,6 +9,7 @@ export type ReportErrorCode =
   | 'E_REPORT_VERSION' // a report version this build does not read
   | 'E_REPORT_KIND' // a full report was expected and a delta given, or the reverse
   | 'E_DELTA_BASE_MISMATCH' // a delta applied to a full report that is not its base
+  | 'E_DELTA_PATCH' // a delta patches a node its base does not have
   | 'E_WIRE_TOO_LARGE' // encoded or decoded size over the wire limit (e.g. a gzip bomb)
   | 'E_WIRE_CORRUPT' // not gzip, or not JSON inside
   | 'E_RECORD_FORMAT' // a recording file that is not one, or is truncated

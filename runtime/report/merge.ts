@@ -8,6 +8,7 @@
  *   metric samples: union by timestamp, newest `maxSamplesPerMetric` kept;
  *   adjacency and parents: sorted set union; controls: newest set wins.
  * - `diffReports(base, next)` → the delta that brings `base` to `next`.
+ * - `expandPatches(delta, base)` → the same delta with its patches as whole nodes.
  * - `applyDelta(base, delta)` → the full report the delta describes.
  *
  * Outputs share unchanged sub-objects with their inputs instead of copying them;
@@ -24,6 +25,7 @@ import {
   type LatestValue,
   type Metric,
   type NodeControls,
+  type NodePatch,
   type ReportNode,
   type Sample,
   type Topologies,
@@ -283,26 +285,52 @@ export function sameNode(a: ReportNode, b: ReportNode): boolean {
 }
 
 /**
- * The delta that turns `base` into `next` (two full reports of one probe):
- * the nodes of `next` that are new or differ, whole, and the ids of `base` gone
- * from `next`. Header fields come from `next`; errors are always carried whole.
+ * The members of `next` that differ from `old` (the same node in the delta's base), or null when
+ * `next` lacks a member `old` has (a patch cannot say "gone"; the node is then sent whole).
+ */
+function patchOf(old: ReportNode, next: ReportNode): NodePatch | null {
+  if (old.controls !== undefined && next.controls === undefined) return null;
+  const p: { -readonly [K in keyof ReportNode]?: ReportNode[K] } = {};
+  if (!sameRecord(old.latest, next.latest, sameLatest)) p.latest = next.latest;
+  if (!sameRecord(old.metrics, next.metrics, sameMetric)) p.metrics = next.metrics;
+  if (!sameStrings(old.adjacency, next.adjacency)) p.adjacency = next.adjacency;
+  if (!sameRecord(old.parents as Record<string, readonly string[]>, next.parents as Record<string, readonly string[]>, sameStrings)) p.parents = next.parents;
+  const co = old.controls;
+  const cn = next.controls;
+  if (cn !== undefined && (co === undefined || co.ts !== cn.ts || !sameStrings(co.ids, cn.ids))) p.controls = cn;
+  return p;
+}
+
+/**
+ * The delta that turns `base` into `next` (two full reports of one probe): the nodes of `next`
+ * that `base` has and that differ, as patches (the members that differ); new nodes, and changed
+ * ones that lost a member, whole; the ids of `base` gone from `next`. Header fields come from
+ * `next`; errors are always carried whole.
  */
 export function diffReports(base: FullReport, next: FullReport): DeltaReport {
   const topologies = {} as Record<TopologyName, Topology>;
   const removed: Partial<Record<TopologyName, string[]>> = {};
+  const patches: Partial<Record<TopologyName, Record<string, NodePatch>>> = {};
   for (const name of TOPOLOGY_NAMES) {
     const before = base.topologies[name].nodes;
     const after = next.topologies[name].nodes;
     const changed: Record<string, ReportNode> = {};
+    let patched: Record<string, NodePatch> | null = null;
     for (const id of Object.keys(after)) {
       const n = after[id]!;
       const old = Object.prototype.hasOwnProperty.call(before, id) ? before[id] : undefined;
-      if (old === undefined || !sameNode(old, n)) changed[id] = n;
+      if (old === undefined) changed[id] = n;
+      else if (old !== n && !sameNode(old, n)) {
+        const p = patchOf(old, n);
+        if (p === null) changed[id] = n;
+        else (patched ??= {})[id] = p;
+      }
     }
     const gone: string[] = [];
     for (const id of Object.keys(before)) if (!Object.prototype.hasOwnProperty.call(after, id)) gone.push(id);
     topologies[name] = { nodes: changed };
     if (gone.length > 0) removed[name] = gone.sort();
+    if (patched !== null) patches[name] = patched;
   }
   return {
     version: next.version,
@@ -314,12 +342,53 @@ export function diffReports(base: FullReport, next: FullReport): DeltaReport {
     timestamp: next.timestamp,
     topologies,
     removed,
+    ...(Object.keys(patches).length > 0 ? { patches } : {}),
     errors: next.errors,
   };
 }
 
+/**
+ * The node a patch makes of the base's node: the base's members, the patch's where it has them,
+ * in the base node's key order (a model's fingerprint and serialisations read it).
+ */
+export function patchedNode(old: ReportNode, patch: NodePatch): ReportNode {
+  const out: Record<string, unknown> = {};
+  for (const k in old) out[k] = Object.prototype.hasOwnProperty.call(patch, k) ? patch[k as keyof ReportNode] : old[k as keyof ReportNode];
+  for (const k in patch) if (!Object.prototype.hasOwnProperty.call(out, k)) out[k] = patch[k as keyof ReportNode];
+  return out as unknown as ReportNode;
+}
+
+/**
+ * The delta with its patches made whole nodes of `base` (its base full report), and no patches:
+ * what an older reader of deltas (one node whole per change) takes. Throws E_DELTA_BASE_MISMATCH
+ * when `base` is not the delta's base, E_DELTA_PATCH when a patched id is not in it.
+ */
+export function expandPatches(delta: DeltaReport, base: FullReport): DeltaReport {
+  const patches = delta.patches;
+  if (patches === undefined) return delta;
+  if (base.probeId !== delta.probeId || base.seq !== delta.baseSeq) {
+    throw new ReportError('E_DELTA_BASE_MISMATCH', `delta ${delta.probeId}#${delta.seq} applies to #${delta.baseSeq}, not to ${base.probeId}#${base.seq}`);
+  }
+  const topologies = { ...delta.topologies } as Record<TopologyName, Topology>;
+  for (const name of TOPOLOGY_NAMES) {
+    const patched = patches[name];
+    if (patched === undefined) continue;
+    const baseNodes = base.topologies[name].nodes;
+    const nodes: Record<string, ReportNode> = { ...delta.topologies[name].nodes };
+    for (const id in patched) {
+      const old = Object.prototype.hasOwnProperty.call(baseNodes, id) ? baseNodes[id] : undefined;
+      if (old === undefined) throw new ReportError('E_DELTA_PATCH', `base report #${base.seq} has no node ${id} to patch; send it whole`, `patches.${name}[${JSON.stringify(id)}]`);
+      nodes[id] = patchedNode(old, patched[id]!);
+    }
+    topologies[name] = { nodes };
+  }
+  const { patches: _, ...rest } = delta;
+  return { ...rest, topologies };
+}
+
 /** True when a delta carries no node change and no removal. */
 export function isEmptyDelta(delta: DeltaReport): boolean {
+  if (delta.patches !== undefined && Object.keys(delta.patches).length > 0) return false;
   for (const name of TOPOLOGY_NAMES) {
     if (Object.keys(delta.topologies[name].nodes).length > 0) return false;
     if ((delta.removed[name]?.length ?? 0) > 0) return false;
@@ -342,6 +411,7 @@ export function applyDelta(base: FullReport, delta: DeltaReport): FullReport {
       `delta ${delta.probeId}#${delta.seq} applies to #${delta.baseSeq}, not to ${base.probeId}#${base.seq}`,
     );
   }
+  delta = expandPatches(delta, base);
   const topologies = {} as Record<TopologyName, Topology>;
   for (const name of TOPOLOGY_NAMES) {
     const gone = delta.removed[name] ?? [];

@@ -23,7 +23,7 @@ const KEY_CHARS = /^[a-z][a-z0-9_.-]*$/;
 const TOPOLOGY_SET: ReadonlySet<string> = new Set(TOPOLOGY_NAMES);
 const CONTROL_SET: ReadonlySet<string> = new Set(CONTROL_IDS);
 const FULL_KEYS: ReadonlySet<string> = new Set(['version', 'kind', 'probeId', 'hostId', 'seq', 'timestamp', 'topologies', 'errors']);
-const DELTA_KEYS: ReadonlySet<string> = new Set([...FULL_KEYS, 'baseSeq', 'removed']);
+const DELTA_KEYS: ReadonlySet<string> = new Set([...FULL_KEYS, 'baseSeq', 'removed', 'patches']);
 const NODE_KEYS: ReadonlySet<string> = new Set(['latest', 'metrics', 'adjacency', 'parents', 'controls']);
 const ERROR_KEYS: ReadonlySet<string> = new Set(['probeId', 'collector', 'code', 'message', 'ts', 'count']);
 
@@ -119,8 +119,11 @@ function key(k: string, at: () => string): void {
  * The node being checked. Paths are built from it only when a check fails, so
  * the success path allocates no strings and no closures per value.
  */
-const cursor = { topology: '', id: '' };
-const nodePath = (rest: string): string => `topologies.${cursor.topology}.nodes${seg(cursor.id)}${rest}`;
+const cursor = { at: '', id: '' };
+/** Where a topology's nodes and patches are, made once: the success path builds no strings. */
+const NODES_AT = Object.fromEntries(TOPOLOGY_NAMES.map((n) => [n, `topologies.${n}.nodes`])) as Record<TopologyName, string>;
+const PATCHES_AT = Object.fromEntries(TOPOLOGY_NAMES.map((n) => [n, `patches.${n}`])) as Record<TopologyName, string>;
+const nodePath = (rest: string): string => `${cursor.at}${seg(cursor.id)}${rest}`;
 const latestPath = (): string => nodePath('.latest');
 const metricsPath = (): string => nodePath('.metrics');
 const adjacencyPath = (): string => nodePath('.adjacency');
@@ -230,7 +233,7 @@ function topologies(x: unknown, budget: Budget): void {
     const ids = Object.keys(nodes);
     budget.nodes += ids.length;
     if (budget.nodes > LIMITS.maxNodes) overLimit(tpath() + '.nodes', `more than ${LIMITS.maxNodes} nodes in the report`);
-    cursor.topology = name;
+    cursor.at = NODES_AT[name];
     for (const id of ids) {
       cursor.id = id;
       nodeId(id, name, atNode);
@@ -267,6 +270,48 @@ function removed(x: unknown): void {
   }
 }
 
+/** A node patch (schema.ts NodePatch): some of a node's members, at least one, each as in a whole node. */
+function patch(x: unknown, budget: Budget): void {
+  const o = object(x, atNode);
+  let n = 0;
+  for (const k in o) {
+    if (!NODE_KEYS.has(k)) invalid(nodePath(seg(k)), 'unknown field');
+    n++;
+  }
+  if (n === 0) invalid(atNode(), 'an empty patch (a node that did not change is left out)');
+  if ('latest' in o) latest(o.latest);
+  if ('metrics' in o) metrics(o.metrics);
+  if ('adjacency' in o) {
+    budget.edges += idList(o.adjacency, null, LIMITS.maxAdjacencyPerNode, adjacencyPath);
+    if (budget.edges > LIMITS.maxEdges) overLimit(adjacencyPath(), `more than ${LIMITS.maxEdges} edges in the report`);
+  }
+  if ('parents' in o) parents(o.parents);
+  if ('controls' in o) controls(o.controls);
+}
+
+/** A delta's patches, by topology; checked after `topologies` and `removed`: an id is in one of the three only. */
+function patches(x: unknown, topologies: Obj, removed: Obj, budget: Budget): void {
+  const o = object(x, () => 'patches');
+  for (const k of Object.keys(o)) {
+    if (!TOPOLOGY_SET.has(k)) invalid('patches' + seg(k), 'not a topology');
+    const name = k as TopologyName;
+    const t = object(o[k], () => 'patches' + seg(k));
+    const ids = Object.keys(t);
+    budget.nodes += ids.length;
+    if (budget.nodes > LIMITS.maxNodes) overLimit('patches' + seg(k), `more than ${LIMITS.maxNodes} nodes in the report`);
+    const whole = (topologies[name] as Obj).nodes as Obj;
+    const gone = removed[name] !== undefined ? new Set(removed[name] as string[]) : null;
+    cursor.at = PATCHES_AT[name];
+    for (const id of ids) {
+      cursor.id = id;
+      nodeId(id, name, atNode);
+      if (Object.prototype.hasOwnProperty.call(whole, id)) invalid(atNode(), 'the node is also sent whole in this delta');
+      if (gone?.has(id)) invalid(atNode(), 'the node is also removed in this delta');
+      patch(t[id], budget);
+    }
+  }
+}
+
 function report(x: unknown): Report {
   const o = object(x, () => '');
   if (o.version !== REPORT_VERSION) {
@@ -285,6 +330,7 @@ function report(x: unknown): Report {
     count(o.baseSeq, () => 'baseSeq');
     if ((o.baseSeq as number) > (o.seq as number)) invalid('baseSeq', 'a delta cannot follow its own seq');
     removed(o.removed);
+    if ('patches' in o) patches(o.patches, o.topologies as Obj, o.removed as Obj, budget);
   }
   return o as unknown as Report;
 }

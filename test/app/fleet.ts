@@ -8,7 +8,7 @@
  * not finished); when one lands in test/fixtures/reports/, its container nodes
  * should replace `containerNode` below.
  */
-import { readRecording, containerNodeId, endpointNodeId, hostNodeId, podNodeId, processNodeId, emptyTopologies, diffReports, type FullReport, type Report, type ReportNode, type DeltaReport } from '../../runtime/report';
+import { readRecording, containerNodeId, endpointNodeId, hostNodeId, podNodeId, processNodeId, emptyTopologies, diffReports, expandPatches, type FullReport, type Report, type ReportNode, type DeltaReport } from '../../runtime/report';
 import { join } from 'node:path';
 import { DEFAULT_RING } from '../../runtime/probe/nodes';
 
@@ -47,6 +47,14 @@ export interface FleetShape {
    * probe sends one (the bench's replay timer is never that exact).
    */
   slidingRings?: boolean;
+  /**
+   * Deltas carry a changed node of the base as a patch (schema.ts NodePatch), as the probe's
+   * event deltas do. Default: whole nodes. The real probe sends a full report every interval and
+   * deltas only on engine events; the fleet's deltas between its full reports stand in for those
+   * full reports, which whole nodes do at about their cost (a delta is 90 % of its full report)
+   * and patches would not (docs/app.md, round 11).
+   */
+  patchDeltas?: boolean;
 }
 
 /**
@@ -210,7 +218,7 @@ export class SimProbe {
       return f;
     }
     const d: DeltaReport = diffReports(this.base, f);
-    return d;
+    return this.shape.patchDeltas === true ? d : expandPatches(d, this.base);
   }
 }
 

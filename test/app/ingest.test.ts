@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { gzipSync } from 'node:zlib';
-import { readRecording, type FullReport } from '../../runtime/report';
+import { expandPatches, readRecording, type FullReport } from '../../runtime/report';
 import { TokenStore, TokenConfigError } from '../../runtime/app/auth';
 import { RECORDING, SimProbe, loadTemplates } from './fleet';
 import { TOKENS, gzipJson, http, inspect, postReport, startApp } from './helpers';
@@ -92,6 +92,43 @@ t.test('a delta on a base the app holds applies; on another base it is 409 DELTA
   t.equal(res.status, 409);
   t.equal(res.json.error.code, 'DELTA_BASE_UNKNOWN');
   t.equal((await inspect(app)).fingerprint, before);
+});
+
+t.test('a delta\'s patches: the same model as the delta with whole nodes; a patch of a node the base lacks is 400 E_DELTA_PATCH', async (t) => {
+  const tpl = await loadTemplates();
+  const p = new SimProbe(1, { probes: 2, containersPerProbe: 2, processesPerProbe: 4, connectionsPerProbe: 1, patchDeltas: true }, tpl);
+  const full = p.next(1_000);
+  p.flip(0);
+  const delta = p.next(16_000);
+  if (delta.kind !== 'delta' || full.kind !== 'full') throw new Error('the fleet sends a full report, then a delta');
+  const patched = Object.values(delta.patches ?? {}).reduce((n, x) => n + Object.keys(x!).length, 0);
+  t.ok(patched > 0, `the delta patches ${patched} nodes`);
+  t.ok(JSON.stringify(delta).length * 2 < JSON.stringify(expandPatches(delta, full)).length, 'and is less than half the text of the same delta with whole nodes');
+  const fingerprints: string[] = [];
+  for (const form of [delta, expandPatches(delta, full)]) {
+    const app = await startApp();
+    t.teardown(() => app.stop());
+    t.equal((await postReport(app, full)).status, 202);
+    t.equal((await postReport(app, form)).status, 202);
+    const c = (await app.modelThread.call('merged', 'container', `container;${p.containerId(0)}`))!;
+    t.equal(c.node.latest.state!.v, 'paused', 'the delta changed the container');
+    fingerprints.push((await inspect(app)).fingerprint);
+  }
+  t.equal(fingerprints[0], fingerprints[1], 'patches and whole nodes make the same model');
+
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  t.equal((await postReport(app, full)).status, 202);
+  const before = (await inspect(app)).fingerprint;
+  const stranger = 'process;host-0001;999;1';
+  const bad = { ...delta, patches: { ...delta.patches, process: { ...delta.patches!.process, [stranger]: { latest: {} } } } };
+  const res = await postReport(app, bad);
+  t.equal(res.status, 400);
+  t.equal(res.json.error.code, 'E_DELTA_PATCH');
+  t.equal(res.json.error.path, `patches.process["${stranger}"]`);
+  t.match(res.json.error.message, /has no node .* to patch; send it whole/);
+  t.equal((await inspect(app)).fingerprint, before, 'the model is unchanged');
+  t.equal((await postReport(app, delta)).status, 202, 'and the good delta still applies');
 });
 
 t.test('hostile input: the right 4xx, the app stays up, the model unchanged', async (t) => {

@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import t from 'tap';
-import { decodeReport, containerNodeId, podNodeId, validateReport, type FullReport, type Report } from '../../runtime/report';
+import { decodeReport, containerNodeId, podNodeId, validateReport, type FullReport, type NodePatch, type Report, type TopologyName } from '../../runtime/report';
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { defaultCollectors } from '../../runtime/probe/collectors';
 import { ContainersCollector, controlsFor, labelKey } from '../../runtime/probe/collectors/containers';
@@ -17,6 +17,12 @@ import { Probe } from '../../runtime/probe/probe';
 import { Publisher } from '../../runtime/probe/publisher';
 import { ensureBusyboxImage, podmanSkipReason, removeContainer, runContainer, startPodmanEngine, uniqueContainerName, BUSYBOX_IMAGE } from '../helpers/podman';
 import { sleep } from './helpers';
+
+/** A node as a delta carries it: whole (new since its base), or the members that changed (a patch of the base's node). */
+function inDelta(r: Report | null, t: TopologyName, id: string): NodePatch | undefined {
+  if (r?.kind !== 'delta') return undefined;
+  return r.patches?.[t]?.[id] ?? r.topologies[t].nodes[id];
+}
 
 const IDLE = ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 0.2; done"];
 
@@ -124,7 +130,7 @@ t.test('with a real Podman engine', { skip: skip ?? false }, async (t) => {
       await sleep(100);
       const before = calls;
       const delta = await probe.deltaPass(['containers']);
-      state = delta?.topologies.container.nodes[containerNodeId(id)]?.latest.state?.v ?? state;
+      state = inDelta(delta, 'container', containerNodeId(id))?.latest?.state?.v ?? state;
       if (state !== 'paused') t.equal(calls, before, 'a delta pass before the event made no call');
     }
     t.equal(state, 'paused', 'the pause reached the table through the event stream');
@@ -187,13 +193,14 @@ t.test('with a real Podman engine', { skip: skip ?? false }, async (t) => {
     const started = Date.now();
     let hit: { report: Report; at: number } | undefined;
     while (!hit && Date.now() < started + 3_000) {
-      hit = received.find((x) => x.report.kind === 'delta' && x.report.topologies.container.nodes[containerNodeId(id)]?.latest.state?.v === 'running');
+      hit = received.find((x) => inDelta(x.report, 'container', containerNodeId(id))?.latest?.state?.v === 'running');
       if (!hit) await sleep(10);
     }
     t.ok(hit, 'a delta report with the container running arrived');
     const latency = hit!.at - started;
     t.ok(latency <= 1_000, `received ${latency} ms after the engine confirmed the start (${hit!.at - t0} ms after asking)`);
     t.equal(hit!.report.kind === 'delta' && hit!.report.baseSeq, first.seq, 'a delta on the first full report');
-    t.ok(Object.keys(hit!.report.topologies.process.nodes).length < Object.keys(first.topologies.process.nodes).length, 'small: not the whole process table');
+    const sent = hit!.report.kind === 'delta' ? Object.keys(hit!.report.topologies.process.nodes).length + Object.keys(hit!.report.patches?.process ?? {}).length : Infinity;
+    t.ok(sent < Object.keys(first.topologies.process.nodes).length, 'small: not the whole process table');
   });
 });

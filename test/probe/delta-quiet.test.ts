@@ -101,7 +101,7 @@ t.test('stream open: passes read the table; events refresh it; stats only off th
   fake.emit({ id: ID, action: 'pause', time: clock.now, attributes: {} });
   const delta = await probe.deltaPass(['containers']);
   t.equal(delta?.kind, 'delta', 'the event-triggered pass reports the change');
-  t.equal(delta?.topologies.container.nodes[NODE]?.latest.state?.v, 'paused', 'read from the table the event refreshed');
+  t.equal(delta?.kind === 'delta' ? delta.patches?.container?.[NODE]?.latest?.state?.v : undefined, 'paused', 'read from the table the event refreshed (the node of the base patched)');
   t.same(calls, ['list', 'inspect', 'report:delta'], `the event's refresh, no stats (${calls.join(',')})`);
   await settle();
   t.same(calls.slice(3), [], 'a delta pass schedules no upkeep');

@@ -232,5 +232,5 @@ t.test('a full pass lets go of the last full report and fragments before its col
   good.nodes = { 'process;h;1;1': n('a3') };
   const d = await probe.deltaPass(['good']);
   t.equal(d?.kind, 'delta');
-  t.same(Object.keys(d?.kind === 'delta' ? d.topologies.process.nodes : {}), ['process;h;1;1'], 'the delta against the new full report');
+  t.same(Object.keys(d?.kind === 'delta' ? (d.patches?.process ?? {}) : {}), ['process;h;1;1'], 'the delta against the new full report (its node patched)');
 });

@@ -2,6 +2,7 @@ import t from 'tap';
 import {
   applyDelta,
   diffReports,
+  expandPatches,
   isEmptyDelta,
   LIMITS,
   mergeNodes,
@@ -133,4 +134,49 @@ t.test('applyDelta refuses a delta of another base', async (t) => {
   const d = diffReports(report({}, { seq: 3 }), report({}, { seq: 5 }));
   t.throws(() => applyDelta(base, d), { code: 'E_DELTA_BASE_MISMATCH' });
   t.throws(() => applyDelta(base, { ...d, probeId: 'other/1', baseSeq: 4 }), { code: 'E_DELTA_BASE_MISMATCH' });
+});
+
+t.test('a changed node of the base is sent as the members that differ; one that lost a member, whole', async (t) => {
+  const controls = { ts: 1, ids: ['logs', 'stop'] } as const;
+  const latest = { name: { ts: 1, v: 'nginx' }, cmdline: { ts: 1, v: '/usr/bin/nginx -g daemon off;' } };
+  const base = deepFreeze(report({ process: { [P]: node({ latest, metrics: { cpu: { samples: [[1000, 1]] } }, controls }), [Q]: node({ controls }) } }, { seq: 1 }));
+  const next = deepFreeze(
+    report({ process: { [P]: node({ latest, metrics: { cpu: { samples: [[2000, 3]] } }, controls }), [Q]: node() } }, { seq: 2, timestamp: 2000 }),
+  );
+  const d = diffReports(base, next);
+  t.same(d.patches, { process: { [P]: { metrics: { cpu: { samples: [[2000, 3]] } } } } }, 'P: only its metrics');
+  t.same(Object.keys(d.topologies.process.nodes), [Q], 'Q lost its controls: sent whole');
+  t.ok(validateReport(JSON.parse(JSON.stringify(d))).ok);
+  const whole = expandPatches(d, base);
+  t.equal(whole.patches, undefined);
+  t.same(whole.topologies.process.nodes[P], next.topologies.process.nodes[P], 'made whole from the base');
+  t.same(Object.keys(whole.topologies.process.nodes[P]!), Object.keys(base.topologies.process.nodes[P]!), 'in the base node\'s key order');
+  t.equal(whole.topologies.process.nodes[P]!.latest, base.topologies.process.nodes[P]!.latest, 'sharing the base\'s unchanged members');
+  t.same(applyDelta(base, d), next);
+  t.notOk(isEmptyDelta(d));
+});
+
+t.test('expandPatches: a patch of a node the base lacks, or the wrong base, is an error', async (t) => {
+  const base = report({ process: { [P]: node() } }, { seq: 1 });
+  const d = diffReports(base, report({ process: { [P]: node({ adjacency: [Q] }) } }, { seq: 2 }));
+  t.ok(d.patches?.process?.[P], 'a patch');
+  t.throws(() => expandPatches(d, report({ process: { [Q]: node() } }, { seq: 1 })), { code: 'E_DELTA_PATCH', path: `patches.process["${P}"]` });
+  t.throws(() => expandPatches(d, { ...base, seq: 0 }), { code: 'E_DELTA_BASE_MISMATCH' });
+  t.equal(expandPatches(diffReports(base, report({ process: {} }, { seq: 3 })), base).patches, undefined, 'a delta without patches is returned as it is');
+});
+
+t.test('properties: a delta with its patches made whole is valid, has none, and brings the base to the next report', async (t) => {
+  const rand = prng(11);
+  let patched = 0;
+  for (let i = 0; i < 200; i++) {
+    const base = deepFreeze(randomReport(rand, 'p'));
+    const next = deepFreeze({ ...randomReport(rand, 'p'), probeId: base.probeId, seq: base.seq + 1 + i });
+    const delta = diffReports(base, next);
+    patched += Object.values(delta.patches ?? {}).reduce((n, p) => n + Object.keys(p!).length, 0);
+    const whole = expandPatches(delta, base);
+    t.ok(validateReport(whole).ok || t.fail(JSON.stringify(validateReport(whole))));
+    t.equal(whole.patches, undefined);
+    t.same(applyDelta(base, whole), next);
+  }
+  t.ok(patched > 0, `the random reports patched ${patched} nodes`);
 });

@@ -136,3 +136,25 @@ t.test('a 10,000-process report validates, every time (its time is printed, not 
   const median = times[3]!;
   t.comment(`validateReport, 10,000 process nodes (${(json.length / 1e6).toFixed(1)} MB JSON): median ${median.toFixed(1)} ms; JSON.parse of the same: ${parseTimes[3]!.toFixed(1)} ms`);
 });
+
+t.test('a delta\'s patches: each problem is named with its path', async (t) => {
+  const full = report({ process: { [P]: node() } });
+  const Q = 'process;h1;101;5001';
+  const delta = (extra: Record<string, unknown>): unknown => ({ ...full, kind: 'delta', baseSeq: 0, removed: {}, ...extra });
+  t.ok(validateReport(delta({ patches: { process: { [Q]: { metrics: { cpu_percent: { samples: [[5, 1]] } } } } } })).ok, 'a patch of one member passes');
+  t.ok(validateReport(delta({ patches: { process: { [Q]: { latest: {}, metrics: {}, adjacency: [], parents: {}, controls: { ts: 1, ids: ['stop'] } } } } })).ok, 'and of every member');
+  expectError(t, { ...full, patches: {} }, 'E_REPORT_INVALID', 'patches');
+  expectError(t, delta({ patches: [] }), 'E_REPORT_INVALID', 'patches');
+  expectError(t, delta({ patches: { nosuch: {} } }), 'E_REPORT_INVALID', 'patches.nosuch');
+  expectError(t, delta({ patches: { process: { 'host;h1': { latest: {} } } } }), 'E_REPORT_INVALID', 'patches.process["host;h1"]');
+  expectError(t, delta({ patches: { process: { [Q]: {} } } }), 'E_REPORT_INVALID', `patches.process["${Q}"]`);
+  expectError(t, delta({ patches: { process: { [Q]: { colour: 1 } } } }), 'E_REPORT_INVALID', `patches.process["${Q}"].colour`);
+  expectError(t, delta({ patches: { process: { [Q]: { latest: { name: { ts: 1 } } } } } }), 'E_REPORT_INVALID', `patches.process["${Q}"].latest.name`);
+  expectError(t, delta({ patches: { process: { [Q]: { metrics: { cpu: { samples: [[2, 1], [1, 1]] } } } } } }), 'E_REPORT_INVALID', `patches.process["${Q}"].metrics.cpu.samples[1]`);
+  expectError(t, delta({ patches: { process: { [Q]: { adjacency: ['b;x', 'a;x'] } } } }), 'E_REPORT_INVALID', `patches.process["${Q}"].adjacency[0]`);
+  expectError(t, delta({ patches: { process: { [Q]: { controls: { ts: 1, ids: ['fly'] } } } } }), 'E_REPORT_INVALID', `patches.process["${Q}"].controls.ids[0]`);
+  expectError(t, delta({ patches: { process: { [P]: { latest: {} } } } }), 'E_REPORT_INVALID', `patches.process["${P}"]`);
+  expectError(t, delta({ removed: { process: [Q] }, patches: { process: { [Q]: { latest: {} } } } }), 'E_REPORT_INVALID', `patches.process["${Q}"]`);
+  const many = Object.fromEntries(Array.from({ length: LIMITS.maxNodes }, (_, i) => [processNodeId('h1', i + 2, 1), { latest: {} }]));
+  expectError(t, delta({ patches: { process: many } }), 'E_REPORT_LIMIT', 'patches.process');
+});
