@@ -403,8 +403,8 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   clearInterval(rssTimer);
   if (scrapeTimer !== null) clearInterval(scrapeTimer);
   const after = await scrapeOnce();
-  const loopQ = (q: string, pick: (xs: number[]) => number): number =>
-    r2(pick(scrapes.map((x) => x.loop.get(`monitoring_app_event_loop_delay_seconds{quantile="${q}"}`) ?? NaN)) * 1000);
+  const loopQ = (q: string, pick: (xs: number[]) => number, metric = 'monitoring_app_event_loop_delay_seconds'): number =>
+    r2(pick(scrapes.map((x) => x.loop.get(`${metric}{quantile="${q}"}`) ?? NaN)) * 1000);
   const scrapeMs = scrapes.map((x) => x.ms).sort((a, b) => a - b);
   const reportNext = clients.next();
   clients.proc.stdin!.write('report\n');
@@ -465,6 +465,9 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     appEventLoopDelayMsP50: loopQ('0.5', (xs) => Math.max(...xs)),
     appEventLoopDelayMsP99: loopQ('0.99', (xs) => Math.max(...xs)),
     appEventLoopDelayMsMax: loopQ('1', (xs) => Math.max(...xs)),
+    // The model thread's, the same way (monitoring_app_model_thread_loop_delay_seconds).
+    modelLoopDelayMsP99: loopQ('0.99', (xs) => Math.max(...xs), 'monitoring_app_model_thread_loop_delay_seconds'),
+    modelLoopDelayMsMax: loopQ('1', (xs) => Math.max(...xs), 'monitoring_app_model_thread_loop_delay_seconds'),
     scrapeIntervalS: SCRAPE_INTERVAL_S,
     scrapes: scrapes.length,
     scrapeMsMax: r2(scrapeMs[scrapeMs.length - 1] ?? NaN),

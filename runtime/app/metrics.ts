@@ -3,25 +3,28 @@
  * global one), so that two apps in one process (tests) do not share counters.
  * Names come from runtime/common/app-constants.ts, which the manifests read too.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { APP_METRICS } from '../common/app-constants';
+import { LOOP_DELAY_QUANTILES, LOOP_DELAY_RESOLUTION_MS, LoopDelay } from './loop-delay';
 
 /**
- * The front (main) thread's delay, per scrape interval: how late a timer fired (libuv's, sampled
- * every `EVENT_LOOP_RESOLUTION_MS`). Every request and published delta waits behind whatever runs
- * on that thread (HTTP, publishing, search, a GC pause of its small heap; the model has a thread
- * of its own), so its tail is the floor of the API's latency tail.
+ * The front (main) thread's delay, per scrape interval (loop-delay.ts). Every request and
+ * published delta waits behind whatever runs on that thread (HTTP, publishing, search, a GC pause
+ * of its small heap; the model has a thread of its own), so its tail is the floor of the API's
+ * latency tail.
  */
-export const EVENT_LOOP_DELAY_METRIC = 'monitoring_app_event_loop_delay_seconds';
-const EVENT_LOOP_RESOLUTION_MS = 10;
-const EVENT_LOOP_QUANTILES = [0.5, 0.9, 0.99, 1] as const;
+export const EVENT_LOOP_DELAY_METRIC = APP_METRICS.eventLoopDelaySeconds;
+/**
+ * The model thread's delay, per scrape interval: what a report, a render or a subscribe waits
+ * behind there (another report's merge, a view's tick, a collection of the model's heap).
+ */
+export const MODEL_LOOP_DELAY_METRIC = APP_METRICS.modelThreadLoopDelaySeconds;
 
 /**
  * The model thread's V8 heap (used and total bytes; Node's default `nodejs_heap_*` metrics are
  * the front thread's own): where most of the app's memory is.
  */
-export const MODEL_HEAP_METRIC = 'monitoring_app_model_thread_heap_bytes';
+export const MODEL_HEAP_METRIC = APP_METRICS.modelThreadHeapBytes;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -31,6 +34,8 @@ export interface GaugeSources {
   viewNodes: () => Array<{ view: string; nodes: number }>;
   websocketClients: () => Array<{ kind: string; clients: number }>;
   modelHeap: () => { used: number; total: number };
+  /** The model thread's loop delay at LOOP_DELAY_QUANTILES, seconds, since the previous scrape. */
+  modelLoopDelay: () => readonly number[];
 }
 
 export class AppMetrics {
@@ -45,25 +50,27 @@ export class AppMetrics {
   readonly searchSeconds: Histogram;
   readonly websocketResets: Counter;
   readonly controls: Counter<'control' | 'result'>;
-  private readonly loopDelay: IntervalHistogram;
+  private readonly loopDelay = new LoopDelay();
 
   constructor(sources: GaugeSources) {
     const registers = [this.registry];
-    this.loopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
-    this.loopDelay.enable();
     const loopDelay = this.loopDelay;
     new Gauge({
       name: EVENT_LOOP_DELAY_METRIC,
-      help: `Front (main) thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${EVENT_LOOP_RESOLUTION_MS} ms`,
+      help: `Front (main) thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${LOOP_DELAY_RESOLUTION_MS} ms`,
       labelNames: ['quantile'],
       registers,
       collect() {
-        const empty = loopDelay.count === 0;
-        // Each sample is the time between two wake-ups of a timer set for the resolution: the
-        // delay is what goes beyond it.
-        const late = (ns: number): number => Math.max(0, ns / 1e6 - EVENT_LOOP_RESOLUTION_MS) / 1000;
-        for (const q of EVENT_LOOP_QUANTILES) this.set({ quantile: String(q) }, empty ? 0 : late(q === 1 ? loopDelay.max : loopDelay.percentile(q * 100)));
-        loopDelay.reset();
+        loopDelay.take().forEach((s, i) => this.set({ quantile: String(LOOP_DELAY_QUANTILES[i]) }, s));
+      },
+    });
+    new Gauge({
+      name: MODEL_LOOP_DELAY_METRIC,
+      help: `Model thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${LOOP_DELAY_RESOLUTION_MS} ms`,
+      labelNames: ['quantile'],
+      registers,
+      collect() {
+        sources.modelLoopDelay().forEach((s, i) => this.set({ quantile: String(LOOP_DELAY_QUANTILES[i]) }, s));
       },
     });
     collectDefaultMetrics({ register: this.registry });
@@ -145,7 +152,7 @@ export class AppMetrics {
 
   /** Stops sampling the event loop (the app stopped). */
   close(): void {
-    this.loopDelay.disable();
+    this.loopDelay.close();
   }
 
   http(route: string, code: number, seconds: number): void {

@@ -96,7 +96,7 @@ export class MonitoringApp {
   private readonly controlSockets = new Set<WebSocket<ControlSocketData>>();
   private readonly backlogLimit: number;
   /** What /metrics reports of the model: asked of the model thread at each scrape. */
-  private modelStats: ModelStats = { probes: { live: 0, stale: 0 }, containers: 0, viewNodes: VIEW_IDS.map((view) => ({ view, nodes: 0 })), heap: { used: 0, total: 0 } };
+  private modelStats: ModelStats = { probes: { live: 0, stale: 0 }, containers: 0, viewNodes: VIEW_IDS.map((view) => ({ view, nodes: 0 })), heap: { used: 0, total: 0 }, loopDelay: [] };
   port = 0;
 
   constructor(private readonly opts: AppOptions) {
@@ -106,6 +106,7 @@ export class MonitoringApp {
       containers: () => this.modelStats.containers,
       viewNodes: () => this.modelStats.viewNodes,
       modelHeap: () => this.modelStats.heap,
+      modelLoopDelay: () => this.modelStats.loopDelay,
       websocketClients: () => [
         { kind: 'view', clients: [...this.viewSockets.values()].reduce((n, s) => n + s.size, 0) },
         { kind: 'control', clients: this.controlSockets.size },

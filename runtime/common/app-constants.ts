@@ -25,6 +25,12 @@ export const APP_METRICS = Object.freeze({
   deltaLatencySeconds: 'monitoring_app_delta_latency_seconds',
   searchSeconds: 'monitoring_app_search_duration_seconds',
   controlsTotal: 'monitoring_app_controls_total',
+  /** Front thread's event loop delay since the previous scrape, by quantile (runtime/app/loop-delay.ts). */
+  eventLoopDelaySeconds: 'monitoring_app_event_loop_delay_seconds',
+  /** The model thread's, the same way. */
+  modelThreadLoopDelaySeconds: 'monitoring_app_model_thread_loop_delay_seconds',
+  /** The model thread's V8 heap, by state (used, total). */
+  modelThreadHeapBytes: 'monitoring_app_model_thread_heap_bytes',
   httpRequestsTotal: 'http_requests_total',
   httpRequestSeconds: 'http_request_duration_seconds',
 });

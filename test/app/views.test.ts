@@ -171,6 +171,23 @@ t.test('/metrics has the names the issue lists', async (t) => {
   t.match(m, /monitoring_app_delta_latency_seconds_bucket/);
 });
 
+t.test('/metrics: each thread\'s loop delay is its own (a stall of the front thread is not the model thread\'s)', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  await fleet(app);
+  const quantile = (m: string, metric: string, q: string): number => Number(new RegExp(`^${metric}\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(m)?.[1]);
+  await get(app, '/metrics'); // starts both intervals again
+  // The app runs in this process: this loop stalls its front thread, not its model thread.
+  for (const until = performance.now() + 500; performance.now() < until; );
+  const m = (await get(app, '/metrics')).text;
+  const front = quantile(m, 'monitoring_app_event_loop_delay_seconds', '1');
+  const model = quantile(m, 'monitoring_app_model_thread_loop_delay_seconds', '1');
+  t.ok(front >= 0.4, `the front thread's maximum delay shows the stall (${front} s)`);
+  t.ok(model < 0.4, `the model thread's does not (${model} s)`);
+  for (const q of ['0.5', '0.9', '0.99']) t.ok(quantile(m, 'monitoring_app_model_thread_loop_delay_seconds', q) >= 0, `model thread quantile ${q}`);
+  t.ok(Number(/^monitoring_app_model_thread_heap_bytes\{state="used"\} (\d+)$/m.exec(m)?.[1]) > 0, 'the model thread\'s heap');
+});
+
 t.test('node counts render nothing, agree with the renders, and a view left alone is dropped', async (t) => {
   const app = await startApp({ viewIdleReleaseMs: 150 });
   t.teardown(() => app.stop());

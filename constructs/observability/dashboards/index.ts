@@ -67,6 +67,19 @@ export function containerMonitoring(env: EnvironmentValues): GrafanaDashboard {
     .row('App')
     .timeseries('Reports ingested', [{ expr: `sum(rate(${APP_METRICS.reportsTotal}${app}[${W}]))`, legend: 'reports/s' }], { unit: 'ops' })
     .timeseries('WebSocket clients', [{ expr: `sum(${APP_METRICS.websocketClients}${app})`, legend: 'clients' }])
+    .timeseries('Delta latency P99', [{ expr: `histogram_quantile(0.99, sum by (le) (rate(${APP_METRICS.deltaLatencySeconds}_bucket${app}[${W}])))`, legend: 'p99' }], {
+      unit: 's',
+      description: 'From a report\'s arrival to the WebSocket delta it caused. Goal: 100 ms at 1,000 probes',
+    })
+    .timeseries('Search P99', [{ expr: `histogram_quantile(0.99, sum by (le) (rate(${APP_METRICS.searchSeconds}_bucket${app}[${W}])))`, legend: 'p99' }], { unit: 's', description: 'Goal: 10 ms' })
+    .timeseries('Event loop delay P99 by thread', [
+      { expr: `max by (pod) (${APP_METRICS.eventLoopDelaySeconds}${sel({ job: JOBS.app, namespace: env.namespace, quantile: '0.99' })})`, legend: 'front {{pod}}' },
+      { expr: `max by (pod) (${APP_METRICS.modelThreadLoopDelaySeconds}${sel({ job: JOBS.app, namespace: env.namespace, quantile: '0.99' })})`, legend: 'model {{pod}}' },
+    ], { unit: 's', description: 'Front: what HTTP, search and the feed wait behind. Model: what reports and renders wait behind' })
+    .timeseries('App memory', [
+      { expr: `sum by (pod) (${PROCESS_METRICS.residentBytes}${app})`, legend: 'resident {{pod}}' },
+      { expr: `sum by (pod) (${APP_METRICS.modelThreadHeapBytes}${sel({ job: JOBS.app, namespace: env.namespace, state: 'used' })})`, legend: 'model heap {{pod}}' },
+    ], { unit: 'bytes', description: 'Goal: 1 GB resident at 1,000 probes' })
     .build();
 }
 

@@ -14,6 +14,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { TOPOLOGY_NAMES, type ControlId, type TopologyName } from '../../report';
 import { ingestReport, type IntakeLimits, type IntakeOutcome } from '../ingest';
+import { LoopDelay } from '../loop-delay';
 import { LiveModel, type MergedNode, type ModelOptions, type ProbeInfo } from '../model';
 import { SearchDocs, type DocChange } from '../search-docs';
 import { VIEW_IDS, type Filters, type ViewId } from '../views/catalog';
@@ -53,12 +54,15 @@ export interface ModelStats {
   viewNodes: Array<{ view: ViewId; nodes: number }>;
   /** This thread's V8 heap, bytes. */
   heap: { used: number; total: number };
+  /** This thread's event loop delay at LOOP_DELAY_QUANTILES, seconds, since the previous stats(). */
+  loopDelay: number[];
 }
 
 export class ModelService {
   readonly model: LiveModel;
   readonly hub: ViewHub;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly loopDelay = new LoopDelay();
   /** The topics and deltas of the tick in progress (one view's), sent as one event. */
   private batch: { topics: string[]; seqs: number[]; messages: string[] } = { topics: [], seqs: [], messages: [] };
 
@@ -134,6 +138,7 @@ export class ModelService {
     return { found: true, offers };
   }
 
+  /** What /metrics reads; each call starts this thread's loop delay interval again (one call per scrape). */
   stats(): ModelStats {
     let live = 0;
     let stale = 0;
@@ -144,6 +149,7 @@ export class ModelService {
       containers: this.model.topology('container').size,
       viewNodes: this.viewNodes(),
       heap: heapNow(),
+      loopDelay: this.loopDelay.take(),
     };
   }
 
@@ -202,6 +208,7 @@ export class ModelService {
 
   close(): void {
     clearInterval(this.sweepTimer);
+    this.loopDelay.close();
     this.hub.close();
   }
 }
