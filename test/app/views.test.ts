@@ -179,6 +179,9 @@ t.test('/metrics: each thread\'s loop delay is its own (a stall of the front thr
   await get(app, '/metrics'); // starts both intervals again
   // The app runs in this process: this loop stalls its front thread, not its model thread.
   for (const until = performance.now() + 500; performance.now() < until; );
+  // Recorded when the sampling timer fires next: the scrape waits for it. The stall starts right
+  // after the previous scrape, as a scrape's own work would (runtime/app/loop-delay.ts).
+  await new Promise((r) => setTimeout(r, 30));
   const m = (await get(app, '/metrics')).text;
   const front = quantile(m, 'monitoring_app_event_loop_delay_seconds', '1');
   const model = quantile(m, 'monitoring_app_model_thread_loop_delay_seconds', '1');
