@@ -635,6 +635,13 @@ export class GraphView {
     return { x: a.x, y: a.y };
   }
 
+  /** The colour the node is drawn with (its own, or its collapsed group's); null if not shown. */
+  colourOf(id: string): string | null {
+    const disp = this.displayOf.get(id) ?? (this.graph.hasNode(id) ? id : null);
+    if (disp === null || !this.graph.hasNode(disp) || this.graph.getNodeAttribute(disp, 'hidden')) return null;
+    return this.graph.getNodeAttribute(disp, 'color');
+  }
+
   /** Visible node ids (not groups, not hidden). */
   visibleNodeIds(): string[] {
     const out: string[] = [];

@@ -7,7 +7,7 @@ import { Api, ApiError, Feed, storeToken, takeToken, type FeedState } from './ap
 import { DetailsPanel } from './details';
 import { h, marked } from './dom';
 import { GraphView, type Theme } from './graph';
-import { GROUPINGS, groupKey, ViewStore, type Grouping } from './store';
+import { GROUPINGS, groupKey, stateOf, ViewStore, type Grouping } from './store';
 import { TableView } from './table';
 import { FILTERS, VIEW_OF_TOPOLOGY, VIEWS, type FilterName, type SearchHit, type SearchResult, type Session, type ViewSummary } from './types';
 
@@ -180,6 +180,12 @@ class Page {
       deltaBatches: () => this.deltaBatches,
       highlighted: () => (this.matches ? [...this.matches].filter((id) => this.store.nodes.has(id)) : null),
       label: (id: string) => this.store.nodes.get(id)?.label ?? null,
+      // What the page holds of a node and what the graph paints it with (tests tell "not received" from "not drawn").
+      state: (id: string) => {
+        const n = this.store.nodes.get(id);
+        return n ? stateOf(n) : null;
+      },
+      colour: (id: string) => this.graph.colourOf(id),
       idByLabel: (label: string) => [...this.store.nodes.values()].find((n) => n.label === label)?.id ?? null,
     };
   }

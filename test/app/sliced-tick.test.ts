@@ -110,3 +110,29 @@ t.test('a sliced tick publishes each view in its own turn, in seq order, and con
     t.same(Object.fromEntries([...state.get(topic)!.snapshot()].sort()), Object.fromEntries([...expected].sort()), `${topic} equals the model`);
   }
 });
+
+t.test('a change that a REST answer rendered before the tick is still published by that tick', async (t) => {
+  const tpl = await loadTemplates();
+  const shape: FleetShape = { probes: 2, containersPerProbe: 3, processesPerProbe: 4, connectionsPerProbe: 1 };
+  let clock = 1_700_000_000_000;
+  const model = new LiveModel({ intervalMs: 1000, now: () => clock });
+  const probes = Array.from({ length: shape.probes }, (_, i) => new SimProbe(i, shape, tpl));
+  for (const p of probes) model.ingest(p.full(clock), 'tok', clock);
+  const deltas: Array<{ seq: number; update: Array<{ id: string }> }> = [];
+  // A long pause between ticks: the REST answer below comes first, as it did in the UI test.
+  const hub = new ViewHub(model, { minIntervalMs: 200, restMaxAgeMs: 0, publish: (_topic, msg) => deltas.push(JSON.parse(msg)) });
+  t.teardown(() => hub.close());
+  const { seq } = hub.subscribe('containers', {} as Filters);
+  await sleep(300); // the subscribe's own tick, if any, is over
+  const before = deltas.length;
+  clock += 1000;
+  probes[1]!.flip(2);
+  model.ingest(probes[1]!.full(clock), 'tok', clock);
+  const id = [...hub.current('containers').nodes.values()].find((n) => n.json.includes('"paused"'))?.json;
+  t.ok(id, 'the REST answer has the container paused (it rendered the view: the view is clean now)');
+  for (const deadline = Date.now() + 3000; deltas.length === before && Date.now() < deadline; ) await sleep(20);
+  t.equal(deltas.length, before + 1, 'the tick published the change all the same');
+  const d = deltas.at(-1)!;
+  t.ok(d.seq > seq);
+  t.ok(d.update.some((u) => JSON.stringify(u).includes('"paused"')), 'with the container paused');
+});

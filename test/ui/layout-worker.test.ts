@@ -141,6 +141,13 @@ async function pixel(page: Page, x: number, y: number): Promise<string> {
 
 t.test('a state change repaints the node in place (colour-only delta, no re-layout)', async (t) => {
   const { page, context, errors } = await openPage(h, TOKENS.viewer, 'view=containers&group=host');
+  // What the page's feed received (type and seq), for the failure message below.
+  const frames: string[] = [];
+  page.on('websocket', (ws) => {
+    frames.push('open');
+    ws.on('framereceived', (f) => frames.push(String(f.payload).slice(0, 90).replace(/,"(nodes|add|update|remove)":.*/, '')));
+    ws.on('close', () => frames.push('close'));
+  });
   await waitDrawn(page, 1);
   const worker = await layoutWorker(page.workers());
   const colours = await page.evaluate(() => {
@@ -174,7 +181,13 @@ t.test('a state change repaints the node in place (colour-only delta, no re-layo
     seen = await paint();
     if (seen !== colours.paused) await page.waitForTimeout(50);
   }
+  if (seen !== colours.paused) {
+    // Received (the page holds it paused) but not painted, or never received.
+    t.comment(`page: state ${await ui(page, 'state', id)}, graph colour ${await ui(page, 'colour', id)}; feed: ${frames.join(' | ')}`);
+  }
   t.equal(seen, colours.paused, `the node is painted paused (${colours.paused})`);
+  t.equal(await ui(page, 'state', id), 'paused', 'the page holds it paused');
+  t.equal((await ui<string | null>(page, 'colour', id))?.toLowerCase(), colours.paused, 'and the graph colours it so');
   t.same(await graphPos(), where, 'it did not move (graph coordinates)');
   t.equal(await worker.evaluate(() => (self as unknown as LayoutHook).orchestratorLayout.requests()), requests, 'a state change sends nothing to the layout worker');
   fleet[1]!.flip(2);

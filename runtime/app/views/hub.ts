@@ -286,8 +286,12 @@ export class ViewHub {
   /** Renders one watched view if it changed and publishes its topics' deltas; returns the milliseconds it took. */
   private tickView(view: ViewId): number {
     const started = performance.now();
-    if (!this.dirty.has(view) || !this.watched.has(view)) return performance.now() - started;
-    const r = this.renderNow(view);
+    if (!this.watched.has(view)) return 0;
+    // A REST answer may have rendered the view since the change (current()): it is clean then, but
+    // the ids that render changed wait in `since` for this tick; skipped, they were published only
+    // with the view's next change (a paused container shown running until something else moved).
+    if (!this.dirty.has(view) && (this.since.get(view)?.size ?? 0) === 0) return performance.now() - started;
+    const r = this.dirty.has(view) ? this.renderNow(view) : this.renders.get(view)!;
     const pending = this.pending.get(view);
     this.pending.delete(view);
     const ids = this.since.get(view) ?? new Set<string>();
