@@ -107,6 +107,11 @@ t.test('recorded reports: the graph draws the expected nodes, and a node added b
   const before = new Set(await ui<string[]>(page, 'nodes'));
   const positions = new Map<string, { x: number; y: number }>();
   for (const id of before) positions.set(id, (await ui<{ x: number; y: number }>(page, 'position', id))!);
+  // For the failure message: where the graph's box is on the page, and each node in graph coordinates.
+  const box = () => page.evaluate(() => JSON.stringify(document.getElementById('graph')!.getBoundingClientRect()));
+  const boxBefore = await box();
+  const graphPositions = new Map<string, unknown>();
+  for (const id of before) graphPositions.set(id, await ui(page, 'graphPosition', id));
 
   // Report #2 (a delta) adds the client process and its connection.
   const r2 = await postReport(h.app, reports[1]!, TOKENS.probe2);
@@ -116,10 +121,16 @@ t.test('recorded reports: the graph draws the expected nodes, and a node added b
   const added = after.filter((id) => !before.has(id));
   t.ok(added.length >= 1, `new node(s) drawn without reload: ${added.join(', ')}`);
   let moved = 0;
+  let example = '';
   for (const [id, p] of positions) {
     const q = await ui<{ x: number; y: number } | null>(page, 'position', id);
-    if (!q || Math.abs(q.x - p.x) > 1 || Math.abs(q.y - p.y) > 1) moved++;
+    if (!q || Math.abs(q.x - p.x) > 1 || Math.abs(q.y - p.y) > 1) {
+      moved++;
+      example ||= `${id}: on the page ${JSON.stringify(p)} → ${JSON.stringify(q)}, in the graph ${JSON.stringify(graphPositions.get(id))} → ${JSON.stringify(await ui(page, 'graphPosition', id))}`;
+    }
   }
+  // Tells a layout that moved nodes (graph coordinates changed) from a camera or page that moved.
+  if (moved > 0) t.comment(`${example}; graph box ${boxBefore} → ${await box()}`);
   t.equal(moved, 0, 'nodes already drawn kept their place');
   await page.screenshot({ path: join(SCREENSHOTS, 'ui-processes-live.png') });
 
