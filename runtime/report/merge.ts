@@ -270,6 +270,9 @@ const sameMetric = (x: Metric, y: Metric): boolean => {
   return true;
 };
 
+const sameControls = (a: NodeControls | undefined, b: NodeControls | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.ts === b.ts && sameStrings(a.ids, b.ids));
+
 /** Structural equality of two nodes (cheap when they share sub-objects). */
 export function sameNode(a: ReportNode, b: ReportNode): boolean {
   if (a === b) return true;
@@ -277,28 +280,24 @@ export function sameNode(a: ReportNode, b: ReportNode): boolean {
   if (!sameRecord(a.latest, b.latest, sameLatest)) return false;
   if (!sameRecord(a.metrics, b.metrics, sameMetric)) return false;
   if (!sameRecord(a.parents as Record<string, readonly string[]>, b.parents as Record<string, readonly string[]>, sameStrings)) return false;
-  const ca = a.controls;
-  const cb = b.controls;
-  if (ca === cb) return true;
-  if (ca === undefined || cb === undefined) return false;
-  return ca.ts === cb.ts && sameStrings(ca.ids, cb.ids);
+  return sameControls(a.controls, b.controls);
 }
 
 /**
- * The members of `next` that differ from `old` (the same node in the delta's base), or null when
- * `next` lacks a member `old` has (a patch cannot say "gone"; the node is then sent whole).
+ * The members of `next` that differ from `old` (the same node in the delta's base); undefined when
+ * none does; null when `next` lacks a member `old` has (a patch cannot say "gone"; the node is
+ * then sent whole).
  */
-function patchOf(old: ReportNode, next: ReportNode): NodePatch | null {
+function patchOf(old: ReportNode, next: ReportNode): NodePatch | null | undefined {
+  if (old === next) return undefined;
   if (old.controls !== undefined && next.controls === undefined) return null;
   const p: { -readonly [K in keyof ReportNode]?: ReportNode[K] } = {};
   if (!sameRecord(old.latest, next.latest, sameLatest)) p.latest = next.latest;
   if (!sameRecord(old.metrics, next.metrics, sameMetric)) p.metrics = next.metrics;
   if (!sameStrings(old.adjacency, next.adjacency)) p.adjacency = next.adjacency;
   if (!sameRecord(old.parents as Record<string, readonly string[]>, next.parents as Record<string, readonly string[]>, sameStrings)) p.parents = next.parents;
-  const co = old.controls;
-  const cn = next.controls;
-  if (cn !== undefined && (co === undefined || co.ts !== cn.ts || !sameStrings(co.ids, cn.ids))) p.controls = cn;
-  return p;
+  if (!sameControls(old.controls, next.controls)) p.controls = next.controls;
+  return Object.keys(p).length > 0 ? p : undefined;
 }
 
 /**
@@ -319,12 +318,14 @@ export function diffReports(base: FullReport, next: FullReport): DeltaReport {
     for (const id of Object.keys(after)) {
       const n = after[id]!;
       const old = Object.prototype.hasOwnProperty.call(before, id) ? before[id] : undefined;
-      if (old === undefined) changed[id] = n;
-      else if (old !== n && !sameNode(old, n)) {
-        const p = patchOf(old, n);
-        if (p === null) changed[id] = n;
-        else (patched ??= {})[id] = p;
+      if (old === undefined) {
+        changed[id] = n;
+        continue;
       }
+      // One pass over the members: which differ (a patch), none (unchanged), or one gone (whole).
+      const p = patchOf(old, n);
+      if (p === null) changed[id] = n;
+      else if (p !== undefined) (patched ??= {})[id] = p;
     }
     const gone: string[] = [];
     for (const id of Object.keys(before)) if (!Object.prototype.hasOwnProperty.call(after, id)) gone.push(id);
