@@ -38,7 +38,7 @@
  *     npx tsx bench/app.ts --probes 1000 --seconds 30 --client-views 'containers?namespace=shop,hosts,containers-by-image'
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool, WebSocket, request } from 'undici';
 import { encodeReport } from '../runtime/report';
@@ -173,6 +173,31 @@ function procStat(pid: number): ProcStat {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuSeconds: ticks / 100, sysSeconds: Number(fields[12]) / 100, minorFaults: Number(fields[7]), rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+}
+
+/**
+ * CPU seconds per thread of the app so far: the front (the process's main thread), the model
+ * thread (it names itself `orch-model`, runtime/app/model-thread/worker.ts), and every other thread
+ * together (V8's GC helpers, which scavenge and mark both heaps in parallel, and libuv's pool).
+ * A thread that ended in between is lost from `other`; the app's threads live as long as it does.
+ */
+function threadCpu(pid: number): { front: number; model: number; other: number } {
+  const out = { front: 0, model: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string, comm: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // ended while being read
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    if (tid === String(pid)) out.front += seconds;
+    else if (comm === 'orch-model') out.model += seconds;
+    else out.other += seconds;
+  }
+  return out;
 }
 
 function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
@@ -379,6 +404,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   await new Promise((r) => setTimeout(r, intervalMs)); // warm-up: one interval
   const before = await scrape(app.url);
   const cpu0 = procStat(app.proc.pid!);
+  const threads0 = threadCpu(app.proc.pid!);
   const clientsCpu0 = procStat(clients.proc.pid!);
   const w0 = performance.now();
   clients.proc.stdin!.write('measure\n');
@@ -399,6 +425,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   const search = await runSearchClient(app.url, seconds, `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`);
   const windowS = (performance.now() - w0) / 1000;
   const cpu1 = procStat(app.proc.pid!);
+  const threads1 = threadCpu(app.proc.pid!);
   const clientsCpu1 = procStat(clients.proc.pid!);
   clearInterval(rssTimer);
   if (scrapeTimer !== null) clearInterval(scrapeTimer);
@@ -430,6 +457,10 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     statuses: Object.fromEntries(statuses),
     appCpuPctOneCore: r2(((cpu1.cpuSeconds - cpu0.cpuSeconds) / windowS) * 100),
     appSysPctOneCore: r2(((cpu1.sysSeconds - cpu0.sysSeconds) / windowS) * 100),
+    // The same CPU by thread (see threadCpu): where a change's saving or cost lands.
+    frontCpuPctOneCore: r2(((threads1.front - threads0.front) / windowS) * 100),
+    modelCpuPctOneCore: r2(((threads1.model - threads0.model) / windowS) * 100),
+    otherThreadsCpuPctOneCore: r2(((threads1.other - threads0.other) / windowS) * 100),
     appMinorFaultsPerS: Math.round((cpu1.minorFaults - cpu0.minorFaults) / windowS),
     // The 100 clients share one process: near 100 % of a core, they, not the app, are the slow readers.
     clientsCpuPctOneCore: r2(((clientsCpu1.cpuSeconds - clientsCpu0.cpuSeconds) / windowS) * 100),

@@ -3,12 +3,21 @@
  * (client.ts), its events and answers posted back on the same port, so the front thread sees them
  * in the order they happened here.
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelService, type ModelServiceOptions } from './service';
 import { isServiceMethod, toWireError, type ThreadCall, type ThreadMessage } from './protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('model-thread/worker.ts runs as a worker thread (ModelThread starts it)');
+
+/** The thread's name in /proc (`top -H`, `ps -L`, bench/app.ts's CPU per thread): the others are all `node`. */
+const MODEL_THREAD_NAME = 'orch-model';
+try {
+  writeFileSync('/proc/thread-self/comm', MODEL_THREAD_NAME);
+} catch {
+  // Not Linux, or /proc not mounted: the thread keeps its inherited name.
+}
 
 const post = (m: ThreadMessage): void => port.postMessage(m);
 const service = new ModelService(workerData as ModelServiceOptions, (event) => post({ event }));
