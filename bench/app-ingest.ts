@@ -14,11 +14,11 @@
  * worktree's build/), with `--baseline-ring N` samples per metric in its reports (what probes sent
  * then: 8 before round 9, when the app began keeping the history); `--ring N` for this build
  * (default the probe's `DEFAULT_RING`). `--deltas whole|patches` and `--baseline-deltas`: how the
- * deltas carry a changed node (test/app/fleet.ts `patchDeltas`; default whole); `--baseline
+ * deltas carry a changed node (test/app/fleet.ts `wholeDeltas`; default patches); `--baseline
  * source` runs the baseline from this tree, e.g. to compare the two forms:
  *
  *     npx tsx bench/app-ingest.ts --probes 1000 --rounds 12 --runs 3 --baseline /tmp/wt/build --baseline-ring 8
- *     npx tsx bench/app-ingest.ts --probes 1000 --runs 3 --deltas patches --baseline source
+ *     npx tsx bench/app-ingest.ts --probes 1000 --runs 3 --baseline source --baseline-deltas whole
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -63,7 +63,7 @@ async function runOne(): Promise<void> {
   if (rounds < 3) throw new Error('--rounds must be at least 3 (two load and settle the model)');
   const { LiveModel } = build === '' ? modelSource : (require(join(build, 'runtime/app/model.js')) as typeof modelSource);
   const tpl = await loadTemplates();
-  const shape: FleetShape = { probes: probesN, containersPerProbe: 10, processesPerProbe: 40, connectionsPerProbe: 3, slidingRings: true, ring, patchDeltas: deltas === 'patches' };
+  const shape: FleetShape = { probes: probesN, containersPerProbe: 10, processesPerProbe: 40, connectionsPerProbe: 3, slidingRings: true, ring, wholeDeltas: deltas === 'whole' };
   const probes = Array.from({ length: probesN }, (_, i) => new SimProbe(i, shape, tpl));
   let now = 1_800_000_000_000;
   const model = new LiveModel({ intervalMs: 15_000, now: () => now });
@@ -104,7 +104,7 @@ async function runOne(): Promise<void> {
 }
 
 function deltasFlag(name: string): 'patches' | 'whole' {
-  const v = flag(name, 'whole');
+  const v = flag(name, 'patches');
   if (v !== 'patches' && v !== 'whole') throw new Error(`--${name} must be patches or whole, not ${JSON.stringify(v)}`);
   return v;
 }

@@ -8,8 +8,8 @@
  * probes (test/app/fleet.ts: host and process nodes copied from the real
  * probe's recording, containers and cross-host connections synthesised) at the
  * real cadence: each probe reports once per interval, spread evenly, a full
- * report every 4th and deltas between, and a few containers change state each
- * interval. After a warm-up interval it measures for `--seconds`:
+ * report every 4th and deltas (patches) between, as the probe does, and a few
+ * containers change state each interval. After a warm-up interval it measures for `--seconds`:
  *
  * - ingest CPU: the app process's utime+stime over the window, % of one core;
  * - merge time per report and ingest time (the app's own histograms);
@@ -83,12 +83,12 @@ if (RINGS !== 'sliding' && RINGS !== 'recomputed') throw new Error(`--rings must
 const RING = flag('ring', '');
 if (RING !== '' && !(Number.isInteger(Number(RING)) && Number(RING) >= 1)) throw new Error(`--ring must be a whole number of samples, not ${JSON.stringify(RING)}`);
 /**
- * `--deltas whole|patches`: how the simulated probes' deltas carry a changed node (test/app/fleet.ts
- * `patchDeltas`). `whole` (default) stands in for the full report the real probe sends every
- * interval; `patches` (runtime/report/schema.ts NodePatch, what the probe's event deltas use) shows
- * what deltas between full reports would cost the app.
+ * `--deltas patches|whole`: how the simulated probes' deltas carry a changed node (test/app/fleet.ts
+ * `wholeDeltas`). `patches` (default, runtime/report/schema.ts NodePatch) is what the probe sends
+ * between its full reports; `whole` is what an app build from before patch deltas takes (for an
+ * A/B with `--app-build`), and costs about what the probe's full report every interval did then.
  */
-const DELTAS = flag('deltas', 'whole');
+const DELTAS = flag('deltas', 'patches');
 if (DELTAS !== 'patches' && DELTAS !== 'whole') throw new Error(`--deltas must be patches or whole, not ${JSON.stringify(DELTAS)}`);
 /** Pause between two search queries of the search client. */
 const SEARCH_PAUSE_MS = 100;
@@ -449,7 +449,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     processes: shape.probes * shape.processesPerProbe,
     intervalS: intervalMs / 1000,
     rings: shape.slidingRings ? 'sliding' : 'recomputed',
-    deltas: shape.patchDeltas === true ? 'patches' : 'whole',
+    deltas: shape.wholeDeltas === true ? 'whole' : 'patches',
     samplesPerReport: shape.ring ?? DEFAULT_RING,
     windowS: r2(windowS),
     reportsApplied: reports,
@@ -530,7 +530,7 @@ async function main(): Promise<void> {
       processesPerProbe: Number(flag('processes', '40')),
       connectionsPerProbe: Number(flag('connections', '3')),
       slidingRings: RINGS === 'sliding',
-      patchDeltas: DELTAS === 'patches',
+      wholeDeltas: DELTAS === 'whole',
       ...(RING !== '' ? { ring: Number(RING) } : {}),
     };
     results.push(await runFleet(shape, clientsN, intervalMs, seconds));

@@ -25,7 +25,12 @@
  * average at the start and end of each variant. JSON lines, then one summary
  * line.
  *
- *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR [--baseline-variant deployed]] [--variants default,recommended] [--samples DIR] [--memlog]
+ *     npx tsx bench/probe.ts [--seconds 150] [--procs 1000] [--conns 2000] [--containers 20] [--baseline DIR [--baseline-variant deployed]] [--variants default,recommended] [--samples DIR] [--memlog] [--full-every N]
+ *
+ * `--full-every N`: this build's probes run with `--full-every N` (a full report every N passes,
+ * deltas between; default the probe's own, DEFAULT_FULL_EVERY). The baseline gets no such flag:
+ * builds before it sent a full report every pass. Passes of the interval that sent a delta are
+ * reported apart from the full ones (`intervalDeltaPass`), and the bytes sent per minute.
  *
  * Variants (`--variants`, comma-separated; an entry may add node flags after
  * its name, e.g. `--variants 'deployed,deployed --heap-growing-percent=50'`): `default` (plain `node`, an
@@ -81,6 +86,7 @@ const MEMLOG = args.includes('--memlog');
 /** `--sample-ms N`: how often the memory is sampled from outside (default 100 ms). */
 const SAMPLE_MS = numberFlag('sample-ms', 100);
 const SAMPLES_DIR = args.indexOf('--samples') >= 0 ? args[args.indexOf('--samples') + 1]! : '';
+const FULL_EVERY = args.indexOf('--full-every') >= 0 ? numberFlag('full-every', 1) : null;
 const VARIANTS: Record<string, { flags: string[]; env?: Record<string, string> }> = {
   default: { flags: [] },
   deployed: { flags: [...PROBE_NODE_FLAGS], env: { ...PROBE_PROCESS_ENV } },
@@ -244,6 +250,8 @@ function startSink(): Promise<Sink> {
 /** The probe's debug line per pass (runtime/probe/probe.ts, `emit`). */
 interface PassLine {
   pass: 'full' | 'delta';
+  /** Absent from builds before deltas between full reports: their deltas were all an event's. */
+  trigger?: 'interval' | 'event';
   seq: number;
   durationMs: number;
   cpuMs: number;
@@ -284,9 +292,11 @@ interface VariantResult {
   fullPass: { n: number; p50Ms: number | null; p95Ms: number | null; meanMs: number; maxMs: number | null; cpuMeanMs: number | null; cpuP95Ms: number | null; note?: string };
   firstFullPass: { ms: number; cpuMs: number } | null;
   deltaPasses: number;
+  /** Passes of the interval that sent a delta (after the first full one), as fullPass. */
+  intervalDeltaPass: { n: number; p50Ms: number; p95Ms: number; meanMs: number; cpuMeanMs: number } | null;
   loadAvg: { start: number; end: number };
   collectorMeanMs: Record<string, number>;
-  reports: { full: number; delta: number; meanGzipBytes: number };
+  reports: { full: number; delta: number; meanGzipBytes: number; kbPerMinute: number };
   /** The control channel as the sink saw it: one connection and one hello for a channel that stayed open. */
   controlChannel: { connections: number; hellos: number };
   collectorErrors: number;
@@ -322,7 +332,7 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
   writeFileSync(tokenFile, 'bench-probe-token-0123456789\n');
   const proc = spawn(
     process.execPath,
-    [...nodeFlags, ...(MEMLOG ? ['-r', preload] : []), join(buildDir, 'runtime/cli.js'), 'probe', '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
+    [...nodeFlags, ...(MEMLOG ? ['-r', preload] : []), join(buildDir, 'runtime/cli.js'), 'probe', ...(FULL_EVERY !== null && variant !== 'baseline' ? ['--full-every', String(FULL_EVERY)] : []), '--app', `http://127.0.0.1:${sink.port}`, '--token-file', tokenFile, '--engine-socket', engineSocket, '--metrics-listen', '127.0.0.1:0'],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...probeBaseEnv(), ...env, ...(MEMLOG ? { PROBE_MEMLOG: memlog } : {}), LOG_LEVEL: 'debug' } },
   );
   const t0 = Date.now();
@@ -398,6 +408,12 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
     steady.length > 0
       ? { n: steady.length, p50Ms: pct(wall, 50), p95Ms: pct(wall, 95), meanMs: mean(wall), maxMs: Math.max(...wall), cpuMeanMs: mean(cpu), cpuP95Ms: pct(cpu, 95) }
       : { n: passCount, p50Ms: null, p95Ms: null, meanMs: Math.round((passSum / passCount) * 10000) / 10, maxMs: null, cpuMeanMs: null, cpuP95Ms: null, note: 'no pass log (older build): mean of all full passes from /metrics' };
+  const intervalDeltas = passes.filter((p) => p.pass === 'delta' && p.trigger === 'interval');
+  const dWall = intervalDeltas.map((p) => p.durationMs);
+  const intervalDeltaPass =
+    intervalDeltas.length > 0
+      ? { n: intervalDeltas.length, p50Ms: pct(dWall, 50), p95Ms: pct(dWall, 95), meanMs: mean(dWall), cpuMeanMs: mean(intervalDeltas.map((p) => p.cpuMs)) }
+      : null;
   const collectorMeanMs: Record<string, number> = {};
   for (const c of ['host', 'processes', 'connections', 'containers']) {
     const s = metricValue(text, 'monitoring_probe_collect_duration_seconds_sum', `collector="${c}"`);
@@ -432,9 +448,10 @@ async function runVariant(variant: string, nodeFlags: string[], engineSocket: st
     fullPass,
     firstFullPass: fulls[0] ? { ms: fulls[0].durationMs, cpuMs: fulls[0].cpuMs } : null,
     deltaPasses: passes.length - fulls.length,
+    intervalDeltaPass,
     loadAvg: { start: loadStart, end: loadAvg1() },
     collectorMeanMs,
-    reports: { full: sink.reports.full, delta: sink.reports.delta, meanGzipBytes: bytes.length ? Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length) : 0 },
+    reports: { full: sink.reports.full, delta: sink.reports.delta, meanGzipBytes: bytes.length ? Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length) : 0, kbPerMinute: Math.round(bytes.reduce((a, b) => a + b, 0) / 1024 / ((tEnd - t0) / 60_000)) },
     controlChannel: { ...sink.control },
     collectorErrors: errors,
   };
@@ -493,7 +510,7 @@ async function main(): Promise<void> {
       results
         .map(
           (r) =>
-            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (${r.cpuKernelPercentSteady}% in the kernel, ${r.minorFaultsPerS} minor faults/s; whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB (sampled peak at ${r.peak.atS} s, ${r.peak.afterPass}: ${r.peak.anonMb} MB anonymous, ${r.peak.fileMb} MB file-backed), full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean), load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
+            `[${r.variant}${Object.entries(r.env).map(([k, v]) => ` ${k}=${v}`).join('')}${r.nodeFlags.length ? ' ' + r.nodeFlags.join(' ') : ''}] CPU ${r.cpuPercentSteady}% of one core (${r.cpuKernelPercentSteady}% in the kernel, ${r.minorFaultsPerS} minor faults/s; whole run ${r.cpuPercentWhole}%), peak RSS ${r.peakRssMb} MB (sampled peak at ${r.peak.atS} s, ${r.peak.afterPass}: ${r.peak.anonMb} MB anonymous, ${r.peak.fileMb} MB file-backed), full collection p50 ${r.fullPass.p50Ms} / p95 ${r.fullPass.p95Ms} / mean ${r.fullPass.meanMs} ms over ${r.fullPass.n} passes (CPU ${r.fullPass.cpuMeanMs} ms mean)${r.intervalDeltaPass ? `, delta passes p50 ${r.intervalDeltaPass.p50Ms} / mean ${r.intervalDeltaPass.meanMs} ms over ${r.intervalDeltaPass.n} (CPU ${r.intervalDeltaPass.cpuMeanMs} ms mean)` : ''}, ${r.reports.kbPerMinute} KB sent per minute, load avg ${r.loadAvg.start}→${r.loadAvg.end}`,
         )
         .join('; ') +
       ` — load ${load.extraProcesses} extra processes, ${load.connections} connections, ${load.containers} containers, ${SECONDS} s per variant; goals <=1%, <=60 MB, <100 ms`,

@@ -30,7 +30,12 @@ export interface CollectorResult {
 
 /** What kind of pass a collector runs in, and how it waits for the others. */
 export interface PassContext {
-  kind: 'full' | 'delta';
+  /**
+   * 'interval': a pass of the interval, every collector, whatever report it makes (a full report,
+   * or a delta between full reports); everything is sampled. 'event': a pass an event asked for
+   * (a container changed state), of the collectors the event names.
+   */
+  kind: 'interval' | 'event';
   /**
    * Resolves when the named collector has finished its part of this pass (at
    * once when it does not run in this pass). The collectors of a pass run
@@ -40,17 +45,17 @@ export interface PassContext {
    */
   settled?: (collector: string) => Promise<void>;
   /**
-   * In a full pass of a running probe loop: ms from this pass's start until
-   * the next full pass is due to start. A collector with background upkeep
-   * (the container collector's stats) times it to end before that pass.
+   * In a pass of the interval of a running probe loop: ms from this pass's
+   * start until the next one is due to start. A collector with background
+   * upkeep (the container collector's stats) times it to end before that pass.
    * Absent for passes run by hand.
    */
-  nextFullInMs?: number;
+  nextPassInMs?: number;
   /**
    * True when no report the probe emitted before this pass is read any more
    * (see ProbeOptions.reuseNodes): a collector may then update the nodes it
    * returned last time in place instead of making new ones. Never set on a
-   * delta pass.
+   * pass an event asked for.
    */
   reuseNodes?: boolean;
 }
@@ -61,10 +66,10 @@ export interface Collector {
   /**
    * Collects one pass. `now` is the pass's wall-clock time (ms since epoch),
    * the timestamp of every value and sample it produces. `pass.kind` is
-   * 'delta' for an event-triggered pass between full reports: a collector
-   * should then refresh what the event may have changed and leave periodic
-   * sampling (metrics) to the next full pass, so that a delta carries only the
-   * changes that caused it.
+   * 'event' for a pass an event asked for between passes of the interval: a
+   * collector should then refresh what the event may have changed and leave
+   * periodic sampling (metrics) to the next pass of the interval, so that the
+   * delta carries only the changes that caused it.
    */
   collect(now: number, pass?: PassContext): Promise<CollectorResult>;
   /** Releases what the collector holds (watch streams, sockets). Optional. */

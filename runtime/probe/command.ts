@@ -21,7 +21,7 @@ import { DOCKER_SOCKET, PODMAN_SOCKETS, resolveEngineSocket } from './engine/soc
 import { probeIdentity } from './identity';
 import { applyProbeV8Flags, HeapSettler, probeLogTime } from './memory';
 import { parseListen, ProbeMetrics, startMetricsServer, type MetricsServer } from './metrics';
-import { DEFAULT_INTERVAL_MS, Probe } from './probe';
+import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, Probe } from './probe';
 import { Publisher } from './publisher';
 import { parseDuration } from '../common/duration';
 
@@ -34,6 +34,8 @@ export const ONCE_PRIMING_MS = 500;
 export interface ProbeCommandOptions {
   once?: boolean;
   interval: number;
+  /** Every how many passes a full report (the others send deltas against it). */
+  fullEvery?: number;
   record?: string;
   app?: string[];
   tokenFile?: string;
@@ -49,14 +51,25 @@ export interface ProbeCommandOptions {
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+function parseFullEvery(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`a whole number of passes from 1 to 1000, not ${JSON.stringify(v)}`);
+  return n;
+}
+
 export function probeCommand(): Command {
   return new Command('probe')
     .description('watch this host (processes, connections, containers, pods) and publish what the probe sees as reports')
     .option('--once', 'print one full report as JSON to stdout and exit')
     .addOption(
-      new Option('--interval <duration>', 'time between full reports, e.g. 15s, 500ms, 1m')
+      new Option('--interval <duration>', 'time between passes (each sends a report), e.g. 15s, 500ms, 1m')
         .argParser(parseDuration)
         .default(DEFAULT_INTERVAL_MS, '15s'),
+    )
+    .addOption(
+      new Option('--full-every <passes>', 'a full report every this many passes; the passes between send what changed since it (1: every pass a full report)')
+        .argParser(parseFullEvery)
+        .default(DEFAULT_FULL_EVERY),
     )
     .option('--app <url>', 'app to publish reports to and hold a control channel with (repeatable); without it reports go to stdout as JSON lines', collect)
     .option('--token-file <file>', 'bearer token for the app(s); re-read every minute and after a 401/403')
@@ -161,11 +174,12 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
     identity,
     collectors,
     intervalMs: opts.interval,
+    fullEvery: opts.fullEvery ?? DEFAULT_FULL_EVERY,
     logger,
     onPass: (stats) => {
-      if (stats.kind === 'full') {
+      if (stats.trigger === 'interval') {
         lastPassAt = Date.now();
-        settler.afterFullPass();
+        settler.afterPass();
       }
       metrics?.pass(stats);
     },
@@ -186,7 +200,7 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
       // Healthy while passes keep coming; the app being away is not the probe's illness.
       const age = lastPassAt === 0 ? 0 : Date.now() - lastPassAt;
       const ok = age < Math.max(3 * opts.interval, 30_000);
-      return { ok, detail: { lastFullPassAgeMs: age, apps: publisher?.status() ?? [], controlChannels: channels.map((c) => c.connected) } };
+      return { ok, detail: { lastPassAgeMs: age, apps: publisher?.status() ?? [], controlChannels: channels.map((c) => c.connected) } };
     });
   }
   logger.info(

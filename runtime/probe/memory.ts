@@ -157,7 +157,7 @@ export const PROBE_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze
   UV_THREADPOOL_SIZE: '2',
 });
 
-/** Time after a full pass before the settling collection: the report's gzip and POST and the container stats started after the pass make their garbage in it. */
+/** Time after a pass of the interval before the settling collection: the report's gzip and POST and the container stats started after the pass make their garbage in it. */
 export const SETTLE_DELAY_MS = 2_000;
 
 type Collect = () => void;
@@ -176,7 +176,7 @@ function findCollect(): Collect {
 }
 
 /**
- * A major garbage collection SETTLE_DELAY_MS after each full pass.
+ * A major garbage collection SETTLE_DELAY_MS after each pass of the interval.
  *
  * Why: the young generation is kept at 1 MB for RSS, so most of what a pass
  * builds lives through a few scavenges and is promoted to the old generation,
@@ -195,7 +195,7 @@ export class HeapSettler {
   constructor(private readonly delayMs = SETTLE_DELAY_MS) {}
 
   /** Schedules the collection; a pass that ends before it runs pushes it back. */
-  afterFullPass(): void {
+  afterPass(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;

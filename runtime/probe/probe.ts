@@ -1,14 +1,21 @@
 /**
  * The probe's collection loop.
  *
- * - A full report every `intervalMs` (default 15 s), from a pass over all
- *   collectors. They run concurrently: the container engine and the API
- *   server answer while the /proc walk runs; a collector that reads another's
- *   result of the same pass waits for it (`PassContext.settled`).
+ * - A pass over all collectors every `intervalMs` (default 15 s). They run
+ *   concurrently: the container engine and the API server answer while the
+ *   /proc walk runs; a collector that reads another's result of the same pass
+ *   waits for it (`PassContext.settled`). Every `fullEvery`th pass (default 4)
+ *   sends a full report; the passes between send the delta against the last
+ *   full report, its changed nodes as patches, even when empty (it also says
+ *   the probe is alive). Why: a live host changes by its metric samples, and a
+ *   full report every interval made the app parse and merge every node of it
+ *   again (docs/probe.md, "Deltas between full reports").
  * - Delta reports in between when something asks for one (`trigger`, e.g. the
  *   container collector on an engine event): only the named collectors run, the
  *   others' fragments from the last pass are reused, and the delta against the
  *   last full report is emitted if it is not empty.
+ * - The last full report is kept as its nodes' member texts (DeltaBase), not as
+ *   the report: collectors update their nodes in place between passes.
  * - Passes never overlap; a pass that overruns the interval delays the next,
  *   it does not pile up.
  * - Collection never waits on the network: each report goes to `sink`, which
@@ -19,10 +26,10 @@
 import {
   TOPOLOGY_NAMES,
   emptyTopologies,
-  diffReports,
   isEmptyDelta,
   mergeNodes,
   REPORT_VERSION,
+  DeltaBase,
   type CollectorError,
   type DeltaReport,
   type FullReport,
@@ -45,7 +52,10 @@ export type ReportSink = (report: Report) => unknown;
 
 /** Timings of one pass, for the probe's own metrics. */
 export interface PassStats {
+  /** The report the pass made. */
   kind: 'full' | 'delta';
+  /** A pass of the interval (every collector), or one an event asked for (`trigger`, `deltaPass`). */
+  trigger: 'interval' | 'event';
   seq: number;
   /** Wall time from the pass's start until its report is assembled (before it goes to the sink). */
   durationMs: number;
@@ -72,8 +82,13 @@ export interface ProbeOptions {
   /** Run on every pass (concurrently); their fragments merge in this order. */
   collectors: Collector[];
   sink: ReportSink;
-  /** Time between full reports. */
+  /** Time between passes. */
   intervalMs?: number;
+  /**
+   * Every how many passes of the interval the report is a full one; the passes between send a
+   * delta against it. 1: every pass a full report. Default 4 (DEFAULT_FULL_EVERY).
+   */
+  fullEvery?: number;
   /** Longest a collector may take in one pass. Default: the interval, at most 10 s. */
   collectorTimeoutMs?: number;
   backoff?: BackoffPolicy;
@@ -97,13 +112,24 @@ export interface ProbeOptions {
 }
 
 export const DEFAULT_INTERVAL_MS = 15_000;
+/**
+ * A full report every 4th pass: a minute at the default interval. What the app gains is most of
+ * it at 4 (3 passes in 4 are deltas); a full report also bounds how long a text comparison that
+ * went wrong could go unnoticed. An app that lost the base (restarted) asks for a full report at
+ * once (409, then the publisher's resync), so this is not how long it waits.
+ */
+export const DEFAULT_FULL_EVERY = 4;
 
 export class Probe {
   private readonly runners: CollectorRunner[];
   private readonly intervalMs: number;
+  private readonly fullEvery: number;
   private readonly clock: () => number;
   private seq = 0;
-  private lastFull: FullReport | null = null;
+  /** What deltas are computed against: the texts of the last full report; null before the first, and during a full pass. */
+  private base: DeltaBase | null = null;
+  /** Passes of the interval since the last full report (deltas sent). */
+  private deltasSinceFull = 0;
   private readonly fragments = new Map<string, { fragment: Fragment | null; errors: CollectorError[] }>();
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -118,6 +144,8 @@ export class Probe {
 
   constructor(private readonly opts: ProbeOptions) {
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.fullEvery = opts.fullEvery ?? DEFAULT_FULL_EVERY;
+    if (!Number.isInteger(this.fullEvery) || this.fullEvery < 1) throw new RangeError(`fullEvery must be a whole number of passes, at least 1; got ${opts.fullEvery}`);
     this.clock = opts.clock ?? Date.now;
     const timeoutMs = opts.collectorTimeoutMs ?? Math.min(this.intervalMs, 10_000);
     this.runners = opts.collectors.map(
@@ -142,7 +170,7 @@ export class Probe {
   /** `external`: the report goes back to a caller (see ProbeOptions.reuseNodes). */
   private runDelta(collectors: readonly string[] | undefined, external: boolean): Promise<Report | null> {
     return this.serialize(async () => {
-      if (this.lastFull === null) return this.collectFull(external);
+      if (this.base === null) return this.collectFull(external);
       const delta = await this.collectDelta(collectors);
       if (external && delta !== null) this.exposed = true;
       return delta;
@@ -165,14 +193,14 @@ export class Probe {
     }, this.opts.triggerDelayMs ?? 50);
   }
 
-  /** Starts the loop: a full pass now, then one per interval. */
+  /** Starts the loop: a pass now (a full report), then one per interval. */
   start(): void {
     if (this.running) return;
     this.running = true;
     const tick = (): void => {
       const started = performance.now();
       let stamped: number | null = null;
-      this.serialize(() => this.collectFull(false))
+      this.serialize<Report>(() => (this.base === null || this.deltasSinceFull + 1 >= this.fullEvery ? this.collectFull(false) : this.collectIntervalDelta()))
         .then((report) => {
           stamped = report.timestamp;
         })
@@ -208,7 +236,7 @@ export class Probe {
     return next;
   }
 
-  private async runCollectors(only: ReadonlySet<string> | null, now: number, kind: 'full' | 'delta', reuseNodes = false): Promise<PassStats['collectors']> {
+  private async runCollectors(only: ReadonlySet<string> | null, now: number, kind: PassContext['kind'], reuseNodes = false): Promise<PassStats['collectors']> {
     const selected = this.runners.filter((r) => only === null || only.has(r.name));
     // Every collector of the pass starts at once; the order of `collectors`
     // only decides whose fragment merges first. One that needs another's
@@ -217,8 +245,8 @@ export class Probe {
     const finish = new Map<string, () => void>();
     for (const r of selected) done.set(r.name, new Promise<void>((resolve) => finish.set(r.name, resolve)));
     const pass: PassContext = { kind, settled: (name) => done.get(name) ?? Promise.resolve() };
-    // The loop starts the next full pass one interval after this one started (see start()).
-    if (kind === 'full' && this.running) pass.nextFullInMs = this.intervalMs;
+    // The loop starts the next pass one interval after this one started (see start()).
+    if (kind === 'interval' && this.running) pass.nextPassInMs = this.intervalMs;
     if (reuseNodes) pass.reuseNodes = true;
     const outs = await Promise.all(
       selected.map((runner) =>
@@ -282,37 +310,60 @@ export class Probe {
     };
   }
 
+  /** Whether the collectors may update the last pass's nodes in place (ProbeOptions.reuseNodes). */
+  private mayReuse(external: boolean): boolean {
+    return this.opts.reuseNodes === true && !external && this.running && !this.exposed && this.holding === 0;
+  }
+
   private async collectFull(external: boolean): Promise<FullReport> {
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const reuseNodes = this.opts.reuseNodes === true && !external && this.running && !this.exposed && this.holding === 0;
+    const reuseNodes = this.mayReuse(external);
     // Every collector runs and every fragment is replaced, and the report is
-    // assembled anew: keeping the last ones through the pass would hold two
-    // copies of the host's nodes at its top (the probe's peak memory).
-    this.lastFull = null;
+    // assembled anew: keeping the last ones (or the base's texts) through the
+    // pass would hold two copies of the host's nodes at its top (the probe's
+    // peak memory).
+    this.base = null;
     this.fragments.clear();
     const now = this.clock();
-    const collectors = await this.runCollectors(null, now, 'full', reuseNodes);
+    const collectors = await this.runCollectors(null, now, 'interval', reuseNodes);
     const report = this.assemble(now);
-    this.lastFull = report;
+    // Taken before the sink sees the report, and before any later pass updates its nodes.
+    this.base = DeltaBase.of(report);
+    this.deltasSinceFull = 0;
     this.exposed = external;
-    this.emit(report, { kind: 'full', seq: report.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
+    this.emit(report, { kind: 'full', trigger: 'interval', seq: report.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
     return report;
+  }
+
+  /** A pass of the interval between full reports: every collector, and the delta against the base, sent even when empty. */
+  private async collectIntervalDelta(): Promise<DeltaReport> {
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    const reuseNodes = this.mayReuse(false);
+    this.fragments.clear();
+    const now = this.clock();
+    const collectors = await this.runCollectors(null, now, 'interval', reuseNodes);
+    const delta = this.base!.diff(this.assemble(now));
+    this.deltasSinceFull++;
+    // Every node is now this pass's (made anew, or updated in place when nothing held the last ones).
+    this.exposed = false;
+    this.emit(delta, { kind: 'delta', trigger: 'interval', seq: delta.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
+    return delta;
   }
 
   private async collectDelta(names: readonly string[] | undefined): Promise<DeltaReport | null> {
     const started = performance.now();
     const cpu = process.cpuUsage();
     const now = this.clock();
-    const collectors = await this.runCollectors(names ? new Set(names) : null, now, 'delta');
-    const base = this.lastFull!;
-    const current = this.assemble(now);
-    const delta = diffReports(base, current);
+    const collectors = await this.runCollectors(names ? new Set(names) : null, now, 'event');
+    const base = this.base!;
+    const delta = base.diff(this.assemble(now));
     if (isEmptyDelta(delta) && sameErrors(base.errors, delta.errors)) {
       this.seq--; // nothing emitted: keep seq gapless
       return null;
     }
-    this.emit(delta, { kind: 'delta', seq: delta.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
+    this.emit(delta, { kind: 'delta', trigger: 'event', seq: delta.seq, durationMs: performance.now() - started, cpuMs: cpuMsSince(cpu), collectors });
     return delta;
   }
 
@@ -331,7 +382,7 @@ export class Probe {
     }
     this.opts.onPass?.(stats);
     this.opts.logger?.debug?.(
-      { pass: stats.kind, seq: stats.seq, durationMs: round1(stats.durationMs), cpuMs: round1(stats.cpuMs), collectors: Object.fromEntries(stats.collectors.filter((c) => c.ran).map((c) => [c.name, round1(c.durationMs)])) },
+      { pass: stats.kind, trigger: stats.trigger, seq: stats.seq, durationMs: round1(stats.durationMs), cpuMs: round1(stats.cpuMs), collectors: Object.fromEntries(stats.collectors.filter((c) => c.ran).map((c) => [c.name, round1(c.durationMs)])) },
       'pass',
     );
   }

@@ -6,6 +6,7 @@ export * from './schema';
 export * from './errors';
 export * from './ids';
 export * from './merge';
+export * from './delta-base';
 export * from './validate';
 export * from './codec';
 export * from './record';

@@ -11,6 +11,7 @@
 import { readRecording, containerNodeId, endpointNodeId, hostNodeId, podNodeId, processNodeId, emptyTopologies, diffReports, expandPatches, type FullReport, type Report, type ReportNode, type DeltaReport } from '../../runtime/report';
 import { join } from 'node:path';
 import { DEFAULT_RING } from '../../runtime/probe/nodes';
+import { DEFAULT_FULL_EVERY } from '../../runtime/probe/probe';
 
 export const RECORDING = join(__dirname, '../fixtures/reports/probe-loopback.rec');
 
@@ -48,13 +49,13 @@ export interface FleetShape {
    */
   slidingRings?: boolean;
   /**
-   * Deltas carry a changed node of the base as a patch (schema.ts NodePatch), as the probe's
-   * event deltas do. Default: whole nodes. The real probe sends a full report every interval and
-   * deltas only on engine events; the fleet's deltas between its full reports stand in for those
-   * full reports, which whole nodes do at about their cost (a delta is 90 % of its full report)
-   * and patches would not (docs/app.md, round 11).
+   * Deltas carry a changed node of the base whole, not as a patch (schema.ts NodePatch). Default
+   * false: patches, as the probe sends them (runtime/probe/probe.ts: a full report every
+   * DEFAULT_FULL_EVERY passes, deltas with patches between, since round 12). Whole nodes are what
+   * an app from before patch deltas takes (for an A/B against such a build), and cost the app
+   * about what the full report every interval that probes sent before then did.
    */
-  patchDeltas?: boolean;
+  wholeDeltas?: boolean;
 }
 
 /**
@@ -210,15 +211,15 @@ export class SimProbe {
     return { version: 1, kind: 'full', probeId: this.probeId, hostId: this.hostId, seq: this.seq, timestamp: now, topologies: topo, errors: [] };
   }
 
-  /** The next report: a full one every `fullEvery` reports, deltas against the last full one between. */
-  next(now: number, fullEvery = 4): Report {
+  /** The next report: a full one every `fullEvery` reports, deltas against the last full one between (as the probe does). */
+  next(now: number, fullEvery = DEFAULT_FULL_EVERY): Report {
     const f = this.full(now);
     if (this.base === null || (f.seq - this.base.seq) >= fullEvery) {
       this.base = f;
       return f;
     }
     const d: DeltaReport = diffReports(this.base, f);
-    return this.shape.patchDeltas === true ? d : expandPatches(d, this.base);
+    return this.shape.wholeDeltas === true ? expandPatches(d, this.base) : d;
   }
 }
 

@@ -96,7 +96,7 @@ t.test('a delta on a base the app holds applies; on another base it is 409 DELTA
 
 t.test('a delta\'s patches: the same model as the delta with whole nodes; a patch of a node the base lacks is 400 E_DELTA_PATCH', async (t) => {
   const tpl = await loadTemplates();
-  const p = new SimProbe(1, { probes: 2, containersPerProbe: 2, processesPerProbe: 4, connectionsPerProbe: 1, patchDeltas: true }, tpl);
+  const p = new SimProbe(1, { probes: 2, containersPerProbe: 2, processesPerProbe: 4, connectionsPerProbe: 1 }, tpl);
   const full = p.next(1_000);
   p.flip(0);
   const delta = p.next(16_000);

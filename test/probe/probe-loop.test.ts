@@ -4,7 +4,7 @@
  * backoff; deltas carry only changes; the loop runs on its interval.
  */
 import t from 'tap';
-import { applyDelta, hostNodeId, validateReport, type FullReport, type Report, type ReportNode } from '../../runtime/report';
+import { applyDelta, hostNodeId, isEmptyDelta, validateReport, type DeltaReport, type FullReport, type Report, type ReportNode } from '../../runtime/report';
 import { CollectorFailure, type Collector, type CollectorResult } from '../../runtime/probe/collector';
 import { Probe } from '../../runtime/probe/probe';
 
@@ -124,10 +124,10 @@ t.test('triggers make small deltas; nothing changed means nothing sent', async (
   t.same(Object.keys(now.topologies.process.nodes).sort(), ['process;h;1;1', 'process;h;2;2', 'process;h;3;3']);
 });
 
-t.test('the loop sends a full report per interval until stopped', async (t) => {
+t.test('with fullEvery 1 the loop sends a full report per interval until stopped', async (t) => {
   const sent: Report[] = [];
   const c = new Settable('c');
-  const probe = new Probe({ identity, collectors: [c], sink: (r) => sent.push(r), intervalMs: 100 });
+  const probe = new Probe({ identity, collectors: [c], sink: (r) => sent.push(r), intervalMs: 100, fullEvery: 1 });
   probe.start();
   // Bounded wait for three reports; wall-clock counts are not asserted (a busy machine delays timers).
   for (let waited = 0; sent.length < 3 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
@@ -140,6 +140,68 @@ t.test('the loop sends a full report per interval until stopped', async (t) => {
   await new Promise((r) => setTimeout(r, 200));
   t.equal(sent.length, count, 'nothing after stop');
   t.same(sent.map((r) => (r as FullReport).seq), sent.map((_, i) => i + 1));
+});
+
+t.test('fullEvery 3: a full report, then two deltas against it, each a pass of every collector, sent even when nothing changed', async (t) => {
+  const sent: Report[] = [];
+  const c = new Settable('c');
+  const d = new Settable('d');
+  c.nodes = { 'process;h;1;1': n('a'), 'process;h;2;2': n('b') };
+  d.nodes = { 'process;h;3;3': n('c') };
+  const pictures: string[] = [];
+  const probe = new Probe({
+    identity,
+    collectors: [c, d],
+    intervalMs: 40,
+    fullEvery: 3,
+    sink: (r) => {
+      sent.push(r);
+      // The picture of the host at this pass, changed for the next one.
+      pictures.push(JSON.stringify({ ...c.nodes, ...d.nodes }));
+      if (sent.length === 1) c.nodes = { 'process;h;1;1': n('a2'), 'process;h;4;4': n('e') };
+      if (sent.length === 4) d.nodes = {};
+    },
+  });
+  probe.start();
+  for (let waited = 0; sent.length < 7 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  await probe.stop();
+  t.same(sent.slice(0, 7).map((r) => r.kind), ['full', 'delta', 'delta', 'full', 'delta', 'delta', 'full']);
+  t.same(sent.map((r) => r.seq), sent.map((_, i) => i + 1), 'seq gapless');
+  t.equal(c.runs, sent.length, 'every collector ran in every pass');
+  t.equal(d.runs, sent.length);
+  let base: FullReport | null = null;
+  sent.forEach((r, i) => {
+    t.ok(validateReport(r).ok, `report ${r.seq} valid`);
+    if (r.kind === 'full') base = r;
+    else {
+      t.equal(r.baseSeq, base!.seq, `delta ${r.seq} is against the last full report`);
+      const now = applyDelta(base!, r);
+      const want = JSON.parse(pictures[i]!) as Record<string, ReportNode>;
+      t.same(now.topologies.process.nodes, want, `delta ${r.seq} brings the base to its pass's picture`);
+    }
+  });
+  const second = sent[1]!;
+  t.ok(second.kind === 'delta' && second.patches?.process?.['process;h;1;1'] !== undefined, 'a changed node of the base goes as a patch');
+  const third = sent[2]!;
+  t.ok(third.kind === 'delta' && third.patches?.process?.['process;h;1;1'] !== undefined, 'deltas are cumulative: the third still carries it');
+  for (const r of sent.slice(4, 6)) t.same(r.kind === 'delta' ? r.removed : null, { process: ['process;h;3;3'] }, `delta ${r.seq}: d's node gone since the full report`);
+});
+
+t.test('a pass of the interval with nothing changed since the full report still sends its (empty) delta', async (t) => {
+  const sent: Report[] = [];
+  const c = new Settable('c');
+  c.nodes = { 'process;h;1;1': n('a') };
+  const probe = new Probe({ identity, collectors: [c], sink: (r) => sent.push(r), intervalMs: 40, fullEvery: 5 });
+  probe.start();
+  for (let waited = 0; sent.length < 3 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  await probe.stop();
+  const deltas = sent.filter((r) => r.kind === 'delta');
+  t.ok(deltas.length >= 2, `${deltas.length} deltas`);
+  t.ok(deltas.every((r) => isEmptyDelta(r as DeltaReport)), 'empty: the app hears the probe is alive');
+});
+
+t.test('fullEvery must be a whole number of passes, at least 1', async (t) => {
+  for (const bad of [0, -1, 1.5, NaN]) t.throws(() => new Probe({ identity, collectors: [], sink: () => undefined, fullEvery: bad }), { name: 'RangeError', message: /fullEvery/ });
 });
 
 t.test('a sink that throws does not stop the probe', async (t) => {

@@ -6,7 +6,7 @@
  * place, and what that pass reports is the report a fresh node would give.
  */
 import t, { type Test } from 'tap';
-import { hostNodeId, validateReport, type FullReport, type Report } from '../../runtime/report';
+import { applyDelta, hostNodeId, validateReport, type DeltaReport, type FullReport, type Report } from '../../runtime/report';
 import { ProcessesCollector } from '../../runtime/probe/collectors/processes';
 import { Probe } from '../../runtime/probe/probe';
 
@@ -14,9 +14,15 @@ const identity = { hostname: 'h', hostId: hostNodeId('h'), probeId: 'h/1' };
 const RING = 3;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A running probe whose sink holds each report until the test releases it. */
-function loop(t: Test) {
+/**
+ * A running probe whose sink holds each full report until the test releases it (deltas are
+ * released at once). `fullEvery` 1 unless given: every pass a full report.
+ */
+function loop(t: Test, fullEvery = 1) {
   const sent: { report: FullReport; json: string; release: () => void }[] = [];
+  /** Every report as its JSON at emission, and as the object, in order. */
+  const texts: string[] = [];
+  const objects: Report[] = [];
   /** Release each report as soon as the sink returned (as the publisher's encoding does, a bit later). */
   const mode = { auto: false };
   const probe = new Probe({
@@ -24,8 +30,11 @@ function loop(t: Test) {
     // Rings of three (the default is one sample): the in-place update must carry the older ones over.
     collectors: [new ProcessesCollector({ identity, ring: RING })],
     intervalMs: 60,
+    fullEvery,
     reuseNodes: true,
     sink: (r: Report) => {
+      texts.push(JSON.stringify(r));
+      objects.push(r);
       let release!: () => void;
       const held = new Promise<void>((res) => (release = res));
       if (r.kind === 'full') sent.push({ report: r, json: JSON.stringify(r), release });
@@ -39,7 +48,7 @@ function loop(t: Test) {
     while (sent.length < n && Date.now() < deadline) await sleep(10);
     if (sent.length < n) throw new Error(`only ${sent.length} of ${n} reports`);
   };
-  return { probe, sent, waitFor, mode };
+  return { probe, sent, texts, objects, waitFor, mode };
 }
 
 const ownNode = (r: FullReport) => Object.entries(r.topologies.process.nodes).find(([, n]) => n.latest.pid?.v === process.pid)!;
@@ -92,4 +101,36 @@ t.test('without reuseNodes every pass makes new nodes', async (t) => {
   const deadline = Date.now() + 20_000;
   while (sent.length < 3 && Date.now() < deadline) await sleep(10);
   t.not(ownNode(sent[1]!)[1], ownNode(sent[2]!)[1]);
+});
+
+t.test('between full reports the nodes are updated in place too, and each delta still says what changed', async (t) => {
+  const { probe, texts, objects, mode } = loop(t, 3);
+  mode.auto = true;
+  probe.start();
+  const deadline = Date.now() + 20_000;
+  while (texts.length < 9 && Date.now() < deadline) await sleep(10);
+  const reports = texts.slice(0, 9).map((j) => JSON.parse(j) as Report);
+  t.same(reports.map((r) => r.kind), ['full', 'delta', 'delta', 'full', 'delta', 'delta', 'full', 'delta', 'delta']);
+  let base: FullReport | null = null;
+  let checked = 0;
+  for (const r of reports) {
+    t.ok(validateReport(r).ok, `report ${r.seq} valid`);
+    if (r.kind === 'full') {
+      base = r;
+      continue;
+    }
+    // The base's nodes were updated in place by this pass (nothing held them): the texts still
+    // tell the new samples from the base's, so this process's node is patched with them.
+    const id = ownNode(base!)[0];
+    const patch = (r as DeltaReport).patches?.process?.[id];
+    t.ok(patch?.metrics !== undefined, `delta ${r.seq} carries this process's new metrics`);
+    const now = applyDelta(base!, r as DeltaReport);
+    const rss = now.topologies.process.nodes[id]!.metrics.memory_rss_bytes!.samples;
+    t.equal(rss[rss.length - 1]![0], r.timestamp, `delta ${r.seq}: the newest rss sample is its pass's`);
+    checked++;
+  }
+  t.equal(checked, 6);
+  const id = ownNode(reports[3] as FullReport)[0];
+  const metricsOf = (i: number) => (objects[i] as DeltaReport).patches?.process?.[id]?.metrics;
+  t.equal(metricsOf(4), metricsOf(5), 'two deltas in a row patch with the same metrics record: updated in place, not made anew');
 });

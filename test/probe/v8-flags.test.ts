@@ -86,7 +86,7 @@ function oldSpaceAroundSettle(settle: boolean | 'now', exposeGc: boolean): { bef
     keep = null;
     const before = oldUsed();
     if (${JSON.stringify(settle)} === 'now') new HeapSettler().settleNow();
-    else if (${JSON.stringify(settle)}) new HeapSettler(20).afterFullPass();
+    else if (${JSON.stringify(settle)}) new HeapSettler(20).afterPass();
     setTimeout(() => process.stdout.write(JSON.stringify({ before, after: oldUsed() })), 300);
   `;
   const r = spawnSync(process.execPath, [...(exposeGc ? ['--expose-gc'] : []), '--import', require.resolve('tsx'), '-e', script], { encoding: 'utf8' });

@@ -12,14 +12,14 @@
  * runs for a container last inspected over `inspectTtlMs` ago (pid, start
  * time, restart count and exit code come from inspect; the list has the rest).
  *
- * Off the pass's path, after each full pass, a background upkeep lists again
+ * Off the pass's path, after each pass of the interval, a background upkeep lists again
  * (reconciliation: a safety net under the stream) and takes stats (CPU,
  * memory, network) of running containers whose last sample is older than
  * `statsMinIntervalMs`, at most `maxStatsPerPass` of them, oldest sample first,
  * `statsConcurrency` at a time; it is timed to end `statsLeadMs` before the
- * next full pass, whose report then carries samples a second or two old (each
- * with the engine's read time). Delta passes take no stats: a delta triggered
- * by one container's event carries only that change. The first full pass
+ * next pass of the interval, whose report then carries samples a second or two old (each
+ * with the engine's read time). Passes an event asked for take no stats: a delta triggered
+ * by one container's event carries only that change. The first pass
  * samples stats on its path (while the /proc walk runs), so that the first
  * report has container metrics too.
  *
@@ -80,7 +80,7 @@ export interface ContainersCollectorOptions {
   maxStatsPerPass?: number;
   statsConcurrency?: number;
   statsMinIntervalMs?: number;
-  /** How long before the next full pass the background stats sampling should have ended. Default 1.5 s. */
+  /** How long before the next pass of the interval the background stats sampling should have ended. Default 1.5 s. */
   statsLeadMs?: number;
   inspectTtlMs?: number;
   /** Event stream reconnect backoff. */
@@ -130,7 +130,7 @@ interface Entry {
   statsAt: number;
   rings: Record<'cpu_percent' | 'memory_usage_bytes' | 'memory_limit_bytes' | 'network_rx_bytes' | 'network_tx_bytes' | 'pids', SampleRing>;
   controls: NodeControls | undefined;
-  /** The metrics of the last full report. */
+  /** The metrics of the last pass of the interval's report. */
   reported: Record<string, Metric>;
 }
 
@@ -168,7 +168,7 @@ export class ContainersCollector implements Collector {
   private eventRefresh: Promise<void> | null = null;
   /** Partial problems found off a pass's path (inspect, stats), reported by the next pass. */
   private carried: { code: string; message: string }[] = [];
-  /** The background upkeep (reconciliation list, stats) scheduled after a full pass. */
+  /** The background upkeep (reconciliation list, stats) scheduled after a pass of the interval. */
   private upkeepTimer: NodeJS.Timeout | null = null;
   private upkeep: Promise<void> | null = null;
   private lastUpkeepMs = 0;
@@ -189,7 +189,7 @@ export class ContainersCollector implements Collector {
   async collect(now: number, pass?: PassContext): Promise<CollectorResult> {
     const startedMono = performance.now();
     this.startEvents();
-    const full = pass?.kind !== 'delta';
+    const interval = pass?.kind !== 'event';
     const issues = new Map<string, CollectorIssue>();
     const issue = (code: string, message: string): void => {
       const have = issues.get(code);
@@ -212,11 +212,11 @@ export class ContainersCollector implements Collector {
         throw new CollectorFailure(code, `container engine: ${(err as Error).message}`, { cause: err });
       }
     }
-    // The first full report carries metrics too: its stats are sampled on its
-    // path, while the /proc walk runs. Later full passes read the samples the
+    // The first report carries metrics too: its stats are sampled on its
+    // path, while the /proc walk runs. Later passes of the interval read the samples the
     // background upkeep took shortly before them (see scheduleUpkeep).
     let firstSampling: Promise<void> | null = null;
-    if (full && !this.sampledOnce) {
+    if (interval && !this.sampledOnce) {
       this.sampledOnce = true;
       firstSampling = this.sampleStats(this.dueForStats(now), now);
     }
@@ -229,9 +229,9 @@ export class ContainersCollector implements Collector {
     if (firstSampling !== null) await firstSampling;
     for (const i of this.carried) issue(i.code, i.message);
     this.carried = [];
-    const nodes = this.build(this.list, now, full);
+    const nodes = this.build(this.list, now, interval);
     this.latest.sweep();
-    if (full) this.scheduleUpkeep(now, startedMono, pass?.nextFullInMs);
+    if (interval) this.scheduleUpkeep(now, startedMono, pass?.nextPassInMs);
     return { nodes, issues: [...issues.values()] };
   }
 
@@ -298,24 +298,24 @@ export class ContainersCollector implements Collector {
   }
 
   /**
-   * After a full pass: reconcile the table with a fresh list (a safety net
+   * After a pass of the interval: reconcile the table with a fresh list (a safety net
    * under the event stream, and the inspect TTL) and sample the stats of the
    * running containers, in the background, timed to end shortly before the
-   * next full pass so that its metrics are fresh (`statsLeadMs`, or twice
+   * next pass so that its metrics are fresh (`statsLeadMs`, or twice
    * the last upkeep's duration when that is longer). Without a known next
    * pass (a pass run by hand) the upkeep starts at once.
    */
-  private scheduleUpkeep(passNow: number, passStartedMono: number, nextFullInMs: number | undefined): void {
+  private scheduleUpkeep(passNow: number, passStartedMono: number, nextPassInMs: number | undefined): void {
     if (this.closed || this.upkeepTimer !== null) return;
     if (this.upkeep !== null) {
       // A slow engine's upkeep still runs: the next one follows it rather than overlapping it.
-      void this.upkeep.then(() => this.scheduleUpkeep(passNow, passStartedMono, nextFullInMs));
+      void this.upkeep.then(() => this.scheduleUpkeep(passNow, passStartedMono, nextPassInMs));
       return;
     }
     let delay = 0;
-    if (nextFullInMs !== undefined) {
+    if (nextPassInMs !== undefined) {
       const lead = Math.max(this.statsLeadMs, 2 * this.lastUpkeepMs);
-      delay = Math.max(0, passStartedMono + nextFullInMs - lead - performance.now());
+      delay = Math.max(0, passStartedMono + nextPassInMs - lead - performance.now());
     }
     const run = (): void => {
       this.upkeepTimer = null;
@@ -386,7 +386,7 @@ export class ContainersCollector implements Collector {
     });
   }
 
-  private build(list: EngineContainer[], now: number, full: boolean): Partial<Record<TopologyName, Record<string, ReportNode>>> {
+  private build(list: EngineContainer[], now: number, interval: boolean): Partial<Record<TopologyName, Record<string, ReportNode>>> {
     const containers: Record<string, ReportNode> = {};
     const images: Record<string, ReportNode> = {};
     const pods: Record<string, ReportNode> = {};
@@ -444,18 +444,18 @@ export class ContainersCollector implements Collector {
         values[labelKey(k)] = cut(c.labels[k]!);
       }
 
-      // Samples land in the rings between passes (sampleStats); a delta pass
-      // shows the metrics of the last full report, so that it carries only the
-      // change that caused it.
+      // Samples land in the rings between passes (sampleStats); a pass an event
+      // asked for shows the metrics of the last pass of the interval, so that
+      // its delta carries only the change that caused it.
       let metrics: Record<string, Metric> = {};
-      if (!full) metrics = c.state === 'running' ? e.reported : {};
+      if (!interval) metrics = c.state === 'running' ? e.reported : {};
       else if (c.state === 'running') {
         for (const k of METRIC_KEYS) {
           const m = e.rings[k].current();
           if (m) metrics[k] = m;
         }
       }
-      if (full) e.reported = metrics;
+      if (interval) e.reported = metrics;
 
       const node: ReportNode = { latest: this.latest.update(id, values, now), metrics, adjacency: [], parents };
       if (this.offerControls) {

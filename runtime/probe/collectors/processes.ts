@@ -175,7 +175,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
   }
 
   /**
-   * `pass.reuseNodes` (full passes only): no report the probe emitted is still
+   * `pass.reuseNodes` (passes of the interval only): no report the probe emitted is still
    * read, so each process's node of the last pass, its metrics record and its
    * metric rings are updated in place instead of made anew. Why: those are
    * about 0.5 MB per pass on 1,000 processes that live until the next pass,
@@ -185,7 +185,7 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
    * whose base full report must stay as it was) every node is new.
    */
   async collect(now: number, passContext?: PassContext): Promise<CollectorResult> {
-    this.reuse = passContext?.reuseNodes === true && passContext.kind === 'full';
+    this.reuse = passContext?.reuseNodes === true && passContext.kind === 'interval';
     const pass = ++this.pass;
     const tally = new IssueTally();
     this.users.refresh();
