@@ -18,6 +18,8 @@ export class LatestMemory {
   /**
    * The latest record for `values` at time `now`: the previous object itself
    * when nothing changed, else a new one where unchanged entries keep their ts.
+   * Records are frozen (their entries are never changed either): the probe's
+   * delta base keeps them by reference instead of as text (DeltaBase).
    */
   update(values: Readonly<Record<string, LatestValue | undefined>>, now: number, shared?: LatestInterner): Readonly<Record<string, Latest>> {
     const prev = this.current;
@@ -41,8 +43,8 @@ export class LatestMemory {
       const p = prev[k];
       next[k] = p !== undefined && p.v === v ? p : shared !== undefined ? shared.latest(now, v) : { ts: now, v };
     }
-    this.current = next;
-    return next;
+    this.current = Object.freeze(next);
+    return this.current;
   }
 }
 

@@ -1,12 +1,18 @@
 /**
  * What a probe keeps of its last full report to compute deltas against it: each node's members as
- * JSON text, not the nodes.
+ * JSON text, not the nodes; a member that is frozen is kept as it is.
  *
  * Why texts and not the report: the probe's collectors update the nodes of the last pass in place
  * (ProbeOptions.reuseNodes), so by the next pass the base's objects say what the host is now, not
  * what the app holds; and a copy of the objects would keep two pictures of the host at the top of
  * every pass, against the probe's memory budget. The texts are about the size of the report's JSON
  * (docs/probe.md, "Deltas between full reports").
+ *
+ * A frozen member (`Object.isFrozen`) is taken to be immutable, what it holds included, and is
+ * kept by reference: the same object in the next report is the same member, and only a different
+ * object is compared by text. The probe's `latest` records (LatestMemory, runtime/probe/nodes.ts)
+ * and processes' parents are frozen: those are most of a host's text (command lines), and neither
+ * their text nor a stringify of them per pass is needed.
  *
  * Comparing texts is stricter than comparing values: a record whose keys come in another order is
  * sent again though equal. Collectors build their records in a fixed order, so that costs a few
@@ -20,16 +26,27 @@ import { TOPOLOGY_NAMES, type CollectorError, type DeltaReport, type FullReport,
 const MEMBERS = ['latest', 'metrics', 'adjacency', 'parents', 'controls'] as const;
 type Member = (typeof MEMBERS)[number];
 
-/** One node's members as JSON, in MEMBERS order; `undefined` for a member the node lacks. */
-type MemberTexts = readonly (string | undefined)[];
+/** One member as kept: its JSON text, or the member itself when frozen; `undefined` when the node lacks it. */
+type KeptMember = string | object | undefined;
+/** One node's members as kept, in MEMBERS order. */
+type MemberTexts = readonly KeptMember[];
+
+function keep(v: unknown): KeptMember {
+  if (v === undefined) return undefined;
+  return typeof v === 'object' && v !== null && Object.isFrozen(v) ? v : JSON.stringify(v);
+}
 
 function textsOf(n: ReportNode): MemberTexts {
-  const out: (string | undefined)[] = new Array<string | undefined>(MEMBERS.length);
-  for (let i = 0; i < MEMBERS.length; i++) {
-    const v = n[MEMBERS[i]!];
-    out[i] = v === undefined ? undefined : JSON.stringify(v);
-  }
+  const out: KeptMember[] = new Array<KeptMember>(MEMBERS.length);
+  for (let i = 0; i < MEMBERS.length; i++) out[i] = keep(n[MEMBERS[i]!]);
   return out;
+}
+
+/** Whether `v` (a member of the next report) is what `was` keeps. */
+function same(was: KeptMember, v: unknown): boolean {
+  if (was === v) return true;
+  const text = JSON.stringify(v);
+  return typeof was === 'string' ? text === was : text === JSON.stringify(was);
 }
 
 export class DeltaBase {
@@ -41,7 +58,7 @@ export class DeltaBase {
     /** The full report's errors: a delta with nothing else new and the same errors says nothing. */
     readonly errors: readonly CollectorError[],
     private readonly texts: Readonly<Record<TopologyName, ReadonlyMap<string, MemberTexts>>>,
-    /** Characters held, for the probe's memory figures. */
+    /** Characters held in texts (frozen members kept by reference are not counted), for the probe's memory figures. */
     readonly chars: number,
   ) {}
 
@@ -54,7 +71,7 @@ export class DeltaBase {
       const nodes = full.topologies[name].nodes;
       for (const id in nodes) {
         const t = textsOf(nodes[id]!);
-        for (const s of t) chars += s?.length ?? 0;
+        for (const s of t) if (typeof s === 'string') chars += s.length;
         m.set(id, t);
       }
       texts[name] = m;
@@ -106,7 +123,7 @@ export class DeltaBase {
             if (was !== undefined) lost = true;
             continue;
           }
-          if (was !== undefined && JSON.stringify(v) === was) continue;
+          if (was !== undefined && same(was, v)) continue;
           (p ??= {})[MEMBERS[i]!] = v;
         }
         if (lost) changed[id] = n;

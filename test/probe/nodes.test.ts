@@ -132,4 +132,6 @@ t.test('latest records made in one pass are shared between nodes; a value unchan
   t.same(c.user, { ts: 2000, v: 'root' });
   const d = new LatestMemory().update({ threads: 2 }, 3000, shared);
   t.same(d.threads, { ts: 3000, v: 2 }, 'a new time: a new record even without clear');
+  t.ok(Object.isFrozen(b2) && Object.isFrozen(d), 'records are frozen (the delta base keeps them by reference)');
+  t.equal(b.update({ user: 'root', threads: 2, pid: 11 }, 4000, shared), b2, 'nothing changed: the same record');
 });

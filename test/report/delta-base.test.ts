@@ -65,3 +65,24 @@ t.test('what the base holds: the texts, counted', async (t) => {
   const texts = [n.latest, n.metrics, n.adjacency, n.parents, node().latest, node().metrics, node().adjacency, node().parents].map((v) => JSON.stringify(v).length);
   t.equal(db.chars, texts.reduce((a, b) => a + b, 0));
 });
+
+t.test('a frozen member is kept by reference: the same object is unchanged, another is compared by its text', async (t) => {
+  const latest = Object.freeze({ name: { ts: 1, v: 'nginx' }, cmdline: { ts: 1, v: 'nginx -g daemon off;' } });
+  const base = report({ process: { [P]: node({ latest }), [Q]: node({ latest }), [R]: node({ latest }) } }, { seq: 1 });
+  const db = DeltaBase.of(base);
+  t.equal(db.chars, 3 * (2 + 2 + 2), 'only the unfrozen members are held as text (metrics {}, adjacency [], parents {} per node)');
+  const next = report(
+    {
+      process: {
+        [P]: node({ latest }),
+        [Q]: node({ latest: Object.freeze({ name: { ts: 1, v: 'nginx' }, cmdline: { ts: 1, v: 'nginx -g daemon off;' } }) }),
+        [R]: node({ latest: Object.freeze({ name: { ts: 1, v: 'nginx' }, cmdline: { ts: 9, v: 'nginx -s reload' } }) }),
+      },
+    },
+    { seq: 2 },
+  );
+  const d = db.diff(next);
+  t.same(Object.keys(d.patches?.process ?? {}), [R], 'P the same object, Q another with the same text: unchanged; R changed');
+  t.same(d.patches?.process?.[R], { latest: next.topologies.process.nodes[R]!.latest });
+  t.same(d, diffReports(base, next), 'what diffReports says');
+});

@@ -332,7 +332,8 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
       }
       const parents: Partial<Record<TopologyName, readonly string[]>> = { host: this.hostParents };
       if (containerId) parents.container = [containerNodeId(containerId)];
-      e.parents = parents;
+      // Frozen: the same object every pass until the static facts are read again (DeltaBase keeps it by reference).
+      e.parents = Object.freeze(parents);
 
       try {
         const link = readlinkSync(`${dir}/ns/net`);
