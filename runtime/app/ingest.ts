@@ -28,7 +28,19 @@ export interface IntakeLimits {
 
 /** What became of a report on the model thread. `kind` and `result` label the reports counter. */
 export type IntakeOutcome =
-  | { readonly ok: true; readonly kind: string; readonly result: 'applied' | 'duplicate'; readonly accepted: ReportAccepted; readonly mergeSeconds: number }
+  | {
+      readonly ok: true;
+      readonly kind: string;
+      readonly result: 'applied' | 'duplicate';
+      readonly accepted: ReportAccepted;
+      readonly mergeSeconds: number;
+      /**
+       * When the report was applied, in ms since the epoch with a fraction (`performance.timeOrigin
+       * + performance.now()`, one clock for both threads): the ingest time ends here, not when the
+       * answer reached the front thread (it may wait there, model-thread/outbox.ts).
+       */
+      readonly doneAt: number;
+    }
   | {
       readonly ok: false;
       readonly kind: string;
@@ -152,7 +164,7 @@ export class Ingest {
         throw new AppError(out.status, out.code, out.message, out.path);
       }
       this.metrics.mergeSeconds.observe(out.mergeSeconds);
-      this.metrics.ingestSeconds.observe((performance.now() - req.started) / 1000);
+      this.metrics.ingestSeconds.observe(Math.max(0, out.doneAt - (performance.timeOrigin + req.started)) / 1000);
       return { status: 202, json: out.accepted };
     } finally {
       this.inFlight--;
@@ -180,7 +192,8 @@ export async function ingestReport(model: LiveModel, body: Buffer, limits: Intak
   try {
     const outcome = model.ingest(report, owner, arrivedAt);
     const accepted: ReportAccepted = { probeId: report.probeId, seq: outcome.seq };
-    return { ok: true, kind: report.kind, result: outcome.applied ? 'applied' : 'duplicate', accepted, mergeSeconds: (performance.now() - t0) / 1000 };
+    const done = performance.now();
+    return { ok: true, kind: report.kind, result: outcome.applied ? 'applied' : 'duplicate', accepted, mergeSeconds: (done - t0) / 1000, doneAt: performance.timeOrigin + done };
   } catch (err) {
     if (err instanceof AppError) {
       return { ok: false, kind: report.kind, result: err.code.toLowerCase(), status: err.status, code: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) };

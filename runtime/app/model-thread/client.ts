@@ -101,6 +101,10 @@ export class ModelThread {
   }
 
   private onMessage(m: ThreadMessage): void {
+    if ('batch' in m) {
+      for (const x of m.batch) this.onMessage(x);
+      return;
+    }
     if ('ready' in m) {
       this.firstUp?.();
       this.firstUp = null;

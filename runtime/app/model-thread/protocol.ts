@@ -41,7 +41,13 @@ export interface ThreadCall {
   args: unknown[];
 }
 
-export type ThreadMessage = { ready: true } | { id: number; value: unknown } | { id: number; error: WireError } | { event: ModelEvent };
+export type ThreadMessage =
+  | { ready: true }
+  | { id: number; value: unknown }
+  | { id: number; error: WireError }
+  | { event: ModelEvent }
+  /** Several of the above, in the order they happened (outbox.ts). */
+  | { batch: ThreadMessage[] };
 
 /** An error as it crosses threads: an AppError keeps its status and code. */
 export interface WireError {

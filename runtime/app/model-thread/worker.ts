@@ -1,12 +1,13 @@
 /**
  * The model thread's entry: a ModelService, its methods called by messages from the front thread
- * (client.ts), its events and answers posted back on the same port, so the front thread sees them
- * in the order they happened here.
+ * (client.ts), its events and answers posted back on the same port through an Outbox, so the
+ * front thread sees them in the order they happened here.
  */
 import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelService, type ModelServiceOptions } from './service';
-import { isServiceMethod, toWireError, type ThreadCall, type ThreadMessage } from './protocol';
+import { Outbox } from './outbox';
+import { isServiceMethod, toWireError, type ThreadCall, type ThreadMessage, type ServiceMethod } from './protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('model-thread/worker.ts runs as a worker thread (ModelThread starts it)');
@@ -19,23 +20,30 @@ try {
   // Not Linux, or /proc not mounted: the thread keeps its inherited name.
 }
 
-const post = (m: ThreadMessage): void => port.postMessage(m);
-const service = new ModelService(workerData as ModelServiceOptions, (event) => post({ event }));
-post({ ready: true });
+const outbox = new Outbox((m: ThreadMessage) => port.postMessage(m));
+/** What may wait for company (see outbox.ts): a report's answer, and the docs and render times a report makes. */
+const mayWait = (method: ServiceMethod | null): boolean => method === 'report';
+const service = new ModelService(workerData as ModelServiceOptions, (event) => outbox.send({ event }, event.type !== 'published'));
+outbox.send({ ready: true }, false);
 
 port.on('message', (call: ThreadCall) => {
-  const answer = (value: unknown): void => post({ id: call.id, value });
-  const fail = (err: unknown): void => post({ id: call.id, error: toWireError(err) });
+  const wait = mayWait(isServiceMethod(call.method) ? call.method : null);
+  const answer = (value: unknown): void => outbox.send({ id: call.id, value }, wait);
+  const fail = (err: unknown): void => outbox.send({ id: call.id, error: toWireError(err) }, wait);
   try {
     if (!isServiceMethod(call.method)) throw new TypeError(`the model thread has no method ${JSON.stringify(call.method)}`);
     const fn = service[call.method] as (...args: unknown[]) => unknown;
     const value = fn.apply(service, call.args);
     // A method that answers at once is answered at once: its answer then sits between the events
-    // posted before it and those after it, as it happened here (the feed's catch-up relies on it).
+    // sent before it and those after it, as it happened here (the feed's catch-up relies on it);
+    // the outbox may gather it with them into one message, never reorder them.
     if (value instanceof Promise) value.then(answer, fail);
     else answer(value);
   } catch (err) {
     fail(err);
   }
-  if (call.method === 'close') port.close();
+  if (call.method === 'close') {
+    outbox.flush();
+    port.close();
+  }
 });
