@@ -20,6 +20,7 @@
  * never a change missed.
  */
 import { ReportError } from './errors';
+import { deltaReport } from './merge';
 import { TOPOLOGY_NAMES, type CollectorError, type DeltaReport, type FullReport, type NodePatch, type ReportNode, type Topology, type TopologyName } from './schema';
 
 /** The members a patch carries, in the order `diffReports` writes them. */
@@ -137,18 +138,6 @@ export class DeltaBase {
       topologies[name] = { nodes: changed };
       if (patched !== null) patches[name] = patched;
     }
-    return {
-      version: next.version,
-      kind: 'delta',
-      probeId: next.probeId,
-      hostId: next.hostId,
-      seq: next.seq,
-      baseSeq: this.seq,
-      timestamp: next.timestamp,
-      topologies,
-      removed,
-      ...(Object.keys(patches).length > 0 ? { patches } : {}),
-      errors: next.errors,
-    };
+    return deltaReport(next, this.seq, topologies, removed, patches);
   }
 }

@@ -333,13 +333,27 @@ export function diffReports(base: FullReport, next: FullReport): DeltaReport {
     if (gone.length > 0) removed[name] = gone.sort();
     if (patched !== null) patches[name] = patched;
   }
+  return deltaReport(next, base.seq, topologies, removed, patches);
+}
+
+/**
+ * A delta with `next`'s header (its errors too) on the base full report `baseSeq`, carrying what
+ * changed since it: the one shape of diffReports and DeltaBase.diff. `patches` is left out when empty.
+ */
+export function deltaReport(
+  next: FullReport,
+  baseSeq: number,
+  topologies: Record<TopologyName, Topology>,
+  removed: Partial<Record<TopologyName, string[]>>,
+  patches: Partial<Record<TopologyName, Record<string, NodePatch>>>,
+): DeltaReport {
   return {
     version: next.version,
     kind: 'delta',
     probeId: next.probeId,
     hostId: next.hostId,
     seq: next.seq,
-    baseSeq: base.seq,
+    baseSeq,
     timestamp: next.timestamp,
     topologies,
     removed,
