@@ -46,6 +46,7 @@ import { prod } from '../constructs/environments';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
 import { DEFAULT_RING } from '../runtime/probe/nodes';
 import { flag } from './lib/args';
+import { APP_PROCESS_ENV } from '../runtime/app/process-env';
 
 const ROOT = join(__dirname, '..');
 const PROBE_TOKEN = 'bench-probe-token-0123456789abcdef';
@@ -203,7 +204,9 @@ function threadCpu(pid: number): { front: number; model: number; other: number }
 function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
   // One process either way (the tsx CLI would add a wrapper process), so its /proc figures are the app's.
   // `--app-node-flags a=1,b` replaces the app's V8 flags (`--a=1 --b`); `--app-env K=V,K=V` adds to its
-  // environment (e.g. glibc's MALLOC_ARENA_MAX): memory settings are compared run against run.
+  // environment (e.g. glibc's MALLOC_ARENA_MAX): memory settings are compared run against run. The
+  // environment starts as the Deployment's (APP_PROCESS_ENV); `--app-env NODE_OPTIONS=` clears its
+  // node options.
   const nodeFlags = flag('app-node-flags', 'max-semi-space-size=16').split(',').filter((f) => f !== '').map((f) => `--${f}`);
   const extraEnv = Object.fromEntries(flag('app-env', '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   // `--app-args heap-growth-percent=60,…` adds options of `orchestrator app` (`--heap-growth-percent=60`).
@@ -211,7 +214,7 @@ function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string
   const entry = APP_FROM_SOURCE ? ['--import', 'tsx', join(ROOT, 'runtime/app/command.ts')] : [join(APP_BUILD || join(ROOT, 'build'), 'runtime/cli.js'), 'app'];
   const proc = spawn(process.execPath, [...nodeFlags, ...entry, '--listen', '127.0.0.1:0', '--probe-interval', `${intervalMs}ms`, ...appArgs], {
     // A build copied out of the tree finds the project's packages through NODE_PATH.
-    env: { ...process.env, ...(APP_BUILD ? { NODE_PATH: join(ROOT, 'node_modules') } : {}), ...extraEnv, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
+    env: { ...process.env, ...(APP_BUILD ? { NODE_PATH: join(ROOT, 'node_modules') } : {}), ...APP_PROCESS_ENV, ...extraEnv, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
     // The app's stdout (its warnings, or a V8 trace such as --trace-gc) goes to `--app-log FILE`, else
     // nowhere: a pipe nobody reads would block the app once 64 KiB were written.
     stdio: ['ignore', APP_LOG ? openSync(APP_LOG, 'w') : 'ignore', 'inherit'],

@@ -5,6 +5,7 @@ import { Rollout, type RolloutSpec, toJson_RolloutSpec } from '../imports/argopr
 import { APP_DEFAULT_PORT, APP_HEALTH_PATH, APP_READY_PATH } from '../runtime/common/telemetry';
 import { CANARY_HASH_ARG, CanaryAnalysis, type CanaryThresholds, canarySteps } from './delivery/canary';
 import type { EnvironmentValues, ImageRef, MonitoringAppValues } from './environments';
+import { APP_PROCESS_ENV } from '../runtime/app/process-env';
 import { appReadinessCommand } from './lib/app-readiness';
 import { ComponentIdentity } from './lib/component';
 import { httpProbe, imageOf, resourcesOf, restrictedContainerSecurity, scratchVolume } from './lib/pod';
@@ -150,6 +151,9 @@ export class MonitoringApp extends Construct {
             '--tls-cert', `${APP_TLS_DIR}/tls.crt`,
             '--tls-key', `${APP_TLS_DIR}/tls.key`,
           ],
+          // Node options only the process's start can set (runtime/app/process-env.ts; bench/app.ts
+          // runs the app with the same).
+          env: Object.entries(APP_PROCESS_ENV).map(([name, value]) => ({ name, value })),
           ports: [{ name: 'https', containerPort: APP_DEFAULT_PORT }],
           resources: resourcesOf(v.resources, 'app'),
           securityContext: restrictedContainerSecurity(),

@@ -17,6 +17,7 @@ import t from 'tap';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, prod } from '../../constructs/environments';
 import { ORCHESTRATOR_CLI } from '../../constructs/lib/pod';
 import { APP_DEFAULT_PORT } from '../../runtime/common/telemetry';
+import { APP_PROCESS_ENV } from '../../runtime/app/process-env';
 import { freePort, startCli, stopCli, until } from '../helpers/stack';
 import { checkCliArgs } from '../lib/cli-args';
 import { REPO_ROOT, WORKLOAD_KINDS, distObjects, findObject, podSpecOf } from '../lib/platform';
@@ -130,4 +131,20 @@ t.test('the app\'s exec readiness check from dist/ passes against the real app o
   const otherName = spawnSync(command[0]!, [command[1]!, command[2]!, String(appPort), path!, tokens, cert, 'elsewhere.example'], { encoding: 'utf8', timeout: 10_000 });
   t.equal(otherName.status, 1, 'exit 1 when the certificate does not name the Service');
   t.match(otherName.stderr, /altnames|does not match|Hostname/i);
+});
+
+t.test("every NODE_OPTIONS dist gives an orchestrator container is accepted by this Node; the app's is APP_PROCESS_ENV's", async (t) => {
+  let seen = 0;
+  for (const env of ENVIRONMENT_NAMES) {
+    for (const { where, c } of orchestratorContainers(env)) {
+      const opt = (c.env ?? []).find((e: any) => e.name === 'NODE_OPTIONS');
+      if (!opt) continue;
+      seen++;
+      const r = spawnSync(process.execPath, ['-e', '0'], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: opt.value }, encoding: 'utf8' });
+      t.equal(r.status, 0, `${env} ${where}: NODE_OPTIONS=${opt.value} ${r.stderr.trim()}`);
+    }
+  }
+  t.ok(seen >= 2 * ENVIRONMENT_NAMES.length, `${seen} containers with node options (the probe's and the app's in every environment)`);
+  const app = podSpecOf(findObject(distObjects('prod'), 'Rollout', 'monitoring-app')).containers.find((c: any) => c.name === 'app');
+  t.same(app.env, Object.entries(APP_PROCESS_ENV).map(([name, value]) => ({ name, value })));
 });
