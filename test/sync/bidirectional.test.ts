@@ -12,6 +12,7 @@ import { serveEngine } from '../../runtime/sync/http';
 import { ZkClient } from '../../runtime/sync/zk/client';
 import { OPEN_ACL } from '../../runtime/sync/zk/types';
 import { startEnsemble, zookeeperSkipReason, type ZkEnsemble } from '../helpers/zookeeper';
+import { until } from '../helpers/stack';
 
 t.test('decide: three-way rules', async (t) => {
   const s = (data: string, mzxid: bigint, mtime = 1) => ({ exists: true as const, data: Buffer.from(data), version: 0, mzxid, mtime });
@@ -66,6 +67,13 @@ t.test('bidirectional', { skip: zookeeperSkipReason() }, async (t) => {
       // The same path on both sides at the same time: both writes leave in the
       // same tick, before the engine can have seen either.
       await Promise.all([ca.setData(`${root}/shared`, Buffer.from('from-a'), -1), cb.setData(`${root}/shared`, Buffer.from('from-b'), -1)]);
+      // waitIdle says nothing is queued, and the two changes may still be on their way from the
+      // ensembles (watch events): it returned at once in a CI run, before the engine saw either.
+      // Wait for the engine to have seen the conflict first.
+      await until('the engine sees the conflict', 10_000, () => {
+        const c = engine.status().conflicts;
+        return c.open.length + c.recentlyResolved.length > 0 ? true : undefined;
+      });
       t.ok(await engine.waitIdle(10_000));
       const [da, db] = [(await ca.getData(`${root}/shared`)).data!.toString(), (await cb.getData(`${root}/shared`)).data!.toString()];
       const st = engine.status();

@@ -123,7 +123,17 @@ export function ui<T>(page: Page, fn: string, arg?: string): Promise<T> {
 
 /** Clicks a node where the renderer draws it (a real mouse click on the WebGL canvas). */
 export async function clickNode(page: Page, id: string): Promise<void> {
-  const p = await ui<{ x: number; y: number } | null>(page, 'position', id);
+  // Where the node is once it stays there: right after the graph is shown again (the table mode
+  // toggled back) the camera may still be moving, and a click at a position read then landed on
+  // another node in one CI run.
+  let p = await ui<{ x: number; y: number } | null>(page, 'position', id);
+  for (let tries = 0; tries < 60; tries++) {
+    await page.waitForTimeout(50);
+    const q = await ui<{ x: number; y: number } | null>(page, 'position', id);
+    const still = p !== null && q !== null && Math.abs(p.x - q.x) < 0.5 && Math.abs(p.y - q.y) < 0.5;
+    p = q;
+    if (still) break;
+  }
   if (!p) throw new Error(`node ${id} is not drawn`);
   await page.mouse.click(p.x, p.y);
 }
