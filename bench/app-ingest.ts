@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import * as modelSource from '../runtime/app/model';
 import { DEFAULT_RING } from '../runtime/probe/nodes';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
-import { flag, numberFlag } from './lib/args';
+import { choiceFlag, flag, numberFlag } from './lib/args';
 
 interface RunResult {
   bench: 'app-ingest';
@@ -104,9 +104,7 @@ async function runOne(): Promise<void> {
 }
 
 function deltasFlag(name: string): 'patches' | 'whole' {
-  const v = flag(name, 'patches');
-  if (v !== 'patches' && v !== 'whole') throw new Error(`--${name} must be patches or whole, not ${JSON.stringify(v)}`);
-  return v;
+  return choiceFlag(name, ['patches', 'whole']);
 }
 
 function spawnRun(variant: string, build: string, ring: string, deltas: 'patches' | 'whole'): RunResult {

@@ -45,7 +45,9 @@ import { encodeReport } from '../runtime/report';
 import { prod } from '../constructs/environments';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
 import { DEFAULT_RING } from '../runtime/probe/nodes';
-import { flag } from './lib/args';
+import { choiceFlag, flag } from './lib/args';
+import { MODEL_THREAD_NAME } from '../runtime/app/model-thread/protocol';
+import { APP_METRICS } from '../runtime/common/app-constants';
 import { APP_PROCESS_ENV } from '../runtime/app/process-env';
 
 const ROOT = join(__dirname, '..');
@@ -89,8 +91,7 @@ if (RING !== '' && !(Number.isInteger(Number(RING)) && Number(RING) >= 1)) throw
  * between its full reports; `whole` is what an app build from before patch deltas takes (for an
  * A/B with `--app-build`), and costs about what the probe's full report every interval did then.
  */
-const DELTAS = flag('deltas', 'patches');
-if (DELTAS !== 'patches' && DELTAS !== 'whole') throw new Error(`--deltas must be patches or whole, not ${JSON.stringify(DELTAS)}`);
+const DELTAS = choiceFlag('deltas', ['patches', 'whole']);
 /** Pause between two search queries of the search client. */
 const SEARCH_PAUSE_MS = 100;
 
@@ -167,10 +168,14 @@ interface ProcStat {
   rssMb: number;
 }
 
+/** The fields of a /proc stat line after the command's name: state (field 3 of proc(5)) at index 0. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 function procStat(pid: number): ProcStat {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 10 (minflt), 14 (utime) and 15 (stime) of proc(5), counted from state (field 3) at index 0.
+  const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  // Fields 10 (minflt), 14 (utime) and 15 (stime) of proc(5).
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuSeconds: ticks / 100, sysSeconds: Number(fields[12]) / 100, minorFaults: Number(fields[7]), rssMb: rss ? Number(rss[1]) / 1024 : NaN };
@@ -178,7 +183,7 @@ function procStat(pid: number): ProcStat {
 
 /**
  * CPU seconds per thread of the app so far: the front (the process's main thread), the model
- * thread (it names itself `orch-model`, runtime/app/model-thread/worker.ts), and every other thread
+ * thread (it names itself MODEL_THREAD_NAME, runtime/app/model-thread/worker.ts), and every other thread
  * together (V8's GC helpers, which scavenge and mark both heaps in parallel, and libuv's pool).
  * A thread that ended in between is lost from `other`; the app's threads live as long as it does.
  */
@@ -192,10 +197,10 @@ function threadCpu(pid: number): { front: number; model: number; other: number }
     } catch {
       continue; // ended while being read
     }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(stat);
     const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
     if (tid === String(pid)) out.front += seconds;
-    else if (comm === 'orch-model') out.model += seconds;
+    else if (comm === MODEL_THREAD_NAME) out.model += seconds;
     else out.other += seconds;
   }
   return out;
@@ -433,7 +438,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   clearInterval(rssTimer);
   if (scrapeTimer !== null) clearInterval(scrapeTimer);
   const after = await scrapeOnce();
-  const loopQ = (q: string, pick: (xs: number[]) => number, metric = 'monitoring_app_event_loop_delay_seconds'): number =>
+  const loopQ = (q: string, pick: (xs: number[]) => number, metric: string = APP_METRICS.eventLoopDelaySeconds): number =>
     r2(pick(scrapes.map((x) => x.loop.get(`${metric}{quantile="${q}"}`) ?? NaN)) * 1000);
   const scrapeMs = scrapes.map((x) => x.ms).sort((a, b) => a - b);
   const reportNext = clients.next();
@@ -500,8 +505,8 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     appEventLoopDelayMsP99: loopQ('0.99', (xs) => Math.max(...xs)),
     appEventLoopDelayMsMax: loopQ('1', (xs) => Math.max(...xs)),
     // The model thread's, the same way (monitoring_app_model_thread_loop_delay_seconds).
-    modelLoopDelayMsP99: loopQ('0.99', (xs) => Math.max(...xs), 'monitoring_app_model_thread_loop_delay_seconds'),
-    modelLoopDelayMsMax: loopQ('1', (xs) => Math.max(...xs), 'monitoring_app_model_thread_loop_delay_seconds'),
+    modelLoopDelayMsP99: loopQ('0.99', (xs) => Math.max(...xs), APP_METRICS.modelThreadLoopDelaySeconds),
+    modelLoopDelayMsMax: loopQ('1', (xs) => Math.max(...xs), APP_METRICS.modelThreadLoopDelaySeconds),
     scrapeIntervalS: SCRAPE_INTERVAL_S,
     scrapes: scrapes.length,
     scrapeMsMax: r2(scrapeMs[scrapeMs.length - 1] ?? NaN),

@@ -10,6 +10,13 @@ export function flag(name: string, fallback: string): string {
   return v;
 }
 
+/** A flag whose value is one of `choices` (the first is the default when the flag is absent). */
+export function choiceFlag<C extends string>(name: string, choices: readonly [C, ...C[]]): C {
+  const v = flag(name, choices[0]);
+  if (!(choices as readonly string[]).includes(v)) throw new Error(`--${name} must be ${choices.join(' or ')}, not ${JSON.stringify(v)}`);
+  return v as C;
+}
+
 export function numberFlag(name: string, fallback: number): number {
   const v = flag(name, String(fallback));
   const n = Number(v);

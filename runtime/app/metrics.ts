@@ -54,25 +54,20 @@ export class AppMetrics {
 
   constructor(sources: GaugeSources) {
     const registers = [this.registry];
-    const loopDelay = this.loopDelay;
-    new Gauge({
-      name: EVENT_LOOP_DELAY_METRIC,
-      help: `Front (main) thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${LOOP_DELAY_RESOLUTION_MS} ms`,
-      labelNames: ['quantile'],
-      registers,
-      collect() {
-        loopDelay.take().forEach((s, i) => this.set({ quantile: String(LOOP_DELAY_QUANTILES[i]) }, s));
-      },
-    });
-    new Gauge({
-      name: MODEL_LOOP_DELAY_METRIC,
-      help: `Model thread event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${LOOP_DELAY_RESOLUTION_MS} ms`,
-      labelNames: ['quantile'],
-      registers,
-      collect() {
-        sources.modelLoopDelay().forEach((s, i) => this.set({ quantile: String(LOOP_DELAY_QUANTILES[i]) }, s));
-      },
-    });
+    /** One thread's loop delay: `read` gives it at LOOP_DELAY_QUANTILES since the previous scrape. */
+    const loopDelayGauge = (name: string, thread: string, read: () => readonly number[]): void => {
+      new Gauge({
+        name,
+        help: `${thread} event loop delay since the previous scrape, by quantile (1: the maximum), sampled every ${LOOP_DELAY_RESOLUTION_MS} ms`,
+        labelNames: ['quantile'],
+        registers,
+        collect() {
+          read().forEach((s, i) => this.set({ quantile: String(LOOP_DELAY_QUANTILES[i]) }, s));
+        },
+      });
+    };
+    loopDelayGauge(EVENT_LOOP_DELAY_METRIC, 'Front (main) thread', () => this.loopDelay.take());
+    loopDelayGauge(MODEL_LOOP_DELAY_METRIC, 'Model thread', sources.modelLoopDelay);
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: APP_METRICS.httpRequestsTotal, help: 'HTTP requests by route pattern and status code', labelNames: ['route', 'code'], registers });
     this.requestSeconds = new Histogram({

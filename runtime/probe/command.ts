@@ -174,7 +174,7 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
     identity,
     collectors,
     intervalMs: opts.interval,
-    fullEvery: opts.fullEvery ?? DEFAULT_FULL_EVERY,
+    fullEvery: opts.fullEvery,
     logger,
     onPass: (stats) => {
       if (stats.trigger === 'interval') {

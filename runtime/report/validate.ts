@@ -211,13 +211,18 @@ interface Budget {
   edges: number;
 }
 
+/** A node's adjacency, counted into the report's edges. */
+function adjacency(x: unknown, budget: Budget): void {
+  budget.edges += idList(x, null, LIMITS.maxAdjacencyPerNode, adjacencyPath);
+  if (budget.edges > LIMITS.maxEdges) overLimit(adjacencyPath(), `more than ${LIMITS.maxEdges} edges in the report`);
+}
+
 function node(x: unknown, budget: Budget): void {
   const o = object(x, atNode);
   for (const k in o) if (!NODE_KEYS.has(k)) invalid(nodePath(seg(k)), 'unknown field');
   latest(o.latest);
   metrics(o.metrics);
-  budget.edges += idList(o.adjacency, null, LIMITS.maxAdjacencyPerNode, adjacencyPath);
-  if (budget.edges > LIMITS.maxEdges) overLimit(adjacencyPath(), `more than ${LIMITS.maxEdges} edges in the report`);
+  adjacency(o.adjacency, budget);
   parents(o.parents);
   if (o.controls !== undefined) controls(o.controls);
 }
@@ -281,10 +286,7 @@ function patch(x: unknown, budget: Budget): void {
   if (n === 0) invalid(atNode(), 'an empty patch (a node that did not change is left out)');
   if ('latest' in o) latest(o.latest);
   if ('metrics' in o) metrics(o.metrics);
-  if ('adjacency' in o) {
-    budget.edges += idList(o.adjacency, null, LIMITS.maxAdjacencyPerNode, adjacencyPath);
-    if (budget.edges > LIMITS.maxEdges) overLimit(adjacencyPath(), `more than ${LIMITS.maxEdges} edges in the report`);
-  }
+  if ('adjacency' in o) adjacency(o.adjacency, budget);
   if ('parents' in o) parents(o.parents);
   if ('controls' in o) controls(o.controls);
 }

@@ -5,6 +5,9 @@
 import { AppError, type AppErrorCode } from '../errors';
 import type { ModelEvent, ModelService } from './service';
 
+/** The model thread's name in /proc (`top -H`, `ps -L`, bench/app.ts's CPU per thread), which it sets itself (worker.ts). */
+export const MODEL_THREAD_NAME = 'orch-model';
+
 /** The ModelService methods the front thread may call. */
 export const SERVICE_METHODS = [
   'report',

@@ -7,13 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelService, type ModelServiceOptions } from './service';
 import { Outbox } from './outbox';
-import { isServiceMethod, toWireError, type ThreadCall, type ThreadMessage, type ServiceMethod } from './protocol';
+import { MODEL_THREAD_NAME, isServiceMethod, toWireError, type ThreadCall, type ThreadMessage, type ServiceMethod } from './protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('model-thread/worker.ts runs as a worker thread (ModelThread starts it)');
 
-/** The thread's name in /proc (`top -H`, `ps -L`, bench/app.ts's CPU per thread): the others are all `node`. */
-const MODEL_THREAD_NAME = 'orch-model';
+// Named, so that it can be told from the process's other threads (all `node`).
 try {
   writeFileSync('/proc/thread-self/comm', MODEL_THREAD_NAME);
 } catch {

@@ -181,8 +181,8 @@ export class ProcessesCollector implements Collector, ProcessTableSource {
    * about 0.5 MB per pass on 1,000 processes that live until the next pass,
    * so every pass promoted them out of the 1 MB young generation and the old
    * generation grew by them until a major collection (docs/probe.md
-   * "Memory", item 17). Otherwise (a report still held, or a delta pass,
-   * whose base full report must stay as it was) every node is new.
+   * "Memory", item 17). Otherwise (a report still held, or a pass an event
+   * asked for) every node is new.
    */
   async collect(now: number, passContext?: PassContext): Promise<CollectorResult> {
     this.reuse = passContext?.reuseNodes === true && passContext.kind === 'interval';
