@@ -12,7 +12,7 @@ import { LiveModel } from '../../runtime/app/model';
 import { VIEW_IDS, type Filters, type ViewId } from '../../runtime/app/views/catalog';
 import { passes } from '../../runtime/app/views/filter';
 import { ViewHub } from '../../runtime/app/views/hub';
-import { ChangeClassifier, ViewRenderer, type RenderedView } from '../../runtime/app/views/render';
+import { ChangeClassifier, ViewRenderer, type ChangeKind, type RenderedView } from '../../runtime/app/views/render';
 import type { FullReport, ReportNode } from '../../runtime/report';
 import { SimProbe, loadTemplates, seededRandom as rng, type FleetShape } from './fleet';
 import { FeedView } from '../helpers/feed-view';
@@ -81,8 +81,8 @@ t.test('incremental renders equal renders from scratch after random report seque
     const classifier = new ChangeClassifier(model);
     const renderers = new Map<ViewId, ViewRenderer>(VIEW_IDS.map((v) => [v, new ViewRenderer(model, v)]));
     model.onChange((c) => {
-      const structural = classifier.classify(c.changed);
-      for (const r of renderers.values()) r.note(c.changed, structural);
+      const kind = classifier.classify(c.changed);
+      for (const r of renderers.values()) r.note(c.changed, kind);
     });
     const n = 3 + Math.floor(rand() * 3);
     const shape = (): FleetShape => ({ probes: n, containersPerProbe: 1 + Math.floor(rand() * 4), processesPerProbe: 4 + Math.floor(rand() * 6), connectionsPerProbe: 1 + Math.floor(rand() * 2), ring: 3 });
@@ -137,16 +137,17 @@ t.test('metrics-only reports render incrementally: only the reporting probe’s 
   const model = new LiveModel({ now: () => clock });
   const classifier = new ChangeClassifier(model);
   const r = new ViewRenderer(model, 'containers');
-  let structural = false;
+  let kind: ChangeKind | null = null;
   model.onChange((c) => {
-    structural = classifier.classify(c.changed);
-    r.note(c.changed, structural);
+    kind = classifier.classify(c.changed);
+    r.note(c.changed, kind);
   });
   for (const p of probes) model.ingest(p.next(clock), 'tok', clock);
   t.equal(r.render(clock).full, true);
   clock += 1000;
   model.ingest(probes[3]!.next(clock), 'tok', clock);
-  t.equal(structural, false, 'new metric samples are not structural');
+  t.equal(kind!.structural, false, 'new metric samples are not structural');
+  t.same(kind!.edgeSources, { process: [], endpoint: [] }, 'and no process’s edges are lifted again for them');
   const out = r.render(clock);
   t.equal(out.full, false);
   t.same([...out.changed].sort(), Array.from({ length: 4 }, (_, c) => `container;${probes[3]!.containerId(c)}`).sort(), 'the probe’s containers, nothing else');

@@ -12,8 +12,12 @@ import type { ViewSpec } from './catalog';
 import { groupKey } from './render';
 
 export class GroupCounts {
-  /** Base node id → the group it is counted in. */
-  private readonly groupOf = new Map<string, string>();
+  /**
+   * Base node id → the group it is counted in, and the node's `latest` it was read from: a group
+   * key comes from `latest` (a name or an image), which the model keeps while none of its values
+   * changes (share.ts), so a node changed in its metrics alone is not looked at again.
+   */
+  private readonly groupOf = new Map<string, { key: string; latest: object }>();
   /** Group key → how many base nodes it has (never 0: an emptied group is deleted). */
   private readonly members = new Map<string, number>();
 
@@ -22,14 +26,15 @@ export class GroupCounts {
     private readonly spec: ViewSpec,
   ) {
     if (spec.groupBy === undefined) throw new RangeError(`view ${spec.id} is not grouped`);
-    for (const m of model.topology(spec.base).values()) this.move(m.id, groupKey(spec, m));
+    for (const m of model.topology(spec.base).values()) this.move(m.id, groupKey(spec, m), m.node.latest);
   }
 
   /** Re-reads the base nodes `ids` (changed, added or removed) from the model. */
   note(ids: Iterable<string>): void {
     for (const id of ids) {
       const m = this.model.get(this.spec.base, id);
-      this.move(id, m === undefined ? undefined : groupKey(this.spec, m));
+      if (m === undefined) this.move(id, undefined, null);
+      else if (this.groupOf.get(id)?.latest !== m.node.latest) this.move(id, groupKey(this.spec, m), m.node.latest);
     }
   }
 
@@ -38,9 +43,13 @@ export class GroupCounts {
     return this.members.size;
   }
 
-  private move(id: string, next: string | undefined): void {
-    const prev = this.groupOf.get(id);
-    if (prev === next) return;
+  private move(id: string, next: string | undefined, latest: object | null): void {
+    const was = this.groupOf.get(id);
+    const prev = was?.key;
+    if (prev === next) {
+      if (was !== undefined) was.latest = latest!;
+      return;
+    }
     if (prev !== undefined) {
       const n = this.members.get(prev)! - 1;
       if (n === 0) this.members.delete(prev);
@@ -50,7 +59,7 @@ export class GroupCounts {
       this.groupOf.delete(id);
       return;
     }
-    this.groupOf.set(id, next);
+    this.groupOf.set(id, { key: next, latest: latest! });
     this.members.set(next, (this.members.get(next) ?? 0) + 1);
   }
 }

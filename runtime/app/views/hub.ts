@@ -145,11 +145,11 @@ export class ViewHub {
   }
 
   private onModelChange(c: ChangeSet): void {
-    const structural = this.classifier.classify(c.changed);
+    const kind = this.classifier.classify(c.changed);
     for (const [v, counts] of this.groupCounts) counts.note(c.changed[VIEWS[v].base]);
     for (const v of VIEW_IDS) {
       this.dirty.add(v);
-      this.renderers.get(v)!.note(c.changed, structural);
+      this.renderers.get(v)!.note(c.changed, kind);
       // Latency is counted for watched views only: a view nobody watches publishes nothing.
       if (!this.watched.has(v)) continue;
       const p = this.pending.get(v);

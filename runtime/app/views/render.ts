@@ -79,6 +79,31 @@ export type NodeParts = readonly string[];
 /** Index of each member in NodeParts; `head` is topology, label, labelMinor, shape, rank (and a group's stack). */
 export const PART = { id: 0, head: 1, adjacency: 2, metadata: 3, metrics: 4, parents: 5, children: 6, controls: 7, stale: 8 } as const;
 
+/**
+ * True when `next` differs from `prev` (two pictures of one node) in its metric rings alone, by
+ * member identity: the model keeps every member of a node whose values did not change (share.ts),
+ * so a node whose only change is new samples, the usual change, has the same `latest`,
+ * `adjacency`, `parents` and `controls` objects.
+ */
+function onlyMetricsDiffer(prev: ReportNode, next: ReportNode): boolean {
+  return prev.latest === next.latest && prev.adjacency === next.adjacency && prev.parents === next.parents && prev.controls === next.controls;
+}
+
+/**
+ * `prev` with its `metrics` member rendered again from `node`, every other part the same string:
+ * what a node whose inputs differ in their metric rings alone renders to (see renderBase). The
+ * unchanged parts are not serialised again, and an update compares them by identity.
+ */
+function withMetrics(prev: RenderedNode, node: ReportNode): RenderedNode {
+  const parts = prev.parts.slice();
+  parts[PART.metrics] = metricsPart(metricsOf(node));
+  return new PartsNode(prev.id, prev.label, parts, prev.facets, prev.members, node.metrics);
+}
+
+function metricsPart(rows: MetricRow[]): string {
+  return `"metrics":${JSON.stringify(rows)}`;
+}
+
 function partsOf(v: ViewNode): string[] {
   const head = JSON.stringify({ topology: v.topology, label: v.label, labelMinor: v.labelMinor, shape: v.shape, rank: v.rank, stack: v.stack });
   return [
@@ -86,7 +111,7 @@ function partsOf(v: ViewNode): string[] {
     head.slice(1, -1),
     `"adjacency":${JSON.stringify(v.adjacency)}`,
     `"metadata":${JSON.stringify(v.metadata)}`,
-    `"metrics":${JSON.stringify(v.metrics)}`,
+    metricsPart(v.metrics),
     `"parents":${JSON.stringify(v.parents)}`,
     `"children":${JSON.stringify(v.children)}`,
     `"controls":${JSON.stringify(v.controls)}`,
@@ -253,6 +278,14 @@ type Edges = ReadonlyArray<readonly [string, string]>;
 interface MemberState {
   facets: Facets;
   stale: boolean;
+  /**
+   * The member's `latest` when its facets were read: they come from it (and from its pod's
+   * namespace, whose change is structural), and the model keeps the object while none of its
+   * values changes (share.ts). A member whose `latest` and staleness are those of its state
+   * leaves its group as it was: most changes of a member are new metric samples, which a group
+   * node does not show.
+   */
+  latest: ReportNode['latest'];
 }
 
 /**
@@ -325,10 +358,16 @@ export class ViewRenderer {
     this.spec = VIEWS[view];
   }
 
-  /** Records a model change for the next render. */
-  note(changed: Readonly<Record<TopologyName, ReadonlySet<string>>>, structural: boolean): void {
+  /**
+   * Records a model change for the next render. A change that is not structural changes edges
+   * only where a source's adjacency changed (`kind.edgeSources`): a source's edges are its
+   * adjacency lifted to the view, and what a lift reads (parents, which nodes exist) changes only
+   * structurally. Most changes of a process are new metric samples, and its edges are not lifted
+   * again for them.
+   */
+  note(changed: Readonly<Record<TopologyName, ReadonlySet<string>>>, kind: ChangeKind): void {
     if (this.needsFull) return;
-    if (structural) {
+    if (kind.structural) {
       this.needsFull = true;
       this.pendingBase.clear();
       this.pendingProcesses.clear();
@@ -336,8 +375,8 @@ export class ViewRenderer {
       return;
     }
     for (const id of changed[this.spec.base]) this.pendingBase.add(id);
-    for (const id of changed.process) this.pendingProcesses.add(id);
-    for (const id of changed.endpoint) this.pendingEndpoints.add(id);
+    for (const id of kind.edgeSources.process) this.pendingProcesses.add(id);
+    for (const id of kind.edgeSources.endpoint) this.pendingEndpoints.add(id);
   }
 
   /** Forgets all incremental state: the next render walks the whole model (tests compare the two paths). */
@@ -443,7 +482,7 @@ export class ViewRenderer {
         if (!g) this.groups.set(gid, (g = newGroup()));
         g.members.add(m.id);
         this.groupOfMember.set(m.id, gid);
-        const state: MemberState = { facets: facetsOf(this.model, m, true), stale: m.stale };
+        const state: MemberState = { facets: facetsOf(this.model, m, true), stale: m.stale, latest: m.node.latest };
         this.memberState.set(m.id, state);
         tally(g, state, 1);
       }
@@ -490,8 +529,9 @@ export class ViewRenderer {
       if (!m || gid === undefined) continue;
       const g = this.groups.get(gid)!;
       const old = this.memberState.get(id);
+      if (old !== undefined && old.latest === m.node.latest && old.stale === m.stale) continue;
       if (old !== undefined) tally(g, old, -1);
-      const state: MemberState = { facets: facetsOf(this.model, m, true), stale: m.stale };
+      const state: MemberState = { facets: facetsOf(this.model, m, true), stale: m.stale, latest: m.node.latest };
       this.memberState.set(id, state);
       tally(g, state, 1);
       dirty.add(gid);
@@ -516,7 +556,7 @@ export class ViewRenderer {
       }
       return;
     }
-    const rendered = this.renderOne(m, adjacency, children, parents, hasIncoming);
+    const rendered = cached && cached.key === key && onlyMetricsDiffer(cached.node, m.node) ? withMetrics(cached.rendered, m.node) : this.renderOne(m, adjacency, children, parents, hasIncoming);
     this.cache.set(m.id, { node: m.node, key, rendered });
     const prev = this.nodes.get(m.id);
     this.nodes.set(m.id, rendered);
@@ -624,33 +664,54 @@ function sameEdges(a: Edges, b: Edges): boolean {
   return true;
 }
 
+/** What kind of change a model change set is, for the views (ChangeClassifier). */
+export interface ChangeKind {
+  /** It can move nodes between parents, groups or labels: views render whole (see ChangeClassifier). */
+  readonly structural: boolean;
+  /**
+   * The changed processes and endpoints whose adjacency changed: the only sources whose edges a
+   * change that is not structural can change (see ViewRenderer.note).
+   */
+  readonly edgeSources: { readonly process: readonly string[]; readonly endpoint: readonly string[] };
+}
+
+interface SeenNode {
+  parents: ReportNode['parents'];
+  latest: ReportNode['latest'];
+  adjacency: ReportNode['adjacency'];
+  sig: string;
+}
+
 /**
  * Decides, per model change, whether it is structural: whether it can change
  * anything beyond the changed nodes' own rendering and their own edges. A node
  * appearing or disappearing, new parents, or a new label, name, image or
  * namespace (what lifts, groups, parent labels and namespace facets read) is
- * structural; metrics, states and other values are not. One classifier serves
- * every view; it keeps one small record per raw node.
+ * structural; metrics, states and other values are not. Of the rest, it names
+ * the processes and endpoints whose adjacency changed: the edge sources to lift
+ * again. One classifier serves every view; it keeps one small record per raw node.
  */
 export class ChangeClassifier {
-  private readonly seen = new Map<string, { parents: ReportNode['parents']; latest: ReportNode['latest']; sig: string }>();
+  /** Per topology (not one map keyed by topology and id: that key was a string made per changed node). */
+  private readonly seen = new Map<TopologyName, Map<string, SeenNode>>(TOPOLOGY_NAMES.map((t) => [t, new Map()]));
 
   constructor(private readonly model: LiveModel) {}
 
-  classify(changed: Readonly<Record<TopologyName, ReadonlySet<string>>>): boolean {
+  classify(changed: Readonly<Record<TopologyName, ReadonlySet<string>>>): ChangeKind {
     let structural = false;
+    const edgeSources = { process: [] as string[], endpoint: [] as string[] };
     for (const t of TOPOLOGY_NAMES) {
+      const seen = this.seen.get(t)!;
       for (const id of changed[t]) {
-        const key = `${t}\u0000${id}`;
         const m = this.model.get(t, id);
-        const prev = this.seen.get(key);
+        const prev = seen.get(id);
         if (!m) {
-          if (prev) this.seen.delete(key);
+          if (prev) seen.delete(id);
           structural = true;
           continue;
         }
         if (!prev) {
-          this.seen.set(key, { parents: m.node.parents, latest: m.node.latest, sig: signature(t, m) });
+          seen.set(id, { parents: m.node.parents, latest: m.node.latest, adjacency: m.node.adjacency, sig: signature(t, m) });
           structural = true;
           continue;
         }
@@ -665,9 +726,15 @@ export class ChangeClassifier {
         }
         if (!sameParents(prev.parents, m.node.parents)) structural = true;
         prev.parents = m.node.parents;
+        // Kept as the same object while its ids do not change (share.ts), as `latest` is: a merge
+        // of several probes' lists may be a new one each time, and is then named every time.
+        if (prev.adjacency !== m.node.adjacency) {
+          prev.adjacency = m.node.adjacency;
+          if (t === 'process' || t === 'endpoint') edgeSources[t].push(id);
+        }
       }
     }
-    return structural;
+    return { structural, edgeSources };
   }
 }
 
