@@ -25,7 +25,7 @@
  */
 import {
   asFullReport,
-  expandPatches,
+  expandOwnPatches,
   LIMITS,
   mergeNodes,
   sameNode,
@@ -170,7 +170,8 @@ export class LiveModel {
       if (probe.base.hostId !== report.hostId) throw new AppError(400, 'BAD_REQUEST', 'a delta cannot change the host of its base', 'hostId');
       // Patched nodes made whole from the base (a ReportError, 400, for an id the base lacks);
       // they share the base's unchanged members, which sharing below then finds equal at once.
-      report = expandPatches(report, probe.base);
+      // In the report's own records, as sharing writes them (see share).
+      report = expandOwnPatches(report, probe.base);
     }
     // Share what did not change with the probe's previous picture (see share.ts): without it a
     // parsed report shares nothing with the last one, and base and current are two full copies.
@@ -261,10 +262,10 @@ export class LiveModel {
       // With nothing of its own left, the topology is base's again (its record is dropped).
       const nodes: Record<string, ReportNode> | null = now.length === 0 ? null : owned ? (prevNodes as Record<string, ReportNode>) : { ...baseNodes };
       const set = changes[t];
-      const seen = new Set<string>();
+      // Each id is written once (`nodes` may be `prevNodes` itself, read before each write): a
+      // delta's node wins over its removal of the same id, and the previous delta's ids (`undo`)
+      // that this one names are this one's.
       const write = (id: string, node: ReportNode | undefined): void => {
-        if (seen.has(id)) return;
-        seen.add(id);
         const old = hasOwn(prevNodes, id) ? prevNodes[id] : undefined;
         if (node === undefined ? old !== undefined : old === undefined || !sameNode(old, node)) set.add(id);
         if (nodes === null) return;
@@ -272,10 +273,9 @@ export class LiveModel {
         else nodes[id] = node;
       };
       const gonePerId = gone.length > 0 ? new Set(gone) : null;
-      for (const id of now) {
-        write(id, hasOwn(incoming, id) ? incoming[id] : gonePerId?.has(id) ? undefined : hasOwn(baseNodes, id) ? baseNodes[id] : undefined);
-      }
-      for (const id of undo) write(id, hasOwn(baseNodes, id) ? baseNodes[id] : undefined);
+      for (const id of gonePerId ?? []) if (!hasOwn(incoming, id)) write(id, undefined);
+      for (const id in incoming) write(id, incoming[id]);
+      for (const id of undo) if (!hasOwn(incoming, id) && gonePerId?.has(id) !== true) write(id, hasOwn(baseNodes, id) ? baseNodes[id] : undefined);
       topologies[t] = nodes === null ? base.topologies[t] : owned ? prev.topologies[t] : { nodes };
     }
     return { current: asFullReport(delta, topologies), touched };

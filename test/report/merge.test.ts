@@ -2,6 +2,7 @@ import t from 'tap';
 import {
   applyDelta,
   diffReports,
+  expandOwnPatches,
   expandPatches,
   isEmptyDelta,
   LIMITS,
@@ -177,6 +178,32 @@ t.test('properties: a delta with its patches made whole is valid, has none, and 
     t.ok(validateReport(whole).ok || t.fail(JSON.stringify(validateReport(whole))));
     t.equal(whole.patches, undefined);
     t.same(applyDelta(base, whole), next);
+    // The owned form, on a copy of the delta as the app parses it: the same report, ids in the same order.
+    const own = expandOwnPatches(JSON.parse(JSON.stringify(delta)) as typeof delta, base);
+    t.same(own, whole);
+    for (const name of Object.keys(whole.topologies) as Array<keyof typeof whole.topologies>) {
+      t.same(Object.keys(own.topologies[name].nodes), Object.keys(whole.topologies[name].nodes));
+    }
   }
   t.ok(patched > 0, `the random reports patched ${patched} nodes`);
+});
+
+t.test('expandOwnPatches writes the whole nodes into the delta\'s patch record, and nothing before it throws', async (t) => {
+  const base = report({ process: { [P]: node(), [Q]: node() } }, { seq: 1 });
+  const next = report({ process: { [P]: node({ adjacency: [Q] }), [Q]: node({ adjacency: [P] }) } }, { seq: 2 });
+  const parsed = (): ReturnType<typeof diffReports> => JSON.parse(JSON.stringify(diffReports(base, next))) as ReturnType<typeof diffReports>;
+  const d = parsed();
+  const record = d.patches!.process!;
+  const own = expandOwnPatches(d, base);
+  t.equal(own.topologies.process.nodes, record as unknown, 'the patch record is the record of whole nodes');
+  t.same(own.topologies.process.nodes, next.topologies.process.nodes);
+  t.equal(own.patches, undefined);
+
+  const bad = parsed();
+  const before = JSON.stringify(bad);
+  t.throws(() => expandOwnPatches(bad, report({ process: { [P]: node() } }, { seq: 1 })), { code: 'E_DELTA_PATCH', path: `patches.process["${Q}"]` });
+  t.equal(JSON.stringify(bad), before, 'a delta refused is left as it was');
+
+  const frozen = deepFreeze(parsed());
+  t.same(expandOwnPatches(frozen, base), expandPatches(frozen, base), 'a frozen record is copied');
 });

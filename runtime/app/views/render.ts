@@ -260,7 +260,9 @@ export interface RenderedView {
 
 interface CacheEntry {
   node: ReportNode;
+  /** What the node's render read besides the node (see renderBase), as one string. */
   key: string;
+  stale: boolean;
   rendered: RenderedNode;
 }
 
@@ -514,7 +516,12 @@ export class ViewRenderer {
       }
     }
     if (this.spec.groupBy === undefined) {
-      for (const id of this.pendingBase) touched.add(id);
+      // A node whose edges did not change reads, besides itself, what only a full render changes.
+      for (const id of this.pendingBase) {
+        if (touched.has(id)) continue;
+        const m = this.model.get(this.spec.base, id);
+        if (m && !this.renderUnmoved(m, changed)) this.renderBase(m, changed);
+      }
       for (const id of touched) {
         const m = this.model.get(this.spec.base, id);
         if (m) this.renderBase(m, changed);
@@ -540,6 +547,33 @@ export class ViewRenderer {
     for (const gid of dirty) this.renderGroupNode(gid, changed);
   }
 
+  /**
+   * Renders a node whose edges an incremental render left as they were, if it can be done from its
+   * last render: true when it was. Besides the node itself, a render reads its edges, its children
+   * counts and its parents' labels, and its namespace (`key` in renderBase): between full renders
+   * only edges change (a parent's new label, a new namespace and a new child are structural), so
+   * the key need not be made again. When the node's metric rings alone changed, the render is its
+   * last one with its metrics again (withMetrics).
+   */
+  private renderUnmoved(m: MergedNode, changed: Set<string>): boolean {
+    const cached = this.cache.get(m.id);
+    if (cached === undefined || cached.stale !== m.stale) return false;
+    if (cached.node !== m.node) {
+      if (!onlyMetricsDiffer(cached.node, m.node)) return false;
+      const rendered = withMetrics(cached.rendered, m.node);
+      this.cache.set(m.id, { node: m.node, key: cached.key, stale: m.stale, rendered });
+      const prev = this.nodes.get(m.id);
+      this.nodes.set(m.id, rendered);
+      if (prev === undefined || !sameParts(prev.parts, rendered.parts)) changed.add(m.id);
+      return true;
+    }
+    if (this.nodes.get(m.id) !== cached.rendered) {
+      this.nodes.set(m.id, cached.rendered);
+      changed.add(m.id);
+    }
+    return true;
+  }
+
   private renderBase(m: MergedNode, changed: Set<string>): void {
     const outs = this.out.get(m.id);
     const adjacency = outs ? [...outs.keys()].sort() : (EMPTY as string[]);
@@ -557,7 +591,7 @@ export class ViewRenderer {
       return;
     }
     const rendered = cached && cached.key === key && onlyMetricsDiffer(cached.node, m.node) ? withMetrics(cached.rendered, m.node) : this.renderOne(m, adjacency, children, parents, hasIncoming);
-    this.cache.set(m.id, { node: m.node, key, rendered });
+    this.cache.set(m.id, { node: m.node, key, stale: m.stale, rendered });
     const prev = this.nodes.get(m.id);
     this.nodes.set(m.id, rendered);
     if (prev === undefined || !sameParts(prev.parts, rendered.parts)) changed.add(m.id);
