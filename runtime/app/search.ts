@@ -134,8 +134,10 @@ export class SearchIndex {
         if (d) d.stale = c.stale;
         continue;
       }
-      this.remove(c.id);
-      if (c.kind === 'put') this.add(c.doc);
+      const d = this.ids.get(c.id);
+      if (c.kind === 'remove') this.remove(c.id);
+      else if (d === undefined) this.add(c.doc);
+      else this.replace(d, c.doc);
     }
   }
 
@@ -152,61 +154,92 @@ export class SearchIndex {
     return tokens;
   }
 
+  /** A doc's posting entries: token → `num * 2 + label` (see Posting). */
+  private static entriesOf(num: number, label: string, fields: readonly string[]): Map<string, number> {
+    const labelTokens = new Set(tokenize(label));
+    const out = new Map<string, number>();
+    for (const [tok, plain] of SearchIndex.tokensOf(fields)) out.set(tok, num * 2 + (labelTokens.has(plain) ? 1 : 0));
+    return out;
+  }
+
   private add(doc: SearchDoc): void {
     const { id, topology, label, labelMinor, fields, stale } = doc;
-    const labelTokens = new Set(tokenize(label));
     const num = this.freeNums.pop() ?? this.byNum.length;
     if (num >= this.mark.length) this.grow(num + 1);
-    for (const [tok, plain] of SearchIndex.tokensOf(fields)) {
-      let p = this.postings.get(tok);
-      if (!p) {
-        p = { token: tok, docs: [] };
-        this.postings.set(tok, p);
-        const b = bucketOf(tok);
-        let bucket = this.buckets.get(b);
-        if (!bucket) {
-          this.buckets.set(b, (bucket = new Set()));
-          const b1 = bucket1Of(tok);
-          let keys = this.buckets1.get(b1);
-          if (!keys) this.buckets1.set(b1, (keys = new Set()));
-          keys.add(b);
-        }
-        bucket.add(p);
-      }
-      p.docs.push(num * 2 + (labelTokens.has(plain) ? 1 : 0));
-    }
+    for (const [tok, entry] of SearchIndex.entriesOf(num, label, fields)) this.post(tok, entry);
     const d: Doc = { num, id, topology, label, labelMinor, fields, stale };
     this.byNum[num] = d;
     this.labelLen[num] = label.length;
     this.ids.set(id, d);
   }
 
+  /**
+   * A doc put again: only the entries that differ are taken out and put in. Why not remove and
+   * add: taking an entry out of a posting is a scan of it, and a container's doc holds the
+   * commonest tokens of the index (its topology, namespace, image: postings of thousands of
+   * docs); a container paused or restarted changes one field, and its whole doc taken out and put
+   * back held the front thread for milliseconds per batch of docs, which searches waited behind.
+   */
+  private replace(d: Doc, doc: SearchDoc): void {
+    const before = SearchIndex.entriesOf(d.num, d.label, d.fields);
+    const after = SearchIndex.entriesOf(d.num, doc.label, doc.fields);
+    for (const [tok, entry] of before) if (after.get(tok) !== entry) this.unpost(tok, entry);
+    for (const [tok, entry] of after) if (before.get(tok) !== entry) this.post(tok, entry);
+    d.topology = doc.topology;
+    d.label = doc.label;
+    d.labelMinor = doc.labelMinor;
+    d.fields = doc.fields;
+    d.stale = doc.stale;
+    this.labelLen[d.num] = doc.label.length;
+  }
+
+  private post(tok: string, entry: number): void {
+    let p = this.postings.get(tok);
+    if (!p) {
+      p = { token: tok, docs: [] };
+      this.postings.set(tok, p);
+      const b = bucketOf(tok);
+      let bucket = this.buckets.get(b);
+      if (!bucket) {
+        this.buckets.set(b, (bucket = new Set()));
+        const b1 = bucket1Of(tok);
+        let keys = this.buckets1.get(b1);
+        if (!keys) this.buckets1.set(b1, (keys = new Set()));
+        keys.add(b);
+      }
+      bucket.add(p);
+    }
+    p.docs.push(entry);
+  }
+
+  /** Takes one entry out of its token's posting (the posting, and its buckets, when emptied). */
+  private unpost(tok: string, entry: number): void {
+    const p = this.postings.get(tok);
+    if (!p) return;
+    const docs = p.docs;
+    const at = docs.indexOf(entry);
+    if (at < 0) return;
+    // Order within a posting does not matter (ranking breaks every tie): swap with the last.
+    docs[at] = docs[docs.length - 1]!;
+    docs.pop();
+    if (docs.length > 0) return;
+    this.postings.delete(p.token);
+    const b = bucketOf(p.token);
+    const bucket = this.buckets.get(b);
+    bucket?.delete(p);
+    if (bucket?.size === 0) {
+      this.buckets.delete(b);
+      const b1 = bucket1Of(p.token);
+      const keys = this.buckets1.get(b1);
+      keys?.delete(b);
+      if (keys?.size === 0) this.buckets1.delete(b1);
+    }
+  }
+
   private remove(id: string): void {
     const d = this.ids.get(id);
     if (!d) return;
-    for (const tok of SearchIndex.tokensOf(d.fields).keys()) {
-      const p = this.postings.get(tok);
-      if (!p) continue;
-      const docs = p.docs;
-      let at = docs.indexOf(d.num * 2);
-      if (at < 0) at = docs.indexOf(d.num * 2 + 1);
-      if (at < 0) continue;
-      // Order within a posting does not matter (ranking breaks every tie): swap with the last.
-      docs[at] = docs[docs.length - 1]!;
-      docs.pop();
-      if (docs.length > 0) continue;
-      this.postings.delete(p.token);
-      const b = bucketOf(p.token);
-      const bucket = this.buckets.get(b);
-      bucket?.delete(p);
-      if (bucket?.size === 0) {
-        this.buckets.delete(b);
-        const b1 = bucket1Of(p.token);
-        const keys = this.buckets1.get(b1);
-        keys?.delete(b);
-        if (keys?.size === 0) this.buckets1.delete(b1);
-      }
-    }
+    for (const [tok, entry] of SearchIndex.entriesOf(d.num, d.label, d.fields)) this.unpost(tok, entry);
     this.ids.delete(id);
     this.byNum[d.num] = undefined;
     this.freeNums.push(d.num);

@@ -6,11 +6,11 @@
  */
 import t from 'tap';
 import { LiveModel } from '../../runtime/app/model';
-import { tokenize } from '../../runtime/app/search';
-import { indexOnThread } from '../../runtime/app/search-docs';
+import { SearchIndex, tokenize } from '../../runtime/app/search';
+import { indexOnThread, type SearchDoc } from '../../runtime/app/search-docs';
 import { naming } from '../../runtime/app/views/labels';
 import type { TopologyName } from '../../runtime/report';
-import { SimProbe, loadTemplates, type FleetShape } from './fleet';
+import { SimProbe, loadTemplates, seededRandom, type FleetShape } from './fleet';
 
 const INDEXED: TopologyName[] = ['host', 'process', 'container', 'container_image', 'pod', 'service', 'controller'];
 const NUMERIC = new Set(['pid', 'ppid', 'uid', 'port']);
@@ -85,3 +85,38 @@ for (const [how, lookupCost] of [['as tuned', undefined], ['later words always l
     t.same(hit.matches.map((m) => m.field), ['image'], 'field terms name the field that matched');
   });
 }
+
+t.test('a doc put again answers as the same doc put into a new index (fields, label and topology changed in place)', async (t) => {
+  const rand = seededRandom(4242);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const words = ['nginx', 'redis', 'postgres', 'api', 'shop', 'running', 'paused', 'kube', 'serve', 'p1', 'web'];
+  const topologies: TopologyName[] = ['container', 'process', 'pod'];
+  const docOf = (id: string): SearchDoc => {
+    const label = `${pick(words)}-${pick(words)}`;
+    const fields = ['label', `${label} ${pick(words)}`, 'topology', pick(topologies)];
+    for (let k = 0; k < 1 + Math.floor(rand() * 3); k++) fields.push(pick(['image', 'state', 'name', 'namespace']), `${pick(words)} ${pick(words)}`);
+    return { id, topology: fields[3] as TopologyName, label, labelMinor: pick(words), fields, stale: rand() < 0.2 };
+  };
+  const ids = Array.from({ length: 40 }, (_, i) => `container;${i}`);
+  const live = new SearchIndex();
+  const now = new Map<string, SearchDoc>();
+  for (let step = 0; step < 400; step++) {
+    const id = pick(ids);
+    if (rand() < 0.15) {
+      live.apply([{ kind: 'remove', id }]);
+      now.delete(id);
+    } else {
+      const doc = docOf(id);
+      live.apply([{ kind: 'put', id, doc }]);
+      now.set(id, doc);
+    }
+    if (step % 50 !== 49) continue;
+    const fresh = new SearchIndex();
+    fresh.apply([...now.values()].map((doc) => ({ kind: 'put', id: doc.id, doc }) as const));
+    for (const q of [...words, 'p', 'n', 'image:redis', 'state:pa', 'label:web', 'topology:pod', 'namespace:shop api']) {
+      const got = live.search(q);
+      const want = fresh.search(q);
+      t.same({ total: got.total, hits: got.hits }, { total: want.total, hits: want.hits }, `${q} at step ${step}`);
+    }
+  }
+});
