@@ -135,9 +135,10 @@ export class SearchIndex {
         continue;
       }
       const d = this.ids.get(c.id);
-      if (c.kind === 'remove') this.remove(c.id);
-      else if (d === undefined) this.add(c.doc);
-      else this.replace(d, c.doc);
+      if (d === undefined) {
+        if (c.kind === 'put') this.add(c.doc);
+      } else if (c.kind === 'put') this.replace(d, c.doc);
+      else this.remove(d);
     }
   }
 
@@ -236,11 +237,9 @@ export class SearchIndex {
     }
   }
 
-  private remove(id: string): void {
-    const d = this.ids.get(id);
-    if (!d) return;
+  private remove(d: Doc): void {
     for (const [tok, entry] of SearchIndex.entriesOf(d.num, d.label, d.fields)) this.unpost(tok, entry);
-    this.ids.delete(id);
+    this.ids.delete(d.id);
     this.byNum[d.num] = undefined;
     this.freeNums.push(d.num);
   }

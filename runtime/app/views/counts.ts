@@ -17,7 +17,7 @@ export class GroupCounts {
    * key comes from `latest` (a name or an image), which the model keeps while none of its values
    * changes (share.ts), so a node changed in its metrics alone is not looked at again.
    */
-  private readonly groupOf = new Map<string, { key: string; latest: object }>();
+  private readonly groupOf = new Map<string, Counted>();
   /** Group key → how many base nodes it has (never 0: an emptied group is deleted). */
   private readonly members = new Map<string, number>();
 
@@ -26,15 +26,15 @@ export class GroupCounts {
     private readonly spec: ViewSpec,
   ) {
     if (spec.groupBy === undefined) throw new RangeError(`view ${spec.id} is not grouped`);
-    for (const m of model.topology(spec.base).values()) this.move(m.id, groupKey(spec, m), m.node.latest);
+    for (const m of model.topology(spec.base).values()) this.move(m.id, { key: groupKey(spec, m), latest: m.node.latest });
   }
 
   /** Re-reads the base nodes `ids` (changed, added or removed) from the model. */
   note(ids: Iterable<string>): void {
     for (const id of ids) {
       const m = this.model.get(this.spec.base, id);
-      if (m === undefined) this.move(id, undefined, null);
-      else if (this.groupOf.get(id)?.latest !== m.node.latest) this.move(id, groupKey(this.spec, m), m.node.latest);
+      if (m === undefined) this.move(id, undefined);
+      else if (this.groupOf.get(id)?.latest !== m.node.latest) this.move(id, { key: groupKey(this.spec, m), latest: m.node.latest });
     }
   }
 
@@ -43,23 +43,21 @@ export class GroupCounts {
     return this.members.size;
   }
 
-  private move(id: string, next: string | undefined, latest: object | null): void {
-    const was = this.groupOf.get(id);
-    const prev = was?.key;
-    if (prev === next) {
-      if (was !== undefined) was.latest = latest!;
-      return;
-    }
+  private move(id: string, next: Counted | undefined): void {
+    const prev = this.groupOf.get(id)?.key;
+    if (next === undefined) this.groupOf.delete(id);
+    else this.groupOf.set(id, next);
+    if (prev === next?.key) return;
     if (prev !== undefined) {
       const n = this.members.get(prev)! - 1;
       if (n === 0) this.members.delete(prev);
       else this.members.set(prev, n);
     }
-    if (next === undefined) {
-      this.groupOf.delete(id);
-      return;
-    }
-    this.groupOf.set(id, { key: next, latest: latest! });
-    this.members.set(next, (this.members.get(next) ?? 0) + 1);
+    if (next !== undefined) this.members.set(next.key, (this.members.get(next.key) ?? 0) + 1);
   }
+}
+
+interface Counted {
+  readonly key: string;
+  readonly latest: object;
 }

@@ -557,21 +557,7 @@ export class ViewRenderer {
    */
   private renderUnmoved(m: MergedNode, changed: Set<string>): boolean {
     const cached = this.cache.get(m.id);
-    if (cached === undefined || cached.stale !== m.stale) return false;
-    if (cached.node !== m.node) {
-      if (!onlyMetricsDiffer(cached.node, m.node)) return false;
-      const rendered = withMetrics(cached.rendered, m.node);
-      this.cache.set(m.id, { node: m.node, key: cached.key, stale: m.stale, rendered });
-      const prev = this.nodes.get(m.id);
-      this.nodes.set(m.id, rendered);
-      if (prev === undefined || !sameParts(prev.parts, rendered.parts)) changed.add(m.id);
-      return true;
-    }
-    if (this.nodes.get(m.id) !== cached.rendered) {
-      this.nodes.set(m.id, cached.rendered);
-      changed.add(m.id);
-    }
-    return true;
+    return cached !== undefined && cached.stale === m.stale && this.place(m, cached.key, changed, null);
   }
 
   private renderBase(m: MergedNode, changed: Set<string>): void {
@@ -582,19 +568,32 @@ export class ViewRenderer {
     const hasIncoming = this.inc.has(m.id);
     const ns = m.topology === 'container' ? namespaceOf(this.model, m) : '';
     const key = `${m.stale ? 1 : 0}|${adjacency.join(',')}|${JSON.stringify(children)}|${parents.map((p) => p.label).join(',')}|${hasIncoming ? 1 : 0}|${ns}`;
+    this.place(m, key, changed, () => this.renderOne(m, adjacency, children, parents, hasIncoming));
+  }
+
+  /**
+   * Puts the node's render for `key` (what it read besides the node) in the view: its last render
+   * when neither changed, that render with its metrics again when the node's metric rings alone
+   * changed, else `fresh()`; `changed` gets its id when its serialisation changed. False, and
+   * nothing done, when a fresh render is needed and `fresh` is null.
+   */
+  private place(m: MergedNode, key: string, changed: Set<string>, fresh: (() => RenderedNode) | null): boolean {
     const cached = this.cache.get(m.id);
-    if (cached && cached.node === m.node && cached.key === key) {
+    const same = cached !== undefined && cached.key === key;
+    if (same && cached.node === m.node) {
       if (this.nodes.get(m.id) !== cached.rendered) {
         this.nodes.set(m.id, cached.rendered);
         changed.add(m.id);
       }
-      return;
+      return true;
     }
-    const rendered = cached && cached.key === key && onlyMetricsDiffer(cached.node, m.node) ? withMetrics(cached.rendered, m.node) : this.renderOne(m, adjacency, children, parents, hasIncoming);
+    const rendered = same && onlyMetricsDiffer(cached.node, m.node) ? withMetrics(cached.rendered, m.node) : fresh?.();
+    if (rendered === undefined) return false;
     this.cache.set(m.id, { node: m.node, key, stale: m.stale, rendered });
     const prev = this.nodes.get(m.id);
     this.nodes.set(m.id, rendered);
     if (prev === undefined || !sameParts(prev.parts, rendered.parts)) changed.add(m.id);
+    return true;
   }
 
   private renderGroupNode(gid: string, changed: Set<string>): void {
