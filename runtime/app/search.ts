@@ -19,6 +19,7 @@
  */
 import type { TopologyName } from '../report';
 import type { DocChange, SearchDoc } from './search-docs';
+import { IdOrder } from './search-order';
 import type { ViewId } from './views/catalog';
 
 /** The view a node of each topology is shown in. */
@@ -100,6 +101,8 @@ export class SearchIndex {
   /** Docs by number; numbers of removed docs are reused. */
   private readonly byNum: Array<Doc | undefined> = [];
   private readonly freeNums: number[] = [];
+  /** The ids' string order as numbers: the ranking's last tie-break without reading docs (search-order.ts). */
+  private readonly order = new IdOrder();
   private readonly postings = new Map<string, Posting>();
   /** First two characters (after `field=`) → postings: a prefix query reads one bucket. */
   private readonly buckets = new Map<string, Set<Posting>>();
@@ -172,6 +175,7 @@ export class SearchIndex {
     this.byNum[num] = d;
     this.labelLen[num] = label.length;
     this.ids.set(id, d);
+    this.order.add(num, id);
   }
 
   /**
@@ -240,6 +244,7 @@ export class SearchIndex {
   private remove(d: Doc): void {
     for (const [tok, entry] of SearchIndex.entriesOf(d.num, d.label, d.fields)) this.unpost(tok, entry);
     this.ids.delete(d.id);
+    this.order.remove(d.num);
     this.byNum[d.num] = undefined;
     this.freeNums.push(d.num);
   }
@@ -410,7 +415,7 @@ export class SearchIndex {
     const ka = this.rankKey(a);
     const kb = this.rankKey(b);
     if (ka !== kb) return ka > kb;
-    return this.byNum[a]!.id < this.byNum[b]!.id;
+    return this.order.compare(a, b) < 0;
   }
 
   private rankKey(num: number): number {
@@ -464,10 +469,11 @@ export class SearchIndex {
       keys[i] = key;
     }
     const kth = keys[0]!;
-    // Among the candidates: above the k-th key, all; at it, the m smallest ids (a max-heap by id).
+    // Among the candidates: above the k-th key, all; at it, the m smallest ids (a max-heap by id,
+    // compared through the ids' order keys, not the ids: see search-order.ts).
     const out: number[] = [];
     const ties: number[] = [];
-    const idOf = (num: number): string => this.byNum[num]!.id;
+    const order = this.order;
     for (let x = 0; x < c; x++) {
       const num = candidates[x]!;
       const key = this.rankKey(num);
@@ -480,26 +486,25 @@ export class SearchIndex {
         ties.push(num);
         for (let i = ties.length - 1; i > 0; ) {
           const parent = (i - 1) >> 1;
-          if (idOf(ties[parent]!) >= idOf(ties[i]!)) break;
+          if (order.compare(ties[parent]!, ties[i]!) >= 0) break;
           [ties[i], ties[parent]] = [ties[parent]!, ties[i]!];
           i = parent;
         }
         continue;
       }
-      const id = idOf(num);
-      if (id >= idOf(ties[0]!)) continue;
+      if (order.compare(num, ties[0]!) >= 0) continue;
       ties[0] = num;
       for (let i = 0; ; ) {
         const l = 2 * i + 1;
         if (l >= ties.length) break;
         const r = l + 1;
-        const child = r < ties.length && idOf(ties[r]!) > idOf(ties[l]!) ? r : l;
-        if (idOf(ties[child]!) <= id) break;
+        const child = r < ties.length && order.compare(ties[r]!, ties[l]!) > 0 ? r : l;
+        if (order.compare(ties[child]!, num) <= 0) break;
         [ties[i], ties[child]] = [ties[child]!, ties[i]!];
         i = child;
       }
     }
-    ties.sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1));
+    ties.sort((a, b) => order.compare(a, b));
     for (let i = 0; out.length < m && i < ties.length; i++) out.push(ties[i]!);
     return out.sort((a, b) => (this.before(a, b) ? -1 : 1));
   }
