@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { LiveModel } from '../../runtime/app/model';
-import { SearchIndex, tokenize } from '../../runtime/app/search';
+import { SearchIndex, holdsTokenPrefix, tokenize } from '../../runtime/app/search';
 import { indexOnThread, type SearchDoc } from '../../runtime/app/search-docs';
 import { naming } from '../../runtime/app/views/labels';
 import type { TopologyName } from '../../runtime/report';
@@ -119,4 +119,28 @@ t.test('a doc put again answers as the same doc put into a new index (fields, la
       t.same({ total: got.total, hits: got.hits }, { total: want.total, hits: want.hits }, `${q} at step ${step}`);
     }
   }
+});
+
+t.test("a field holds a free word as the tokenizer says, read in place or not", async (t) => {
+  // Separators, ASCII token characters, letters of other scripts (one of them astral, one whose
+  // lowercase is longer), and texts long enough to hold more tokens than the tokenizer cuts.
+  const alphabet = ['a', 'b', 'p', 'P', '0', '_', '-', ' ', '.', '/', 'é', 'É', 'İ', '𝐀', 'ß', ':'];
+  const rand = seededRandom(99);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  let wrong = 0;
+  let found = 0;
+  const cases = 6000;
+  for (let n = 0; n < cases; n++) {
+    const length = rand() < 0.2 ? 100 + Math.floor(rand() * 120) : Math.floor(rand() * 16);
+    const text = Array.from({ length }, () => pick(alphabet)).join('');
+    const word = tokenize(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(alphabet)).join(''))[0];
+    if (word === undefined) continue;
+    const want = tokenize(text).some((tok) => tok.startsWith(word));
+    if (want) found++;
+    if (holdsTokenPrefix(text, text.toLowerCase(), word) !== want) wrong++;
+  }
+  t.ok(found > cases / 10, `${found} of the cases hold the word`);
+  t.equal(wrong, 0, `every case answered as tokenize() does`);
+  const past = `${'x '.repeat(70)}pod`;
+  t.equal(holdsTokenPrefix(past, past, 'po'), false, 'a word past the tokens the tokenizer cuts (64) is not held');
 });
