@@ -342,6 +342,8 @@ async function runSearch(): Promise<void> {
   const queries = [...SEARCH_QUERIES, flag('host', 'host-0000')];
   const ms: number[] = [];
   const floor: number[] = [];
+  /** [query, ms, the /healthz right after it in ms]: the slowest, to tell a slow query from a slow moment. */
+  const each: Array<[string, number, number | null]> = [];
   let failures = 0;
   let measuring = false;
   let end = Infinity;
@@ -363,22 +365,27 @@ async function runSearch(): Promise<void> {
   };
   for (let i = 0; performance.now() < end; i++) {
     const counted = measuring;
-    const q = await timed(`/api/search?q=${encodeURIComponent(queries[i % queries.length]!)}`);
+    const query = queries[i % queries.length]!;
+    const q = await timed(`/api/search?q=${encodeURIComponent(query)}`);
     const h = await timed('/healthz');
     if (counted) {
       if (q === null) failures++;
-      else ms.push(q);
+      else {
+        ms.push(q);
+        each.push([query, r2(q), h === null ? null : r2(h)]);
+      }
       if (h !== null) floor.push(h);
     }
     await new Promise((res) => setTimeout(res, SEARCH_PAUSE_MS));
   }
   ms.sort((a, b) => a - b);
   floor.sort((a, b) => a - b);
-  emit({ queries: ms.length, failures, p50: r2(pct(ms, 0.5)), p99: r2(pct(ms, 0.99)), floorP50: r2(pct(floor, 0.5)), floorP99: r2(pct(floor, 0.99)) });
+  const slowest = each.sort((a, b) => b[1] - a[1]).slice(0, Math.max(1, Math.ceil(each.length / 100)));
+  emit({ queries: ms.length, failures, p50: r2(pct(ms, 0.5)), p99: r2(pct(ms, 0.99)), floorP50: r2(pct(floor, 0.5)), floorP99: r2(pct(floor, 0.99)), slowest });
   process.stdin.destroy();
 }
 
-type SearchStats = { queries: number; failures: number; p50: number; p99: number; floorP50: number; floorP99: number };
+type SearchStats = { queries: number; failures: number; p50: number; p99: number; floorP50: number; floorP99: number; slowest: Array<[string, number, number | null]> };
 
 /** Starts the search client (runSearch), querying at once; `measure()` starts its window, `result` is what it measured. */
 function startSearchClient(url: string, seconds: number, host: string): { proc: ChildProcess; measure: () => void; result: Promise<SearchStats> } {
@@ -451,6 +458,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   const cpu0 = procStat(app.proc.pid!);
   const threads0 = threadCpu(app.proc.pid!);
   const clientsCpu0 = procStat(clients.proc.pid!);
+  const driverCpu0 = process.cpuUsage();
   const w0 = performance.now();
   clients.proc.stdin!.write('measure\n');
   searcher.measure();
@@ -473,6 +481,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   const cpu1 = procStat(app.proc.pid!);
   const threads1 = threadCpu(app.proc.pid!);
   const clientsCpu1 = procStat(clients.proc.pid!);
+  const driverCpu = process.cpuUsage(driverCpu0);
   clearInterval(rssTimer);
   if (scrapeTimer !== null) clearInterval(scrapeTimer);
   const after = await scrapeOnce();
@@ -510,6 +519,9 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     appMinorFaultsPerS: Math.round((cpu1.minorFaults - cpu0.minorFaults) / windowS),
     // The 100 clients share one process: near 100 % of a core, they, not the app, are the slow readers.
     clientsCpuPctOneCore: r2(((clientsCpu1.cpuSeconds - clientsCpu0.cpuSeconds) / windowS) * 100),
+    // This driver's own (the simulated fleet, its reports' JSON and gzip, the scrapes): the rest of
+    // the harness on the same cores as the app.
+    driverCpuPctOneCore: r2(((driverCpu.user + driverCpu.system) / 1e6 / windowS) * 100),
     mergeMsMean: r2((delta(after, before, 'monitoring_app_merge_duration_seconds_sum') / reports) * 1000),
     ingestMsMean: r2((delta(after, before, 'monitoring_app_ingest_duration_seconds_sum') / reports) * 1000),
     ingestMsP99Bucket: histogramQuantile(after, 'monitoring_app_ingest_duration_seconds', 0.99, before) * 1000,
@@ -539,6 +551,8 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     // The same client's /healthz right after each query: the floor under the search's latency.
     healthzMsP50: search.floorP50,
     healthzMsP99: search.floorP99,
+    // The queries at and above the p99 (the slowest hundredth): [query, ms, the /healthz after it].
+    searchSlowest: search.slowest,
     // The app's main-thread delay over the window (its gauge covers the time since the previous scrape;
     // the first opened the window): what a search waits behind before it runs. P50 and p99 are the
     // worst of the scrape intervals', max the window's.
