@@ -118,12 +118,17 @@ export class IdOrder {
   }
 
   private grow(n: number): void {
-    let size = this.keys.length;
-    while (size < n) size *= 2;
-    const keys = new Float64Array(size);
+    const keys = new Float64Array(capacityFor(this.keys.length, n));
     keys.set(this.keys);
     this.keys = keys;
   }
+}
+
+/** The length an array indexed by doc number grows to from `length` to hold `n` entries: doubled until it does. */
+export function capacityFor(length: number, n: number): number {
+  let size = length;
+  while (size < n) size *= 2;
+  return size;
 }
 
 /** Rebuilds wait for at least this many ids added and removed (an eighth of the index above 2,048). */

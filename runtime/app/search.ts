@@ -19,7 +19,7 @@
  */
 import type { TopologyName } from '../report';
 import type { DocChange, SearchDoc } from './search-docs';
-import { IdOrder } from './search-order';
+import { IdOrder, capacityFor } from './search-order';
 import type { ViewId } from './views/catalog';
 
 /** The view a node of each topology is shown in. */
@@ -250,8 +250,7 @@ export class SearchIndex {
   }
 
   private grow(n: number): void {
-    let size = this.mark.length;
-    while (size < n) size *= 2;
+    const size = capacityFor(this.mark.length, n);
     const mark = new Int32Array(size);
     mark.set(this.mark);
     this.mark = mark;
