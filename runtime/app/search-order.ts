@@ -50,17 +50,19 @@ export class IdOrder {
     const id = this.ids[num];
     if (id === undefined) return;
     this.ids[num] = undefined;
-    const p = this.pending.indexOf(num);
-    if (p >= 0) {
-      this.pending[p] = this.pending[this.pending.length - 1]!;
-      this.pending.pop();
-      return;
-    }
+    // In `sorted` under its own number, or else added since (a ghost of its id has -1, not `num`):
+    // the binary search first, as most docs removed were there at the last rebuild.
     const at = this.firstNotBefore(id);
     if (this.sortedNums[at] === num) {
       this.sortedNums[at] = -1;
       this.ghosts++;
       this.rebuildIfDue();
+      return;
+    }
+    const p = this.pending.indexOf(num);
+    if (p >= 0) {
+      this.pending[p] = this.pending[this.pending.length - 1]!;
+      this.pending.pop();
     }
   }
 

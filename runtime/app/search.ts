@@ -570,11 +570,12 @@ export function holdsTokenPrefix(text: string, lower: string, word: string): boo
   if (word === '') return false;
   let i = lower.indexOf(word);
   if (i < 0) return false;
-  if (lower.length > 2 * MAX_TOKENS_PER_VALUE) return tokenize(text).some((t) => t.startsWith(word));
+  const byTokenizer = (): boolean => tokenize(text).some((t) => t.startsWith(word));
+  if (lower.length > 2 * MAX_TOKENS_PER_VALUE) return byTokenizer();
   for (; i >= 0; i = lower.indexOf(word, i + 1)) {
     if (i === 0) return true;
     const c = lower.charCodeAt(i - 1);
-    if (c >= 0x80) return tokenize(text).some((t) => t.startsWith(word));
+    if (c >= 0x80) return byTokenizer();
     if (!isAsciiTokenChar(c)) return true;
   }
   return false;
