@@ -7,9 +7,11 @@
  * (`--role search`), and this driver, which replays N simulated
  * probes (test/app/fleet.ts: host and process nodes copied from the real
  * probe's recording, containers and cross-host connections synthesised) at the
- * real cadence: each probe reports once per interval, spread evenly, a full
- * report every 4th and deltas (patches) between, as the probe does, and a few
- * containers change state each interval. After a warm-up interval it measures for `--seconds`:
+ * real cadence, from a tape of their reports recorded before the app starts
+ * (bench/lib/report-tape.ts; `--reports live` makes each when it is sent):
+ * each probe reports once per interval, spread evenly, a full report every 4th
+ * and deltas (patches) between, as the probe does, and a few containers change
+ * state each interval. After a warm-up interval it measures for `--seconds`:
  *
  * - ingest CPU: the app process's utime+stime over the window, % of one core;
  * - merge time per report and ingest time (the app's own histograms);
@@ -48,6 +50,7 @@ import { prod } from '../constructs/environments';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
 import { DEFAULT_RING } from '../runtime/probe/nodes';
 import { choiceFlag, flag } from './lib/args';
+import { ReportTape } from './lib/report-tape';
 import { MODEL_THREAD_NAME } from '../runtime/app/model-thread/protocol';
 import { APP_METRICS } from '../runtime/common/app-constants';
 import { APP_PROCESS_ENV } from '../runtime/app/process-env';
@@ -96,6 +99,16 @@ if (RING !== '' && !(Number.isInteger(Number(RING)) && Number(RING) >= 1)) throw
 const DELTAS = choiceFlag('deltas', ['patches', 'whole']);
 /** Pause between two search queries of the search client. */
 const SEARCH_PAUSE_MS = 100;
+/**
+ * `--reports tape|live`: `tape` (default) replays the fleet's reports made and gzipped before the app
+ * starts (bench/lib/report-tape.ts): the driver then costs the app's two cores only its HTTP requests,
+ * as a real fleet, reporting from its own hosts, costs nothing on them. `live` makes each report
+ * when it is sent (the bench before the tape), about 3 ms of the driver's CPU each: a fifth of a core
+ * at 1,000 probes beside the app.
+ */
+const REPORTS = choiceFlag('reports', ['tape', 'live']);
+/** Seconds of replay recorded past the warm-up and the window (its end: the clients' report, the last scrape); later sends are made on demand. */
+const TAPE_MARGIN_S = 15;
 
 
 function pct(sorted: number[], p: number): number {
@@ -339,11 +352,11 @@ const delta = (a: Map<string, number>, b: Map<string, number>, k: string): numbe
 async function runSearch(): Promise<void> {
   const url = flag('url', '');
   const seconds = Number(flag('seconds', '45'));
+  const appPid = flag('app-pid', '');
   const queries = [...SEARCH_QUERIES, flag('host', 'host-0000')];
   const ms: number[] = [];
   const floor: number[] = [];
-  /** [query, ms, the /healthz right after it in ms]: the slowest, to tell a slow query from a slow moment. */
-  const each: Array<[string, number, number | null]> = [];
+  const each: SlowQuery[] = [];
   let failures = 0;
   let measuring = false;
   let end = Infinity;
@@ -363,16 +376,23 @@ async function runSearch(): Promise<void> {
       return null;
     }
   };
+  const front = appPid === '' ? null : `/proc/${appPid}/task/${appPid}/schedstat`;
   for (let i = 0; performance.now() < end; i++) {
     const counted = measuring;
     const query = queries[i % queries.length]!;
+    const at = Date.now();
+    const f0 = front === null ? null : schedstat(front);
+    const c0 = schedstat('/proc/thread-self/schedstat');
     const q = await timed(`/api/search?q=${encodeURIComponent(query)}`);
+    const c1 = schedstat('/proc/thread-self/schedstat');
+    const f1 = front === null ? null : schedstat(front);
     const h = await timed('/healthz');
     if (counted) {
       if (q === null) failures++;
       else {
         ms.push(q);
-        each.push([query, r2(q), h === null ? null : r2(h)]);
+        const part = (a: SchedStat | null, b: SchedStat | null, k: 0 | 1): number | null => (a === null || b === null ? null : r2((b[k] - a[k]) / 1e6));
+        each.push({ query, at, ms: r2(q), healthzMs: h === null ? null : r2(h), frontCpuMs: part(f0, f1, 0), frontWaitMs: part(f0, f1, 1), clientCpuMs: part(c0, c1, 0), clientWaitMs: part(c0, c1, 1) });
       }
       if (h !== null) floor.push(h);
     }
@@ -380,16 +400,47 @@ async function runSearch(): Promise<void> {
   }
   ms.sort((a, b) => a - b);
   floor.sort((a, b) => a - b);
-  const slowest = each.sort((a, b) => b[1] - a[1]).slice(0, Math.max(1, Math.ceil(each.length / 100)));
+  const slowest = each.sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.ceil(each.length / 100)));
   emit({ queries: ms.length, failures, p50: r2(pct(ms, 0.5)), p99: r2(pct(ms, 0.99)), floorP50: r2(pct(floor, 0.5)), floorP99: r2(pct(floor, 0.99)), slowest });
   process.stdin.destroy();
 }
 
-type SearchStats = { queries: number; failures: number; p50: number; p99: number; floorP50: number; floorP99: number; slowest: Array<[string, number, number | null]> };
+/** A thread's nanoseconds on a CPU and waiting in a run queue for one, so far (proc(5) schedstat); null if it cannot be read. */
+type SchedStat = readonly [number, number];
+
+function schedstat(path: string): SchedStat | null {
+  try {
+    const f = readFileSync(path, 'utf8').split(' ');
+    return [Number(f[0]), Number(f[1])];
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One of the slowest queries, and where its time went: the `/healthz` right after it (a slow
+ * moment or a slow query), and over the query's own time, the app's front thread (the process's
+ * main thread, which answers searches) on a CPU and waiting for one, and the same for the search
+ * client. Time in none of the four was spent with both asleep: in the kernel's loopback, or with
+ * the machine's CPUs taken by its host (a stolen CPU counts as the thread's own time on it).
+ */
+interface SlowQuery {
+  query: string;
+  /** When it was sent (ms since the epoch), to find it in the app's logs. */
+  at: number;
+  ms: number;
+  healthzMs: number | null;
+  frontCpuMs: number | null;
+  frontWaitMs: number | null;
+  clientCpuMs: number | null;
+  clientWaitMs: number | null;
+}
+
+type SearchStats = { queries: number; failures: number; p50: number; p99: number; floorP50: number; floorP99: number; slowest: SlowQuery[] };
 
 /** Starts the search client (runSearch), querying at once; `measure()` starts its window, `result` is what it measured. */
-function startSearchClient(url: string, seconds: number, host: string): { proc: ChildProcess; measure: () => void; result: Promise<SearchStats> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--role', 'search', '--url', url, '--seconds', String(seconds), '--host', host], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+function startSearchClient(url: string, appPid: number, seconds: number, host: string): { proc: ChildProcess; measure: () => void; result: Promise<SearchStats> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--role', 'search', '--url', url, '--app-pid', String(appPid), '--seconds', String(seconds), '--host', host], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   const result = new Promise<SearchStats>((resolve, reject) => {
@@ -406,34 +457,51 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   const label = `${shape.probes} probes, ${shape.probes * shape.containersPerProbe} containers`;
   const tpl = await loadTemplates();
   const probes = Array.from({ length: shape.probes }, (_, i) => new SimProbe(i, shape, tpl));
+  // The tape is recorded before the app starts: its making is not in the app's figures or beside them.
+  const tape = REPORTS === 'tape' ? new ReportTape(probes, { startMs: Date.now(), intervalMs, containersPerProbe: shape.containersPerProbe }) : null;
+  if (tape !== null) {
+    const r0 = performance.now();
+    // The warm-up interval, the window, and a margin for the end (the clients' report, the last scrape).
+    await tape.record(tape.sendsFor(intervalMs / 1000 + seconds + TAPE_MARGIN_S));
+    emit({ bench: 'app', fleet: label, phase: 'record', reports: tape.length, seconds: r2((performance.now() - r0) / 1000), megabytes: r2(tape.bytes / 1e6) });
+  }
   const app = await startApp(intervalMs);
+  emit({ bench: 'app', fleet: label, phase: 'started', appPid: app.proc.pid, at: Date.now() });
   const pool = new Pool(app.url, { connections: 8, pipelining: 1 });
   let sent = 0;
-  let refused = 0;
   const statuses = new Map<number, number>();
   const inflight = new Set<Promise<void>>();
-  const send = async (p: SimProbe, now: number): Promise<void> => {
+  const post = async (body: Buffer): Promise<number> => {
+    const r = await pool.request({ method: 'POST', path: '/api/report', body, headers: { authorization: `Bearer ${PROBE_TOKEN}`, 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+    await r.body.text();
+    statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
+    sent++;
+    return r.statusCode;
+  };
+  // Send k (k < probes: the load; then the replay): from the tape, or made now by the live driver,
+  // which answers DELTA_BASE_UNKNOWN (409) with a full report as the probe does. The tape cannot (its
+  // next reports are made against the base the app lost): a 409 is counted in `statuses`.
+  const sendAt = async (k: number): Promise<void> => {
+    if (tape !== null) {
+      await post(await tape.body(k));
+      return;
+    }
+    const p = k < probes.length ? probes[k]! : probes[(k - probes.length) % probes.length]!;
+    const now = Date.now();
     let report = p.next(now);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const body = await encodeReport(report);
-      const r = await pool.request({ method: 'POST', path: '/api/report', body, headers: { authorization: `Bearer ${PROBE_TOKEN}`, 'content-type': 'application/json', 'content-encoding': 'gzip' } });
-      await r.body.text();
-      statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
-      sent++;
-      if (r.statusCode === 202) return;
-      refused++;
-      if (r.statusCode !== 409) return;
+      if ((await post(await encodeReport(report))) !== 409) return;
       report = p.full(now); // the protocol's answer to DELTA_BASE_UNKNOWN
     }
   };
   // Load: every probe's first full report.
   const t0 = performance.now();
-  for (let i = 0; i < probes.length; i += 16) await Promise.all(probes.slice(i, i + 16).map((p) => send(p, Date.now())));
+  for (let i = 0; i < probes.length; i += 16) await Promise.all(Array.from({ length: Math.min(16, probes.length - i) }, (_, j) => sendAt(i + j)));
   emit({ bench: 'app', fleet: label, phase: 'load', reports: probes.length, seconds: r2((performance.now() - t0) / 1000), rssMb: r2(procStat(app.proc.pid!).rssMb) });
 
   const clients = await startClients(app.url, clientsN);
   // Search from its own process, one query every 100 ms, from now: warmed up, as the clients are.
-  const searcher = startSearchClient(app.url, seconds, `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`);
+  const searcher = startSearchClient(app.url, app.proc.pid!, seconds, `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`);
   // Replay at the real cadence: each probe once per interval, spread evenly; a few containers change each interval.
   let stop = false;
   const loop = (async () => {
@@ -444,9 +512,9 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
       const due = start + k * spacing;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const p = probes[k % probes.length]!;
-      if (k % 7 === 0) p.flip(k % shape.containersPerProbe);
-      const s = send(p, Date.now()).catch(() => undefined);
+      // The live driver flips a container as the tape does (report-tape.ts), just before the report.
+      if (tape === null && k % 7 === 0) probes[k % probes.length]!.flip(k % shape.containersPerProbe);
+      const s = sendAt(probes.length + k).catch(() => undefined);
       inflight.add(s);
       void s.then(() => inflight.delete(s));
       k++;
@@ -503,6 +571,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     containers: shape.probes * shape.containersPerProbe,
     processes: shape.probes * shape.processesPerProbe,
     intervalS: intervalMs / 1000,
+    reportsFrom: REPORTS,
     rings: shape.slidingRings ? 'sliding' : 'recomputed',
     deltas: shape.wholeDeltas === true ? 'whole' : 'patches',
     samplesPerReport: shape.ring ?? DEFAULT_RING,
@@ -551,7 +620,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     // The same client's /healthz right after each query: the floor under the search's latency.
     healthzMsP50: search.floorP50,
     healthzMsP99: search.floorP99,
-    // The queries at and above the p99 (the slowest hundredth): [query, ms, the /healthz after it].
+    // The queries at and above the p99 (the slowest hundredth), each with where its time went (SlowQuery).
     searchSlowest: search.slowest,
     // The app's main-thread delay over the window (its gauge covers the time since the previous scrape;
     // the first opened the window): what a search waits behind before it runs. P50 and p99 are the
@@ -576,7 +645,6 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   const exited = new Promise((r) => app.proc.on('exit', r));
   app.proc.kill('SIGTERM');
   await exited;
-  void refused;
   return result;
 }
 
