@@ -50,7 +50,7 @@ import { prod } from '../constructs/environments';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
 import { DEFAULT_RING } from '../runtime/probe/nodes';
 import { choiceFlag, flag } from './lib/args';
-import { ReportTape } from './lib/report-tape';
+import { ReportTape, fleetSend } from './lib/report-tape';
 import { MODEL_THREAD_NAME } from '../runtime/app/model-thread/protocol';
 import { APP_METRICS } from '../runtime/common/app-constants';
 import { APP_PROCESS_ENV } from '../runtime/app/process-env';
@@ -436,6 +436,15 @@ interface SlowQuery {
   clientWaitMs: number | null;
 }
 
+/** The mean of each part of the slowest queries (ms), over those whose parts were read. */
+function slowestMeans(qs: readonly SlowQuery[]): Record<'ms' | 'frontCpuMs' | 'frontWaitMs' | 'clientCpuMs' | 'clientWaitMs', number> {
+  const mean = (pick: (q: SlowQuery) => number | null): number => {
+    const xs = qs.map(pick).filter((x): x is number => x !== null);
+    return xs.length === 0 ? NaN : r2(xs.reduce((a, b) => a + b, 0) / xs.length);
+  };
+  return { ms: mean((q) => q.ms), frontCpuMs: mean((q) => q.frontCpuMs), frontWaitMs: mean((q) => q.frontWaitMs), clientCpuMs: mean((q) => q.clientCpuMs), clientWaitMs: mean((q) => q.clientWaitMs) };
+}
+
 type SearchStats = { queries: number; failures: number; p50: number; p99: number; floorP50: number; floorP99: number; slowest: SlowQuery[] };
 
 /** Starts the search client (runSearch), querying at once; `measure()` starts its window, `result` is what it measured. */
@@ -486,7 +495,9 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
       await post(await tape.body(k));
       return;
     }
-    const p = k < probes.length ? probes[k]! : probes[(k - probes.length) % probes.length]!;
+    const send = fleetSend(k, probes.length, shape.containersPerProbe);
+    const p = probes[send.probe]!;
+    if (send.flip !== null) p.flip(send.flip);
     const now = Date.now();
     let report = p.next(now);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -512,8 +523,6 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
       const due = start + k * spacing;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      // The live driver flips a container as the tape does (report-tape.ts), just before the report.
-      if (tape === null && k % 7 === 0) probes[k % probes.length]!.flip(k % shape.containersPerProbe);
       const s = sendAt(probes.length + k).catch(() => undefined);
       inflight.add(s);
       void s.then(() => inflight.delete(s));
@@ -622,6 +631,9 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     healthzMsP99: search.floorP99,
     // The queries at and above the p99 (the slowest hundredth), each with where its time went (SlowQuery).
     searchSlowest: search.slowest,
+    // Their mean by part: how much of a slow search was the front busy, the front or the client
+    // waiting for a CPU (the machine's two cores taken), or the client's own work.
+    searchSlowestMeanMs: slowestMeans(search.slowest),
     // The app's main-thread delay over the window (its gauge covers the time since the previous scrape;
     // the first opened the window): what a search waits behind before it runs. P50 and p99 are the
     // worst of the scrape intervals', max the window's.

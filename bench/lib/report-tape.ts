@@ -14,9 +14,8 @@
  * only to order a probe's samples (it stamps arrival itself), and the planned times keep each
  * probe's reports one interval apart, as the clock would.
  *
- * Send k of the tape: k < N (the number of probes), probe k's first full report (the load);
- * then j = k − N, probe j mod N, after flipping one of its containers every 7th j, as the live loop
- * does. Past what was recorded, `body(k)` makes the next reports on demand, in order.
+ * Send k of the tape is send k of the fleet's schedule (`fleetSend`, which the live driver follows
+ * too). Past what was recorded, `body(k)` makes the next reports on demand, in order.
  */
 import { encodeReport } from '../../runtime/report';
 import type { SimProbe } from '../../test/app/fleet';
@@ -84,17 +83,27 @@ export class ReportTape {
 
   /** The probe that send k is from. */
   probeOf(k: number): SimProbe {
-    const n = this.probes.length;
-    return this.probes[k < n ? k : (k - n) % n]!;
+    return this.probes[fleetSend(k, this.probes.length, this.plan.containersPerProbe).probe]!;
   }
 
   private report(k: number): ReturnType<SimProbe['next']> {
     const n = this.probes.length;
-    if (k < n) return this.probes[k]!.next(this.plan.startMs);
-    const j = k - n;
-    const p = this.probes[j % n]!;
-    if (j % 7 === 0) p.flip(j % this.plan.containersPerProbe);
+    const send = fleetSend(k, n, this.plan.containersPerProbe);
+    const p = this.probes[send.probe]!;
+    if (send.flip !== null) p.flip(send.flip);
+    if (k < n) return p.next(this.plan.startMs);
     // One interval after the load, each probe reports once per interval, spread evenly over it.
-    return p.next(this.plan.startMs + this.plan.intervalMs + Math.floor((j * this.plan.intervalMs) / n));
+    return p.next(this.plan.startMs + this.plan.intervalMs + Math.floor(((k - n) * this.plan.intervalMs) / n));
   }
+}
+
+/**
+ * Send k of the fleet's schedule, for the tape and the live driver alike: which probe reports, and
+ * which of its containers changes state (paused or running) just before. k < probes: the load, each
+ * probe's first report; then j = k − probes, probe j mod probes, a container flipped every 7th j.
+ */
+export function fleetSend(k: number, probes: number, containersPerProbe: number): { probe: number; flip: number | null } {
+  if (k < probes) return { probe: k, flip: null };
+  const j = k - probes;
+  return { probe: j % probes, flip: j % 7 === 0 && containersPerProbe > 0 ? j % containersPerProbe : null };
 }
