@@ -107,6 +107,12 @@ const SEARCH_PAUSE_MS = 100;
  * at 1,000 probes beside the app.
  */
 const REPORTS = choiceFlag('reports', ['tape', 'live']);
+/**
+ * `--search-by-thread`: for each search, also the CPU every thread of the app, the clients' process,
+ * this driver and the search client used while it was answered (their schedstat, about 70 files read
+ * before and after each query: some CPU of the search client's own; off by default).
+ */
+const SEARCH_BY_THREAD = process.argv.includes('--search-by-thread');
 /** Seconds of replay recorded past the warm-up and the window (its end: the clients' report, the last scrape); later sends are made on demand. */
 const TAPE_MARGIN_S = 15;
 
@@ -377,14 +383,17 @@ async function runSearch(): Promise<void> {
     }
   };
   const front = appPid === '' ? null : `/proc/${appPid}/task/${appPid}/schedstat`;
+  const byThread = process.argv.includes('--by-thread') && appPid !== '' ? new CpuByThread(Number(appPid), Number(flag('clients-pid', '0')), process.ppid) : null;
   for (let i = 0; performance.now() < end; i++) {
     const counted = measuring;
     const query = queries[i % queries.length]!;
     const at = Date.now();
     const f0 = front === null ? null : schedstat(front);
+    const b0 = byThread?.read() ?? null;
     const c0 = schedstat('/proc/thread-self/schedstat');
     const q = await timed(`/api/search?q=${encodeURIComponent(query)}`);
     const c1 = schedstat('/proc/thread-self/schedstat');
+    const b1 = byThread?.read() ?? null;
     const f1 = front === null ? null : schedstat(front);
     const h = await timed('/healthz');
     if (counted) {
@@ -392,7 +401,11 @@ async function runSearch(): Promise<void> {
       else {
         ms.push(q);
         const part = (a: SchedStat | null, b: SchedStat | null, k: 0 | 1): number | null => (a === null || b === null ? null : r2((b[k] - a[k]) / 1e6));
-        each.push({ query, at, ms: r2(q), healthzMs: h === null ? null : r2(h), frontCpuMs: part(f0, f1, 0), frontWaitMs: part(f0, f1, 1), clientCpuMs: part(c0, c1, 0), clientWaitMs: part(c0, c1, 1) });
+        each.push({
+          query, at, ms: r2(q), healthzMs: h === null ? null : r2(h),
+          frontCpuMs: part(f0, f1, 0), frontWaitMs: part(f0, f1, 1), clientCpuMs: part(c0, c1, 0), clientWaitMs: part(c0, c1, 1),
+          ...(b0 !== null && b1 !== null ? { cpuMsBy: CpuByThread.between(b0, b1) } : {}),
+        });
       }
       if (h !== null) floor.push(h);
     }
@@ -434,6 +447,66 @@ interface SlowQuery {
   frontWaitMs: number | null;
   clientCpuMs: number | null;
   clientWaitMs: number | null;
+  /** With `--search-by-thread`: CPU ms each part of the machine's load used while the query was answered. */
+  cpuMsBy?: Record<CpuGroup, number>;
+}
+
+type CpuGroup = 'front' | 'model' | 'appOther' | 'clients' | 'driver' | 'search';
+
+/**
+ * CPU nanoseconds so far of every thread of the app (by role: the front, the model thread, the
+ * others: V8's GC helpers and libuv's pool), of the clients' process, of the driver and of this
+ * search client, from each thread's schedstat. A thread's role is read from its name once.
+ */
+class CpuByThread {
+  private readonly roles = new Map<string, CpuGroup>();
+
+  constructor(
+    private readonly appPid: number,
+    private readonly clientsPid: number,
+    private readonly driverPid: number,
+  ) {}
+
+  read(): Record<CpuGroup, number> {
+    const out: Record<CpuGroup, number> = { front: 0, model: 0, appOther: 0, clients: 0, driver: 0, search: 0 };
+    const procs: Array<[number, CpuGroup | null]> = [[this.appPid, null], [this.clientsPid, 'clients'], [this.driverPid, 'driver'], [process.pid, 'search']];
+    for (const [pid, group] of procs) {
+      let tids: string[];
+      try {
+        tids = readdirSync(`/proc/${pid}/task`);
+      } catch {
+        continue; // not running (yet, or any more)
+      }
+      for (const tid of tids) {
+        const at = `/proc/${pid}/task/${tid}`;
+        const g = group ?? this.appRole(at, tid);
+        const ss = schedstat(`${at}/schedstat`);
+        if (g !== null && ss !== null) out[g] += ss[0];
+      }
+    }
+    return out;
+  }
+
+  private appRole(at: string, tid: string): CpuGroup | null {
+    let role = this.roles.get(tid);
+    if (role === undefined) {
+      let comm: string;
+      try {
+        comm = readFileSync(`${at}/comm`, 'utf8').trim();
+      } catch {
+        return null;
+      }
+      role = tid === String(this.appPid) ? 'front' : comm === MODEL_THREAD_NAME ? 'model' : 'appOther';
+      this.roles.set(tid, role);
+    }
+    return role;
+  }
+
+  static between(a: Record<CpuGroup, number>, b: Record<CpuGroup, number>): Record<CpuGroup, number> {
+    const out = {} as Record<CpuGroup, number>;
+    for (const k of Object.keys(a) as CpuGroup[]) out[k] = r2((b[k] - a[k]) / 1e6);
+    return out;
+  }
 }
 
 /** The mean of each part of the slowest queries (ms), over those whose parts were read. */
@@ -445,11 +518,19 @@ function slowestMeans(qs: readonly SlowQuery[]): Record<'ms' | 'frontCpuMs' | 'f
   return { ms: mean((q) => q.ms), frontCpuMs: mean((q) => q.frontCpuMs), frontWaitMs: mean((q) => q.frontWaitMs), clientCpuMs: mean((q) => q.clientCpuMs), clientWaitMs: mean((q) => q.clientWaitMs) };
 }
 
+function cpuByMeans(qs: readonly SlowQuery[]): Partial<Record<CpuGroup, number>> {
+  const withParts = qs.filter((q) => q.cpuMsBy !== undefined);
+  const out: Partial<Record<CpuGroup, number>> = {};
+  for (const q of withParts) for (const [k, v] of Object.entries(q.cpuMsBy!) as Array<[CpuGroup, number]>) out[k] = (out[k] ?? 0) + v / withParts.length;
+  for (const k of Object.keys(out) as CpuGroup[]) out[k] = r2(out[k]!);
+  return out;
+}
+
 type SearchStats = { queries: number; failures: number; p50: number; p99: number; floorP50: number; floorP99: number; slowest: SlowQuery[] };
 
 /** Starts the search client (runSearch), querying at once; `measure()` starts its window, `result` is what it measured. */
-function startSearchClient(url: string, appPid: number, seconds: number, host: string): { proc: ChildProcess; measure: () => void; result: Promise<SearchStats> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--role', 'search', '--url', url, '--app-pid', String(appPid), '--seconds', String(seconds), '--host', host], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+function startSearchClient(url: string, appPid: number, clientsPid: number, seconds: number, host: string): { proc: ChildProcess; measure: () => void; result: Promise<SearchStats> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--role', 'search', '--url', url, '--app-pid', String(appPid), '--clients-pid', String(clientsPid), ...(SEARCH_BY_THREAD ? ['--by-thread'] : []), '--seconds', String(seconds), '--host', host], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   const result = new Promise<SearchStats>((resolve, reject) => {
@@ -512,7 +593,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
 
   const clients = await startClients(app.url, clientsN);
   // Search from its own process, one query every 100 ms, from now: warmed up, as the clients are.
-  const searcher = startSearchClient(app.url, app.proc.pid!, seconds, `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`);
+  const searcher = startSearchClient(app.url, app.proc.pid!, clients.proc.pid!, seconds, `host-${String(Math.floor(shape.probes / 2)).padStart(4, '0')}`);
   // Replay at the real cadence: each probe once per interval, spread evenly; a few containers change each interval.
   let stop = false;
   const loop = (async () => {
@@ -634,6 +715,8 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     // Their mean by part: how much of a slow search was the front busy, the front or the client
     // waiting for a CPU (the machine's two cores taken), or the client's own work.
     searchSlowestMeanMs: slowestMeans(search.slowest),
+    // With --search-by-thread: the CPU each part of the load used during them, on average (ms).
+    ...(SEARCH_BY_THREAD ? { searchSlowestCpuByMeanMs: cpuByMeans(search.slowest) } : {}),
     // The app's main-thread delay over the window (its gauge covers the time since the previous scrape;
     // the first opened the window): what a search waits behind before it runs. P50 and p99 are the
     // worst of the scrape intervals', max the window's.
