@@ -219,12 +219,14 @@ function threadCpu(pid: number): { front: number; model: number; other: number }
       continue; // ended while being read
     }
     const fields = statFields(stat);
-    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-    if (tid === String(pid)) out.front += seconds;
-    else if (comm === MODEL_THREAD_NAME) out.model += seconds;
-    else out.other += seconds;
+    out[appThreadRole(pid, tid, comm)] += (Number(fields[11]) + Number(fields[12])) / 100;
   }
   return out;
+}
+
+/** What a thread of the app (process `pid`) is: its main thread is the front; the model thread names itself. */
+function appThreadRole(pid: number, tid: string, comm: string): 'front' | 'model' | 'other' {
+  return tid === String(pid) ? 'front' : comm === MODEL_THREAD_NAME ? 'model' : 'other';
 }
 
 function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
@@ -388,13 +390,14 @@ async function runSearch(): Promise<void> {
     const counted = measuring;
     const query = queries[i % queries.length]!;
     const at = Date.now();
-    const f0 = front === null ? null : schedstat(front);
+    // The many files of --search-by-thread are read outside the front's and the client's own windows.
     const b0 = byThread?.read() ?? null;
+    const f0 = front === null ? null : schedstat(front);
     const c0 = schedstat('/proc/thread-self/schedstat');
     const q = await timed(`/api/search?q=${encodeURIComponent(query)}`);
     const c1 = schedstat('/proc/thread-self/schedstat');
-    const b1 = byThread?.read() ?? null;
     const f1 = front === null ? null : schedstat(front);
+    const b1 = byThread?.read() ?? null;
     const h = await timed('/healthz');
     if (counted) {
       if (q === null) failures++;
@@ -496,7 +499,8 @@ class CpuByThread {
       } catch {
         return null;
       }
-      role = tid === String(this.appPid) ? 'front' : comm === MODEL_THREAD_NAME ? 'model' : 'appOther';
+      const r = appThreadRole(this.appPid, tid, comm);
+      role = r === 'other' ? 'appOther' : r;
       this.roles.set(tid, role);
     }
     return role;
@@ -511,19 +515,21 @@ class CpuByThread {
 
 /** The mean of each part of the slowest queries (ms), over those whose parts were read. */
 function slowestMeans(qs: readonly SlowQuery[]): Record<'ms' | 'frontCpuMs' | 'frontWaitMs' | 'clientCpuMs' | 'clientWaitMs', number> {
-  const mean = (pick: (q: SlowQuery) => number | null): number => {
-    const xs = qs.map(pick).filter((x): x is number => x !== null);
-    return xs.length === 0 ? NaN : r2(xs.reduce((a, b) => a + b, 0) / xs.length);
-  };
+  const mean = (pick: (q: SlowQuery) => number | null): number => meanOf(qs.map(pick));
   return { ms: mean((q) => q.ms), frontCpuMs: mean((q) => q.frontCpuMs), frontWaitMs: mean((q) => q.frontWaitMs), clientCpuMs: mean((q) => q.clientCpuMs), clientWaitMs: mean((q) => q.clientWaitMs) };
 }
 
+/** The same for the CPU by part of the load (`--search-by-thread`), over the queries that have it. */
 function cpuByMeans(qs: readonly SlowQuery[]): Partial<Record<CpuGroup, number>> {
-  const withParts = qs.filter((q) => q.cpuMsBy !== undefined);
-  const out: Partial<Record<CpuGroup, number>> = {};
-  for (const q of withParts) for (const [k, v] of Object.entries(q.cpuMsBy!) as Array<[CpuGroup, number]>) out[k] = (out[k] ?? 0) + v / withParts.length;
-  for (const k of Object.keys(out) as CpuGroup[]) out[k] = r2(out[k]!);
-  return out;
+  const first = qs.find((q) => q.cpuMsBy !== undefined)?.cpuMsBy;
+  if (first === undefined) return {};
+  return Object.fromEntries((Object.keys(first) as CpuGroup[]).map((g) => [g, meanOf(qs.map((q) => q.cpuMsBy?.[g] ?? null))]));
+}
+
+/** The mean of the values read (nulls left out), to 2 decimals; NaN when none was. */
+function meanOf(values: ReadonlyArray<number | null>): number {
+  const xs = values.filter((x): x is number => x !== null);
+  return xs.length === 0 ? NaN : r2(xs.reduce((a, b) => a + b, 0) / xs.length);
 }
 
 type SearchStats = { queries: number; failures: number; p50: number; p99: number; floorP50: number; floorP99: number; slowest: SlowQuery[] };

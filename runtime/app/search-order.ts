@@ -20,7 +20,7 @@
  * state (test/app/search-order.test.ts).
  */
 export class IdOrder {
-  /** Doc number → key (see the class comment); read directly by the ranking's inner loops. */
+  /** Doc number → key (see the class comment). The ranking reads it through `compare`; public for its test. */
   keys = new Float64Array(1024);
   /** Doc number → id, for the ties that keys leave. */
   private readonly ids: Array<string | undefined> = [];
