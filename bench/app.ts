@@ -8,7 +8,8 @@
  * probes (test/app/fleet.ts: host and process nodes copied from the real
  * probe's recording, containers and cross-host connections synthesised) at the
  * real cadence, from a tape of their reports recorded before the app starts
- * (bench/lib/report-tape.ts; `--reports live` makes each when it is sent):
+ * (bench/lib/report-tape.ts; `--reports live` makes each when it is sent), to the app's ingest
+ * listener as the manifests run it (`--ingest front`: to the app's own listener):
  * each probe reports once per interval, spread evenly, a full report every 4th
  * and deltas (patches) between, as the probe does, and a few containers change
  * state each interval. After a warm-up interval it measures for `--seconds`:
@@ -43,6 +44,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Pool, WebSocket, request } from 'undici';
 import { encodeReport } from '../runtime/report';
@@ -113,6 +115,13 @@ const REPORTS = choiceFlag('reports', ['tape', 'live']);
  * before and after each query: some CPU of the search client's own; off by default).
  */
 const SEARCH_BY_THREAD = process.argv.includes('--search-by-thread');
+/**
+ * `--ingest listener|front`: where the fleet sends its reports. `listener` (default) runs the app as
+ * the manifests do, with `--ingest-listen`, and sends them there (the model thread's own port);
+ * `front` sends them to the app's own listener, through its front thread, as before round 16 (and
+ * for an app build without the ingest listener, `--app-build`).
+ */
+const INGEST = choiceFlag('ingest', ['listener', 'front']);
 /** Seconds of replay recorded past the warm-up and the window (its end: the clients' report, the last scrape); later sends are made on demand. */
 const TAPE_MARGIN_S = 15;
 
@@ -229,7 +238,7 @@ function appThreadRole(pid: number, tid: string, comm: string): 'front' | 'model
   return tid === String(pid) ? 'front' : comm === MODEL_THREAD_NAME ? 'model' : 'other';
 }
 
-function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
+async function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string; ingestUrl: string }> {
   // One process either way (the tsx CLI would add a wrapper process), so its /proc figures are the app's.
   // `--app-node-flags a=1,b` replaces the app's V8 flags (`--a=1 --b`); `--app-env K=V,K=V` adds to its
   // environment (e.g. glibc's MALLOC_ARENA_MAX): memory settings are compared run against run. The
@@ -240,7 +249,12 @@ function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string
   // `--app-args heap-growth-percent=60,…` adds options of `orchestrator app` (`--heap-growth-percent=60`).
   const appArgs = flag('app-args', '').split(',').filter((a) => a !== '').map((a) => `--${a}`);
   const entry = APP_FROM_SOURCE ? ['--import', 'tsx', join(ROOT, 'runtime/app/command.ts')] : [join(APP_BUILD || join(ROOT, 'build'), 'runtime/cli.js'), 'app'];
-  const proc = spawn(process.execPath, [...nodeFlags, ...entry, '--listen', '127.0.0.1:0', '--probe-interval', `${intervalMs}ms`, ...appArgs], {
+  // The app's ports are chosen here (two listeners would leave /proc to say which is which).
+  const port = await freePort();
+  let ingestPort = port;
+  while (INGEST === 'listener' && ingestPort === port) ingestPort = await freePort();
+  const listen = ['--listen', `127.0.0.1:${port}`, ...(INGEST === 'listener' ? ['--ingest-listen', `127.0.0.1:${ingestPort}`] : [])];
+  const proc = spawn(process.execPath, [...nodeFlags, ...entry, ...listen, '--probe-interval', `${intervalMs}ms`, ...appArgs], {
     // A build copied out of the tree finds the project's packages through NODE_PATH.
     env: { ...process.env, ...(APP_BUILD ? { NODE_PATH: join(ROOT, 'node_modules') } : {}), ...APP_PROCESS_ENV, ...extraEnv, LOG_LEVEL: 'warn', ORCHESTRATOR_APP_TOKENS: `bench-probes:probe:${PROBE_TOKEN},bench-viewers:viewer:${VIEWER_TOKEN}` },
     // The app's stdout (its warnings, or a V8 trace such as --trace-gc) goes to `--app-log FILE`, else
@@ -249,11 +263,12 @@ function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string
     cwd: ROOT,
   });
   return new Promise((resolve, reject) => {
-    // LOG_LEVEL=warn hides "listening": find the port from /proc once the process listens.
+    // LOG_LEVEL=warn hides "listening": wait, in /proc, for the process to listen on both ports (the
+    // ingest listener is up before the app's own).
     const deadline = Date.now() + 20_000;
     const poll = (): void => {
-      const port = listeningPort(proc.pid!);
-      if (port) return resolve({ proc, url: `http://127.0.0.1:${port}` });
+      const ports = listeningPorts(proc.pid!);
+      if (ports.includes(port) && ports.includes(ingestPort)) return resolve({ proc, url: `http://127.0.0.1:${port}`, ingestUrl: `http://127.0.0.1:${ingestPort}` });
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
         return reject(new Error('app did not start'));
@@ -265,8 +280,20 @@ function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: string
   });
 }
 
-/** The TCP port a process listens on (from /proc/net/tcp and its fds). */
-function listeningPort(pid: number): number | null {
+/** A TCP port free on 127.0.0.1 now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The TCP ports a process listens on (from /proc/net/tcp and its fds). */
+function listeningPorts(pid: number): number[] {
   let inodes: Set<string>;
   try {
     inodes = new Set(
@@ -283,13 +310,14 @@ function listeningPort(pid: number): number | null {
         .map((l: string) => l.slice(8, -1)),
     );
   } catch {
-    return null;
+    return [];
   }
+  const ports: number[] = [];
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f[3] === '0A' && inodes.has(f[9]!)) return parseInt(f[1]!.split(':')[1]!, 16);
+    if (f[3] === '0A' && inodes.has(f[9]!)) ports.push(parseInt(f[1]!.split(':')[1]!, 16));
   }
-  return null;
+  return ports;
 }
 
 function startClients(url: string, n: number): Promise<{ proc: ChildProcess; next: () => Promise<Record<string, number>> }> {
@@ -563,7 +591,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
   }
   const app = await startApp(intervalMs);
   emit({ bench: 'app', fleet: label, phase: 'started', appPid: app.proc.pid, at: Date.now() });
-  const pool = new Pool(app.url, { connections: 8, pipelining: 1 });
+  const pool = new Pool(app.ingestUrl, { connections: 8, pipelining: 1 });
   let sent = 0;
   const statuses = new Map<number, number>();
   const inflight = new Set<Promise<void>>();
@@ -668,6 +696,7 @@ async function runFleet(shape: FleetShape, clientsN: number, intervalMs: number,
     processes: shape.probes * shape.processesPerProbe,
     intervalS: intervalMs / 1000,
     reportsFrom: REPORTS,
+    reportsTo: INGEST,
     rings: shape.slidingRings ? 'sliding' : 'recomputed',
     deltas: shape.wholeDeltas === true ? 'whole' : 'patches',
     samplesPerReport: shape.ring ?? DEFAULT_RING,

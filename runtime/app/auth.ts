@@ -121,6 +121,18 @@ export class TokenStore {
     return this.byDigest.size;
   }
 
+  /** The store as plain data (digests and principals, no token), to rebuild it on another thread with `fromEntries`. */
+  entries(): Array<[digest: string, principal: Principal]> {
+    return [...this.byDigest].map(([d, p]) => [d, { ...p }]);
+  }
+
+  /** A store from `entries()` of another. */
+  static fromEntries(entries: ReadonlyArray<readonly [string, Principal]>): TokenStore {
+    const store = new TokenStore();
+    for (const [d, p] of entries) store.byDigest.set(d, { name: p.name, role: p.role });
+    return store;
+  }
+
   /** The principal a token stands for, or null. */
   lookup(token: string): Principal | null {
     if (token.length < MIN_TOKEN_LENGTH || token.length > 4096) return null;

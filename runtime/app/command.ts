@@ -2,7 +2,7 @@
  * `orchestrator app`: the monitoring app's command line.
  *
  *     orchestrator app --listen HOST:PORT --tokens-file F [--tls-cert F --tls-key F]
- *                      [--audit-log F] [--probe-interval 15s]
+ *                      [--ingest-listen HOST:PORT] [--audit-log F] [--probe-interval 15s]
  *
  * Listens on 127.0.0.1:4040 unless told otherwise. Tokens come from the file
  * and/or ORCHESTRATOR_APP_TOKENS; with neither, the app refuses to start (there
@@ -33,6 +33,7 @@ export function parseListen(text: string): Listen {
 
 export interface AppCommandOptions {
   listen: Listen;
+  ingestListen?: Listen;
   tokensFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -84,6 +85,9 @@ export function appCommand(): Command {
   return new Command('app')
     .description('serve live topologies merged from every probe (REST, WebSocket, search, controls)')
     .addOption(new Option('--listen <host:port>', 'address to listen on').argParser(parseListen).default({ host: '127.0.0.1', port: APP_DEFAULT_PORT }, `127.0.0.1:${APP_DEFAULT_PORT}`))
+    .addOption(
+      new Option('--ingest-listen <host:port>', 'also take reports (POST /api/report, nothing else) on this address, served by the model thread: probes sent there cost the thread that answers people nothing').argParser(parseListen),
+    )
     .option('--tokens-file <file>', 'bearer tokens, one "<name>:<role>:<token>" per line (roles: probe, viewer, admin); also ORCHESTRATOR_APP_TOKENS')
     .option('--tls-cert <file>', 'serve HTTPS/WSS with this certificate (PEM); needs --tls-key')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
@@ -114,6 +118,7 @@ export async function runApp(opts: AppCommandOptions): Promise<void> {
   const app = new MonitoringApp({
     host: opts.listen.host,
     port: opts.listen.port,
+    ...(opts.ingestListen ? { ingestListen: opts.ingestListen } : {}),
     tokens,
     logger: log,
     model: { intervalMs: opts.probeInterval },

@@ -13,7 +13,6 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../common/logging';
 import { allows, type Access, type Principal, type TokenStore } from './auth';
 import { AppError } from './errors';
-import type { AppMetrics } from './metrics';
 import { queryObject, type Schema } from './schema';
 
 export interface Req {
@@ -54,9 +53,14 @@ export interface RouteDef {
   admit?: (req: Req) => void;
 }
 
+/** What the wrapper counts of every request (AppMetrics on the front; the ingest listener's tally on the model thread). */
+export interface RequestMetrics {
+  http(route: string, code: number, seconds: number): void;
+}
+
 export interface HttpDeps {
   tokens: TokenStore;
-  metrics: AppMetrics;
+  metrics: RequestMetrics;
   log: Logger;
 }
 

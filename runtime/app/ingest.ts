@@ -9,16 +9,27 @@
  * before the model is touched, and the model applies a report whole or not at
  * all, so a bad report changes nothing.
  *
- * Two halves on two threads: `Ingest` (the front thread) admits a report and
- * counts it; `ingestReport` (the model thread, model-thread/service.ts) decodes
- * it and applies it to the model.
+ * Two halves: `Ingest` admits a report and counts it; `ingestReport` (always on
+ * the model thread) decodes it and applies it to the model. On the app's own
+ * listener `Ingest` runs on the front thread and hands the body across
+ * (model-thread/client.ts); on the ingest listener (`--ingest-listen`,
+ * model-thread/ingest-listener.ts) both halves run on the model thread.
  */
 import type { ReportAccepted } from '../control/protocol';
 import { decodeReport, decodeReportSync, ReportError, REPORT_CONTENT_ENCODING, REPORT_CONTENT_TYPE, WIRE_LIMITS } from '../report';
 import { AppError, type AppErrorCode } from './errors';
 import type { Req, Reply } from './http';
-import type { AppMetrics } from './metrics';
 import type { LiveModel } from './model';
+
+/**
+ * What `Ingest` counts (AppMetrics on the front thread; the ingest listener's tally on the model
+ * thread, which hands its counts to the front's metrics: model-thread/ingest-listener.ts).
+ */
+export interface IngestMetrics {
+  readonly reports: { inc(labels: { kind: string; result: string }): void };
+  readonly mergeSeconds: { observe(seconds: number): void };
+  readonly ingestSeconds: { observe(seconds: number): void };
+}
 
 /** The decoding bounds, which the model thread applies. */
 export interface IntakeLimits {
@@ -98,7 +109,7 @@ export class Ingest {
   private draining = false;
 
   constructor(
-    private readonly metrics: AppMetrics,
+    private readonly metrics: IngestMetrics,
     limits: IngestLimits = {},
   ) {
     this.maxEncodedBytes = limits.maxEncodedBytes ?? WIRE_LIMITS.maxEncodedBytes;

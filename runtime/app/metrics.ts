@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { APP_METRICS } from '../common/app-constants';
+import type { IngestCounts } from './model-thread/ingest-listener';
 import { LOOP_DELAY_QUANTILES, LOOP_DELAY_RESOLUTION_MS, LoopDelay } from './loop-delay';
 
 /**
@@ -148,6 +149,14 @@ export class AppMetrics {
   /** Stops sampling the event loop (the app stopped). */
   close(): void {
     this.loopDelay.close();
+  }
+
+  /** What the model thread's ingest listener counted (model-thread/ingest-listener.ts IngestTally). */
+  addIngestCounts(c: IngestCounts): void {
+    for (const [route, code, seconds] of c.requests) this.http(route, code, seconds);
+    for (const [kind, result] of c.reports) this.reports.inc({ kind, result });
+    for (const s of c.mergeSeconds) this.mergeSeconds.observe(s);
+    for (const s of c.ingestSeconds) this.ingestSeconds.observe(s);
   }
 
   http(route: string, code: number, seconds: number): void {

@@ -7,6 +7,7 @@
  */
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import { CONTROL_PATH, MAX_CONTROL_MESSAGE_BYTES, parseProbeMessage, ProtocolError } from '../control/protocol';
+import type { LevelWithSilent } from 'pino';
 import { createLogger, type Logger } from '../common/logging';
 import { allows, tokenFromSubprotocols, type Principal, type TokenStore } from './auth';
 import { FileAuditLog, LogAuditLog, type AuditLog } from './audit';
@@ -31,6 +32,12 @@ export interface AppOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port: number;
+  /**
+   * A second address, served by the model thread, that takes reports only (model-thread/ingest-listener.ts):
+   * probes sent there cost the front thread nothing. Same tokens and TLS as the app's. The app's own
+   * address takes reports as well. Default: none.
+   */
+  ingestListen?: { host: string; port: number };
   tokens: TokenStore;
   tls?: { certFile: string; keyFile: string; passphrase?: string };
   /** JSON lines of every control; when absent, entries go to the structured log. */
@@ -121,6 +128,17 @@ export class MonitoringApp {
         ...(opts.renderIntervalMs !== undefined ? { renderIntervalMs: opts.renderIntervalMs } : {}),
         ...(opts.viewIdleReleaseMs !== undefined ? { viewIdleReleaseMs: opts.viewIdleReleaseMs } : {}),
         ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
+        ...(opts.ingestListen
+          ? {
+              ingestListen: {
+                ...opts.ingestListen,
+                tokens: opts.tokens.entries(),
+                logLevel: this.log.level as LevelWithSilent,
+                ...(opts.tls ? { tls: opts.tls } : {}),
+                ...(opts.ingest ? { limits: opts.ingest } : {}),
+              },
+            }
+          : {}),
       },
       { onEvent: (e) => this.onModelEvent(e), onRestart: (reason) => this.onModelRestart(reason) },
     );
@@ -143,8 +161,17 @@ export class MonitoringApp {
 
   /** The base URL (http or https) the app listens on. */
   get url(): string {
-    const host = this.opts.host ?? '127.0.0.1';
-    return `${this.opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    return this.urlOf(this.opts.host ?? '127.0.0.1', this.port);
+  }
+
+  /** The base URL of the ingest listener (`ingestListen`), or null without one. */
+  get ingestUrl(): string | null {
+    const port = this.modelThread.ingestPort;
+    return this.opts.ingestListen && port !== null ? this.urlOf(this.opts.ingestListen.host, port) : null;
+  }
+
+  private urlOf(host: string, port: number): string {
+    return `${this.opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   async start(): Promise<void> {
@@ -162,7 +189,7 @@ export class MonitoringApp {
       });
     });
     this.ready = true;
-    this.log.info({ url: this.url, tokens: this.opts.tokens.size, tls: Boolean(this.opts.tls) }, 'listening');
+    this.log.info({ url: this.url, ...(this.ingestUrl !== null ? { ingestUrl: this.ingestUrl } : {}), tokens: this.opts.tokens.size, tls: Boolean(this.opts.tls) }, 'listening');
   }
 
   /** Stops accepting, closes sockets, lets reports in progress finish (up to `graceMs`), then releases everything. */
@@ -174,6 +201,8 @@ export class MonitoringApp {
   private async doStop(graceMs: number): Promise<void> {
     this.ready = false;
     this.ingest.drain();
+    // The ingest listener drains alongside (on the model thread); a thread already gone has nothing to drain.
+    const ingestStopped = this.opts.ingestListen ? this.modelThread.call('stopIngest', graceMs).catch(() => undefined) : Promise.resolve();
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     this.catchups.close();
@@ -181,6 +210,7 @@ export class MonitoringApp {
     this.controls.close();
     const deadline = performance.now() + graceMs;
     while (this.ingest.pending > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await ingestStopped;
     // close() exists in this uWS build (it ends every socket) but is missing from its typings.
     (this.app as unknown as { close(): void }).close();
     await this.modelThread.close();
@@ -197,6 +227,8 @@ export class MonitoringApp {
       if (e.arrivedAt !== null) this.metrics.deltaLatency.observe((Date.now() - e.arrivedAt) / 1000);
     } else if (e.type === 'rendered') {
       this.metrics.renderSeconds.observe({ view: e.view }, e.seconds);
+    } else if (e.type === 'counted') {
+      this.metrics.addIngestCounts(e.counts);
     } else {
       this.search.apply(e.changes);
     }

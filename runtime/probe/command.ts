@@ -38,6 +38,8 @@ export interface ProbeCommandOptions {
   fullEvery?: number;
   record?: string;
   app?: string[];
+  /** Reports go to this port of each --app's host (the app's --ingest-listen); the control channel stays on the --app URL. */
+  ingestPort?: number;
   tokenFile?: string;
   caFile?: string;
   engineSocket?: string;
@@ -50,6 +52,12 @@ export interface ProbeCommandOptions {
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 65535) throw new InvalidArgumentError(`a port from 1 to 65535, not ${JSON.stringify(v)}`);
+  return n;
+}
 
 function parseFullEvery(v: string): number {
   const n = Number(v);
@@ -72,6 +80,9 @@ export function probeCommand(): Command {
         .default(DEFAULT_FULL_EVERY),
     )
     .option('--app <url>', 'app to publish reports to and hold a control channel with (repeatable); without it reports go to stdout as JSON lines', collect)
+    .addOption(
+      new Option('--ingest-port <port>', "send reports to this port of each --app's host (the app's --ingest-listen, served apart from people's requests); the control channel stays on the --app URL").argParser(parsePort),
+    )
     .option('--token-file <file>', 'bearer token for the app(s); re-read every minute and after a 401/403')
     .option('--ca-file <file>', "PEM of the CA that signed the app's certificate (replaces the system roots for the app connection)")
     .option(
@@ -148,7 +159,7 @@ export async function runProbe(opts: ProbeCommandOptions): Promise<void> {
   const metrics = opts.metricsListen ? new ProbeMetrics() : null;
   const publisher =
     apps.length > 0
-      ? new Publisher({ apps, ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}), ...(opts.caFile ? { caFile: opts.caFile } : {}), ...(metrics ? { observer: metrics } : {}), logger })
+      ? new Publisher({ apps, ...(opts.ingestPort !== undefined ? { reportPort: opts.ingestPort } : {}), ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}), ...(opts.caFile ? { caFile: opts.caFile } : {}), ...(metrics ? { observer: metrics } : {}), logger })
       : null;
   const controlEngine = controlsOn && socket ? new DockerEngine({ socketPath: socket.path }) : null;
   const channels = publisher

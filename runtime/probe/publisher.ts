@@ -35,6 +35,11 @@ export interface PublishObserver {
 
 export interface PublisherOptions {
   apps: readonly string[];
+  /**
+   * Send reports to this port of each app's host (the app's ingest listener, `--ingest-listen`),
+   * not to the app URL's own port; scheme and host stay the app URL's. Default: the app URL's port.
+   */
+  reportPort?: number;
   /** Read at start and re-read every minute and after 401/403. */
   tokenFile?: string;
   token?: string;
@@ -130,6 +135,10 @@ export class Publisher {
         throw new PublishError('E_PUBLISH_CONFIG', `not a URL: ${app}`);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PublishError('E_PUBLISH_CONFIG', `--app must be http(s): ${app}`);
+      if (opts.reportPort !== undefined) {
+        if (!Number.isInteger(opts.reportPort) || opts.reportPort < 1 || opts.reportPort > 65535) throw new PublishError('E_PUBLISH_CONFIG', `--ingest-port must be a port from 1 to 65535, not ${opts.reportPort}`);
+        url.port = String(opts.reportPort);
+      }
       return new Target(app, url, this, opts, this.shared, this.stop.signal);
     });
   }

@@ -5,6 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_SEMI_SPACE_GROWTH, parseHeapGrowth, parseListen, parseSemiSpaceGrowth } from '../../runtime/app/command';
+import { REPORT_PATH } from '../../runtime/control/protocol';
+import { encodeReportSync } from '../../runtime/report';
+import { SimProbe, loadTemplates } from './fleet';
 import { TOKENS } from './helpers';
 import { tempDir } from '../helpers/temp-dir';
 import { selfSignedCertificate } from '../helpers/tls';
@@ -20,8 +23,8 @@ function tokensFile(dir: string): string {
   return f;
 }
 
-/** Starts the app and resolves with its URL once it logs that it listens. */
-function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; url: string; lines: Array<Record<string, unknown>> }> {
+/** Starts the app and resolves with its URL (and its ingest listener's, when it has one) once it logs that it listens. */
+function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; url: string; ingestUrl?: string; lines: Array<Record<string, unknown>> }> {
   const proc = spawn(process.execPath, [TSX, RUN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   return new Promise((resolve, reject) => {
@@ -37,7 +40,7 @@ function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ pr
         try {
           const o = JSON.parse(line);
           lines.push(o);
-          if (o.msg === 'listening') resolve({ proc, url: o.url, lines });
+          if (o.msg === 'listening') resolve({ proc, url: o.url, ...(o.ingestUrl ? { ingestUrl: o.ingestUrl } : {}), lines });
         } catch {
           // not a log line
         }
@@ -101,4 +104,32 @@ t.test('TLS with certificate and key files; SIGTERM stops it cleanly', async (t)
   t.ok(lines.some((l) => l.msg === 'stopping' && l.signal === 'SIGTERM'));
   t.ok(lines.some((l) => l.msg === 'stopped'));
   t.ok(lines.every((l) => typeof l.level === 'string' && typeof l.time === 'string' && l.service === 'app'), 'structured logs');
+});
+
+t.test('--ingest-listen: reports over TLS on a port of their own; SIGTERM stops both listeners', async (t) => {
+  const dir = tmp();
+  const { certFile: cert, keyFile: key, ...ssl } = selfSignedCertificate(dir);
+  t.equal(ssl.status, 0, ssl.stderr);
+  t.throws(() => parseListen('127.0.0.1'), /expected HOST:PORT/, '--ingest-listen is parsed as --listen is');
+  const { proc, url, ingestUrl, lines } = await startProcess(['--listen', '127.0.0.1:0', '--ingest-listen', '127.0.0.1:0', '--tokens-file', tokensFile(dir), '--tls-cert', cert, '--tls-key', key]);
+  t.teardown(() => proc.kill('SIGKILL'));
+  t.match(ingestUrl, /^https:\/\/127\.0\.0\.1:\d+$/, 'the listening line gives the ingest URL, with TLS as the app\'s');
+  t.not(ingestUrl, url);
+  const dispatcher = new Agent({ connect: { ca: readFileSync(cert) } });
+  const tpl = await loadTemplates();
+  const report = new SimProbe(0, { probes: 1, containersPerProbe: 1, processesPerProbe: 2, connectionsPerProbe: 0 }, tpl).full(Date.now());
+  const posted = await request(ingestUrl + REPORT_PATH, {
+    dispatcher,
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKENS.probe}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: encodeReportSync(report),
+  });
+  t.equal(posted.statusCode, 202, await posted.body.text());
+  const probes = await request(url + '/api/probes', { dispatcher, headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  t.equal(((await probes.body.json()) as unknown[]).length, 1, 'the app\'s listener shows the probe');
+  await dispatcher.close();
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  proc.kill('SIGTERM');
+  t.equal(await exited, 0, 'exit code 0 after SIGTERM');
+  t.ok(lines.some((l) => l.msg === 'stopped'));
 });

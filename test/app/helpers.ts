@@ -40,10 +40,13 @@ export interface Res {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function http(app: MonitoringApp, method: string, path: string, opts: { token?: string; body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Res> {
+/** An app (its own listener), or the base URL of one of its listeners (e.g. `app.ingestUrl`). */
+export type Target = MonitoringApp | string;
+
+export async function http(app: Target, method: string, path: string, opts: { token?: string; body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Res> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const r = await request(app.url + path, { method: method as 'GET', headers, body: opts.body });
+  const r = await request((typeof app === 'string' ? app : app.url) + path, { method: method as 'GET', headers, body: opts.body });
   const text = await r.body.text();
   let json: unknown = undefined;
   try {
@@ -54,7 +57,7 @@ export async function http(app: MonitoringApp, method: string, path: string, opt
   return { status: r.statusCode, headers: r.headers, text, json };
 }
 
-export function postReport(app: MonitoringApp, report: Report | Buffer, token = TOKENS.probe, headers: Record<string, string> = {}): Promise<Res> {
+export function postReport(app: Target, report: Report | Buffer, token = TOKENS.probe, headers: Record<string, string> = {}): Promise<Res> {
   const body = Buffer.isBuffer(report) ? report : encodeReportSync(report);
   return http(app, 'POST', '/api/report', { token, body, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...headers } });
 }

@@ -7,8 +7,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 t.test('what cannot wait goes at once, alone, and carries what waited before it, in order', async (t) => {
   const posted: ThreadMessage[] = [];
   const box = new Outbox((m) => posted.push(m), 1_000);
-  box.send({ ready: true }, false);
-  t.same(posted, [{ ready: true }], 'alone: not wrapped');
+  box.send({ ready: true, ingestPort: null }, false);
+  t.same(posted, [{ ready: true, ingestPort: null }], 'alone: not wrapped');
   box.send({ id: 1, value: 'a' }, true);
   box.send({ event: { type: 'rendered', view: 'containers', seconds: 0.01 } }, true);
   t.equal(posted.length, 1, 'the waiting ones are held');

@@ -124,6 +124,21 @@ t.test('reports reach two apps, encoded, in order, with the token from the file'
   t.equal(tally.ok, 4);
 });
 
+t.test('--ingest-port: reports go to that port of the app\'s host, none to the app URL\'s port', async (t) => {
+  const app = await sink(t);
+  const ingest = await sink(t);
+  const p = new Publisher({ apps: [app.url], reportPort: ingest.port, token: TOKEN });
+  t.teardown(() => p.close(0));
+  const f1 = full(1, 'a');
+  p.publish(f1);
+  p.publish(delta(f1, 2, 'b'));
+  t.ok(await until(() => ingest.got.length === 2), 'the ingest port got both');
+  t.same(ingest.got.map((r) => [r.kind, r.seq]), [['full', 1], ['delta', 2]]);
+  t.equal(app.got.length, 0, 'the app URL\'s port got none');
+  t.same(p.status().map((s) => s.app), [app.url], 'the target is still named by its --app URL');
+  for (const bad of [0, 65536, 1.5]) t.throws(() => new Publisher({ apps: [app.url], reportPort: bad, token: TOKEN }), { code: 'E_PUBLISH_CONFIG', message: /--ingest-port must be a port from 1 to 65535/ });
+});
+
 t.test('409 DELTA_BASE_UNKNOWN: the full report is sent, then the delta', async (t) => {
   let refuseDeltas = true;
   const a = await sink(t, (r, res) => {

@@ -60,6 +60,8 @@ export class ModelThread {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
   private closing = false;
+  /** The port the model thread's ingest listener took (it may change when the thread starts again on port 0), or null. */
+  ingestPort: number | null = null;
   /** Settles when the first thread is up (its service built), or failed before. */
   readonly ready: Promise<void>;
   private firstUp: ((err?: Error) => void) | null;
@@ -106,6 +108,7 @@ export class ModelThread {
       return;
     }
     if ('ready' in m) {
+      this.ingestPort = m.ingestPort;
       this.firstUp?.();
       this.firstUp = null;
       if (this.waiting.size === 0) this.worker.unref();

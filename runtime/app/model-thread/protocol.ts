@@ -27,6 +27,7 @@ export const SERVICE_METHODS = [
   'sweep',
   'inspect',
   'merged',
+  'stopIngest',
   'close',
 ] as const satisfies ReadonlyArray<keyof ModelService>;
 
@@ -45,7 +46,8 @@ export interface ThreadCall {
 }
 
 export type ThreadMessage =
-  | { ready: true }
+  /** The service is built; `ingestPort`: the port its ingest listener took, or null without one. */
+  | { ready: true; ingestPort: number | null }
   | { id: number; value: unknown }
   | { id: number; error: WireError }
   | { event: ModelEvent }

@@ -13,7 +13,9 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { TOPOLOGY_NAMES, type ControlId, type TopologyName } from '../../report';
+import { createLogger } from '../../common/logging';
 import { ingestReport, type IntakeLimits, type IntakeOutcome } from '../ingest';
+import { IngestListener, type IngestCounts, type IngestListenOptions } from './ingest-listener';
 import { LoopDelay } from '../loop-delay';
 import { LiveModel, type MergedNode, type ModelOptions, type ProbeInfo } from '../model';
 import { SearchDocs, type DocChange } from '../search-docs';
@@ -34,6 +36,8 @@ export interface ModelServiceOptions {
   viewIdleReleaseMs?: number;
   /** How often stale probes are swept. Default: a quarter of the report interval, between 100 ms and 5 s. */
   sweepIntervalMs?: number;
+  /** Serve `POST /api/report` on this thread, on an address of its own (ingest-listener.ts). Default: not. */
+  ingestListen?: IngestListenOptions;
 }
 
 /** What the model thread tells the front thread without being asked, in the order it happened. */
@@ -42,7 +46,9 @@ export type ModelEvent =
   | { readonly type: 'published'; readonly topics: string[]; readonly seqs: number[]; readonly messages: string[]; readonly arrivedAt: number | null }
   | { readonly type: 'rendered'; readonly view: ViewId; readonly seconds: number }
   /** Search docs changed (search-docs.ts). */
-  | { readonly type: 'docs'; readonly changes: DocChange[] };
+  | { readonly type: 'docs'; readonly changes: DocChange[] }
+  /** What the ingest listener counted since its last such event, for the front thread's metrics. */
+  | { readonly type: 'counted'; readonly counts: IngestCounts };
 
 /** The probes that report a node and offer a control on it, with the token each reports under. */
 export type ControlOffer = { readonly found: false } | { readonly found: true; readonly offers: Array<{ probeId: string; owner: string }> };
@@ -63,6 +69,7 @@ export class ModelService {
   readonly hub: ViewHub;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly loopDelay = new LoopDelay();
+  private readonly ingestListener: IngestListener | null;
   /** The topics and deltas of the tick in progress (one view's), sent as one event. */
   private batch: { topics: string[]; seqs: number[]; messages: string[] } = { topics: [], seqs: [], messages: [] };
 
@@ -86,6 +93,19 @@ export class ModelService {
     new SearchDocs(this.model, (changes) => this.send({ type: 'docs', changes }));
     const sweepMs = opts.sweepIntervalMs ?? Math.min(5000, Math.max(100, this.model.intervalMs / 4));
     this.sweepTimer = setInterval(() => this.model.sweep(), sweepMs);
+    this.ingestListener = opts.ingestListen
+      ? new IngestListener(opts.ingestListen, this.model, opts.intake, (counts) => this.send({ type: 'counted', counts }), createLogger('app', { level: opts.ingestListen.logLevel ?? 'info' }).child({ thread: 'model', listener: 'ingest' }))
+      : null;
+  }
+
+  /** Starts the ingest listener, if there is one: its port, or null. Throws when it cannot listen (worker.ts). */
+  listenForReports(): number | null {
+    return this.ingestListener?.listen() ?? null;
+  }
+
+  /** Stops the ingest listener (refuses new reports, lets those in progress finish within `graceMs`); the app's shutdown. */
+  async stopIngest(graceMs: number): Promise<void> {
+    await this.ingestListener?.stop(graceMs);
   }
 
   private flush(arrivedAt: number | null): void {
@@ -207,6 +227,7 @@ export class ModelService {
   }
 
   close(): void {
+    void this.ingestListener?.stop(0);
     clearInterval(this.sweepTimer);
     this.loopDelay.close();
     this.hub.close();

@@ -23,7 +23,8 @@ const outbox = new Outbox((m: ThreadMessage) => port.postMessage(m));
 /** What may wait for company (see outbox.ts): a report's answer, and the docs and render times a report makes. */
 const mayWait = (method: ServiceMethod | null): boolean => method === 'report';
 const service = new ModelService(workerData as ModelServiceOptions, (event) => outbox.send({ event }, event.type !== 'published'));
-outbox.send({ ready: true }, false);
+// A listener that cannot listen ends the thread before it is up: the app's start() fails with why.
+outbox.send({ ready: true, ingestPort: service.listenForReports() }, false);
 
 port.on('message', (call: ThreadCall) => {
   const wait = mayWait(isServiceMethod(call.method) ? call.method : null);
