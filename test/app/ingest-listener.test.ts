@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { createServer } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { readRecording } from '../../runtime/report';
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { TALLY_FLUSH_MS } from '../../runtime/app/model-thread/ingest-listener';
@@ -132,4 +133,33 @@ t.test('shutdown drains the ingest listener; an address it cannot have fails the
   t.teardown(() => taken.close());
   const port = (taken.address() as { port: number }).port;
   await t.rejects(startApp({ ingestListen: { host: '127.0.0.1', port } }), new RegExp(`cannot listen for reports on 127\\.0\\.0\\.1:${port} \\(--ingest-listen\\)`));
+});
+
+t.test('a model thread that fails closes its ingest listener and ends; the new one listens on the same address', async (t) => {
+  const free = createServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
+  const port = (free.address() as { port: number }).port;
+  await new Promise<void>((r) => free.close(() => r()));
+  const app = await startApp({ ingestListen: { host: '127.0.0.1', port } });
+  t.teardown(() => app.stop());
+  const ingest = app.ingestUrl!;
+  t.equal(ingest, `http://127.0.0.1:${port}`);
+  const tpl = await loadTemplates();
+  const p = new SimProbe(0, { probes: 1, containersPerProbe: 1, processesPerProbe: 2, connectionsPerProbe: 0 }, tpl);
+  t.equal((await postReport(ingest, p.full(1000))).status, 202);
+  // A bug in the model thread: a message it cannot read throws outside every handler there.
+  const worker = (app.modelThread as unknown as { worker: Worker }).worker;
+  // (The thread's handle drops every listener once it has ended: the error is the signal.)
+  const failed = new Promise<Error>((r) => worker.once('error', r));
+  worker.postMessage(null);
+  t.match((await failed).message, /Cannot read properties of null/, 'the model thread ended on the error, and the process did not (uWS left open would abort it)');
+  // Until the new thread listens, the port refuses connections.
+  let status = 0;
+  for (const deadline = Date.now() + 10_000; status !== 202 && Date.now() < deadline; ) {
+    status = await postReport(ingest, p.full(2000)).then((r) => r.status, () => 0);
+    if (status !== 202) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(status, 202, 'the new model thread takes reports on the same port');
+  t.equal(app.ingestUrl, ingest);
+  t.equal((await inspect(app)).sizes.container, 1, 'into the new model');
 });

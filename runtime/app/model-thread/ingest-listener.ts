@@ -113,6 +113,7 @@ export class IngestListener {
   private readonly tally: IngestTally;
   private socket: us_listen_socket | null = null;
   private stopping: Promise<void> | null = null;
+  private closed = false;
 
   constructor(
     private readonly opts: IngestListenOptions,
@@ -162,10 +163,23 @@ export class IngestListener {
       this.socket = null;
       const deadline = performance.now() + graceMs;
       while (this.ingest.pending > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      // close() exists in this uWS build (it ends every socket) but is missing from its typings.
-      (this.app as unknown as { close(): void }).close();
-      this.tally.close();
+      this.closeNow();
     })();
     return this.stopping;
+  }
+
+  /**
+   * Closes the listening socket and every connection now, and hands over the last counts. This
+   * thread must not end with them open: uWS would abort the process (worker.ts).
+   */
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ingest.drain();
+    if (this.socket !== null) uWS.us_listen_socket_close(this.socket);
+    this.socket = null;
+    // close() exists in this uWS build (it ends every socket) but is missing from its typings.
+    (this.app as unknown as { close(): void }).close();
+    this.tally.close();
   }
 }

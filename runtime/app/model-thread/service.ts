@@ -103,6 +103,11 @@ export class ModelService {
     return this.ingestListener?.listen() ?? null;
   }
 
+  /** Closes the ingest listener and its sockets at once (the thread is ending on an error: worker.ts). */
+  closeIngestNow(): void {
+    this.ingestListener?.closeNow();
+  }
+
   /** Stops the ingest listener (refuses new reports, lets those in progress finish within `graceMs`); the app's shutdown. */
   async stopIngest(graceMs: number): Promise<void> {
     await this.ingestListener?.stop(graceMs);
@@ -227,7 +232,7 @@ export class ModelService {
   }
 
   close(): void {
-    void this.ingestListener?.stop(0);
+    this.ingestListener?.closeNow();
     clearInterval(this.sweepTimer);
     this.loopDelay.close();
     this.hub.close();

@@ -20,9 +20,17 @@ try {
 }
 
 const outbox = new Outbox((m: ThreadMessage) => port.postMessage(m));
+
 /** What may wait for company (see outbox.ts): a report's answer, and the docs and render times a report makes. */
 const mayWait = (method: ServiceMethod | null): boolean => method === 'report';
 const service = new ModelService(workerData as ModelServiceOptions, (event) => outbox.send({ event }, event.type !== 'published'));
+// A uWS listener still open when this thread ends aborts the whole process ("uv_loop_close() while
+// having open handles", uWebSockets.js 20.30): a fatal error closes the ingest listener first, then
+// ends the thread as it would have (the front thread starts a new one, client.ts).
+process.on('uncaughtException', (err) => {
+  service.closeIngestNow();
+  throw err;
+});
 // A listener that cannot listen ends the thread before it is up: the app's start() fails with why.
 outbox.send({ ready: true, ingestPort: service.listenForReports() }, false);
 
