@@ -8,8 +8,8 @@
  * probes (test/app/fleet.ts: host and process nodes copied from the real
  * probe's recording, containers and cross-host connections synthesised) at the
  * real cadence, from a tape of their reports recorded before the app starts
- * (bench/lib/report-tape.ts; `--reports live` makes each when it is sent), to the app's ingest
- * listener as the manifests run it (`--ingest front`: to the app's own listener):
+ * (bench/lib/report-tape.ts; `--reports live` makes each when it is sent), to the app's own
+ * address as the manifests run it (`--ingest listener`: to its ingest listener):
  * each probe reports once per interval, spread evenly, a full report every 4th
  * and deltas (patches) between, as the probe does, and a few containers change
  * state each interval. After a warm-up interval it measures for `--seconds`:
@@ -116,12 +116,11 @@ const REPORTS = choiceFlag('reports', ['tape', 'live']);
  */
 const SEARCH_BY_THREAD = process.argv.includes('--search-by-thread');
 /**
- * `--ingest listener|front`: where the fleet sends its reports. `listener` (default) runs the app as
- * the manifests do, with `--ingest-listen`, and sends them there (the model thread's own port);
- * `front` sends them to the app's own listener, through its front thread, as before round 16 (and
- * for an app build without the ingest listener, `--app-build`).
+ * `--ingest front|listener`: where the fleet sends its reports. `front` (default) sends them to the
+ * app's own address, through its front thread, as the manifests run it; `listener` starts the app
+ * with `--ingest-listen` and sends them there (the model thread's own port; docs/app.md, round 16).
  */
-const INGEST = choiceFlag('ingest', ['listener', 'front']);
+const INGEST = choiceFlag('ingest', ['front', 'listener']);
 /** Seconds of replay recorded past the warm-up and the window (its end: the clients' report, the last scrape); later sends are made on demand. */
 const TAPE_MARGIN_S = 15;
 

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Rollout, type RolloutSpec, toJson_RolloutSpec } from '../imports/argoproj.io';
-import { APP_DEFAULT_PORT, APP_HEALTH_PATH, APP_INGEST_PORT, APP_READY_PATH } from '../runtime/common/telemetry';
+import { APP_DEFAULT_PORT, APP_HEALTH_PATH, APP_READY_PATH } from '../runtime/common/telemetry';
 import { CANARY_HASH_ARG, CanaryAnalysis, type CanaryThresholds, canarySteps } from './delivery/canary';
 import type { EnvironmentValues, ImageRef, MonitoringAppValues } from './environments';
 import { APP_PROCESS_ENV } from '../runtime/app/process-env';
@@ -57,7 +57,7 @@ export class MonitoringApp extends Construct {
   public readonly namespace: string;
   public readonly stableServiceName: string;
   public readonly canaryServiceName: string;
-  /** In-cluster https URL of the stable Service (the probes' control channel; their reports go to its APP_INGEST_PORT). */
+  /** In-cluster https URL of the stable Service (what the probes publish to). */
   public readonly url: string;
   public readonly serviceHost: string;
   public readonly analysis: CanaryAnalysis;
@@ -87,11 +87,7 @@ export class MonitoringApp extends Construct {
           type: 'ClusterIP',
           // The Rollouts controller adds the pod-template hash of the stable or canary pods.
           selector: identity.selector,
-          ports: [
-            { name: 'https', port: APP_DEFAULT_PORT, targetPort: k8s.IntOrString.fromString('https'), appProtocol: 'https' },
-            // Reports only, served by the app's model thread (runtime/app/model-thread/ingest-listener.ts).
-            { name: 'ingest', port: APP_INGEST_PORT, targetPort: k8s.IntOrString.fromString('ingest'), appProtocol: 'https' },
-          ],
+          ports: [{ name: 'https', port: APP_DEFAULT_PORT, targetPort: k8s.IntOrString.fromString('https'), appProtocol: 'https' }],
         },
       });
     }
@@ -151,7 +147,6 @@ export class MonitoringApp extends Construct {
           args: [
             'app',
             '--listen', `0.0.0.0:${APP_DEFAULT_PORT}`,
-            '--ingest-listen', `0.0.0.0:${APP_INGEST_PORT}`,
             '--tokens-file', tokens.path('tokens'),
             '--tls-cert', `${APP_TLS_DIR}/tls.crt`,
             '--tls-key', `${APP_TLS_DIR}/tls.key`,
@@ -159,7 +154,7 @@ export class MonitoringApp extends Construct {
           // Node options only the process's start can set (runtime/app/process-env.ts; bench/app.ts
           // runs the app with the same).
           env: Object.entries(APP_PROCESS_ENV).map(([name, value]) => ({ name, value })),
-          ports: [{ name: 'https', containerPort: APP_DEFAULT_PORT }, { name: 'ingest', containerPort: APP_INGEST_PORT }],
+          ports: [{ name: 'https', containerPort: APP_DEFAULT_PORT }],
           resources: resourcesOf(v.resources, 'app'),
           securityContext: restrictedContainerSecurity(),
           // /readyz needs a token: an exec check reads it from the mounted file (lib/app-readiness.ts).

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { APP_INGEST_PORT, PROBE_HEALTH_PATH, PROBE_METRICS_PORT } from '../runtime/common/telemetry';
+import { PROBE_HEALTH_PATH, PROBE_METRICS_PORT } from '../runtime/common/telemetry';
 import { PROBE_NODE_FLAGS, PROBE_PROCESS_ENV } from '../runtime/probe/memory';
 import type { EnvironmentValues, ImageRef, ProbeValues } from './environments';
 import { ComponentIdentity } from './lib/component';
@@ -110,8 +110,6 @@ export class MonitoringProbe extends Construct {
               args: [
                 'probe',
                 '--app', props.appUrl,
-                // Reports to the app's ingest listener, the control channel to --app.
-                '--ingest-port', String(APP_INGEST_PORT),
                 '--token-file', token.path('token'),
                 // Only the platform CA is trusted for the app connection (the probe verifies TLS always).
                 '--ca-file', `${PROBE_CA_DIR}/ca.crt`,

@@ -3,7 +3,7 @@
  * list (network-policies.ts) and the policy test proves each flow is allowed and that flows
  * not listed are denied.
  */
-import { APP_DEFAULT_PORT, APP_INGEST_PORT, PROBE_METRICS_PORT, ZK_SYNC_PORT } from '../../runtime/common/telemetry';
+import { APP_DEFAULT_PORT, PROBE_METRICS_PORT, ZK_SYNC_PORT } from '../../runtime/common/telemetry';
 import type { EnvironmentValues } from '../environments';
 import { MESOS_EXPORTER_PORT } from '../lib/mesos-exporter';
 import { MARATHON_HTTPS_PORT, MARATHON_LIBPROCESS_PORT } from '../marathon';
@@ -51,7 +51,7 @@ export function platformFlows(env: EnvironmentValues, n: FlowNames): Flow[] {
     { from: c(n.mesosMaster), to: c(n.marathon), ports: [{ port: MARATHON_LIBPROCESS_PORT }], why: 'masters call the Marathon scheduler back (offers, status updates)' },
     { from: c(n.marathon), to: c(n.marathon), ports: [{ port: MARATHON_HTTPS_PORT }], why: 'standby Marathons proxy API calls to the leader' },
     { from: ingress, to: c(n.app), ports: [{ port: APP_DEFAULT_PORT }], why: 'the NGINX Ingress (stable and canary) reaches the app' },
-    { from: nodes, to: c(n.app), ports: [{ port: APP_INGEST_PORT }, { port: APP_DEFAULT_PORT }], why: 'probes (host network) publish reports to the app\'s ingest listener and keep their control channel to the app' },
+    { from: nodes, to: c(n.app), ports: [{ port: APP_DEFAULT_PORT }], why: 'probes (host network) publish reports and keep their control channel to the app' },
     { from: ingress, to: c(n.grafana), ports: [{ port: n.grafanaPort }], why: 'the NGINX Ingress reaches Grafana' },
     { from: c(n.grafana), to: c(n.prometheus), ports: [{ port: n.prometheusPort }], why: 'Grafana queries Prometheus' },
     { from: rollouts, to: c(n.prometheus), ports: [{ port: n.prometheusPort }], why: 'the Argo Rollouts controller runs the canary analysis queries' },

@@ -6,12 +6,6 @@
 
 /** The app's default port (Weave Scope's, which operators of such tools already know). */
 export const APP_DEFAULT_PORT = 4040;
-/**
- * The port of the app's ingest listener (`--ingest-listen`) in the manifests: reports only, served by
- * the model thread (runtime/app/model-thread/ingest-listener.ts). Next to the probe's metrics (4041)
- * and zk-sync's (4042).
- */
-export const APP_INGEST_PORT = 4043;
 export const APP_HEALTH_PATH = '/healthz';
 export const APP_READY_PATH = '/readyz';
 export const APP_METRICS_PATH = '/metrics';

@@ -9,7 +9,7 @@
  * re-exported here unchanged so that constructs need one import.
  */
 export {
-  APP_DEFAULT_PORT, APP_HEALTH_PATH, APP_INGEST_PORT, APP_METRICS, APP_METRICS_PATH, APP_READY_PATH,
+  APP_DEFAULT_PORT, APP_HEALTH_PATH, APP_METRICS, APP_METRICS_PATH, APP_READY_PATH,
 } from './app-constants';
 
 /** Label values of `http_requests_total{code}` the canary counts as failures (server errors). */

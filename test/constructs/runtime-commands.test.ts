@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, prod } from '../../constructs/environments';
 import { ORCHESTRATOR_CLI } from '../../constructs/lib/pod';
-import { APP_DEFAULT_PORT, APP_INGEST_PORT } from '../../runtime/common/telemetry';
+import { APP_DEFAULT_PORT } from '../../runtime/common/telemetry';
 import { APP_PROCESS_ENV } from '../../runtime/app/process-env';
 import { freePort, startCli, stopCli, until } from '../helpers/stack';
 import { checkCliArgs } from '../lib/cli-args';
@@ -132,27 +132,6 @@ t.test('the app\'s exec readiness check from dist/ passes against the real app o
   t.equal(otherName.status, 1, 'exit 1 when the certificate does not name the Service');
   t.match(otherName.stderr, /altnames|does not match|Hostname/i);
 });
-
-for (const env of ENVIRONMENT_NAMES) {
-  t.test(`dist/${env}: the probes' reports reach the app's ingest listener, their control channel its own listener`, async (t) => {
-    const objects = distObjects(env);
-    const app = findObject(objects, 'Rollout', 'monitoring-app').spec.template.spec.containers[0];
-    const probe = findObject(objects, 'DaemonSet', 'monitoring-probe').spec.template.spec.containers[0];
-    const service = findObject(objects, 'Service', 'monitoring-app');
-    const arg = (args: string[], flag: string): string | undefined => args[args.indexOf(flag) + 1];
-    const listen = arg(app.args, '--ingest-listen');
-    t.equal(listen, `0.0.0.0:${APP_INGEST_PORT}`, 'the app listens for reports on APP_INGEST_PORT');
-    t.same(app.ports.find((p: any) => p.name === 'ingest'), { name: 'ingest', containerPort: APP_INGEST_PORT }, 'a container port named ingest');
-    const servicePort = service.spec.ports.find((p: any) => p.name === 'ingest');
-    t.equal(servicePort.port, APP_INGEST_PORT);
-    t.equal(servicePort.targetPort, 'ingest', 'the Service\'s ingest port targets it');
-    t.equal(Number(arg(probe.args, '--ingest-port')), servicePort.port, 'the probe sends its reports to that port');
-    const appUrl = new URL(arg(probe.args, '--app')!);
-    t.equal(appUrl.hostname, `${service.metadata.name}.${service.metadata.namespace}.svc`, 'of the same Service');
-    t.equal(Number(appUrl.port), APP_DEFAULT_PORT, 'and keeps its control channel on the app\'s own port');
-    t.equal(appUrl.protocol, 'https:', 'both over TLS (the app\'s --tls-cert serves both listeners)');
-  });
-}
 
 t.test("every NODE_OPTIONS dist gives an orchestrator container is accepted by this Node; the app's is APP_PROCESS_ENV's", async (t) => {
   let seen = 0;

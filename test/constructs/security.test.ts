@@ -11,7 +11,6 @@ import { platformFlows } from '../../constructs/security/flows';
 import { tenantNamespace } from '../../constructs/security/tenancy';
 import { type K8sObject, distObjects, findObject } from '../lib/platform';
 import { App } from 'cdk8s';
-import { APP_INGEST_PORT } from '../../runtime/common/telemetry';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type End = { namespace: string; labels: Record<string, string> } | { cidr: string };
@@ -60,9 +59,6 @@ for (const env of Object.values(ENVIRONMENTS)) {
       t.notOk(allowed(objects, pod('monitoring-app'), pod('zookeeper'), port), `the app cannot reach ZooKeeper (${port})`);
     }
     t.notOk(allowed(objects, pod('marathon'), pod('prometheus'), 9090), 'Marathon cannot query Prometheus');
-    const ingressController: End = { namespace: env.network.ingressNamespace, labels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
-    t.notOk(allowed(objects, ingressController, pod('monitoring-app'), APP_INGEST_PORT), 'the Ingress controller cannot reach the app\'s ingest listener (reports come from the nodes)');
-    t.notOk(allowed(objects, pod('prometheus'), pod('monitoring-app'), APP_INGEST_PORT), 'nor can Prometheus (it scrapes the app\'s own port)');
     t.notOk(allowed(objects, { namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' } }, pod('zookeeper'), 2181), 'the Ingress controller cannot reach ZooKeeper');
     t.notOk(allowed(objects, pod('zookeeper'), pod('zookeeper'), 7000), 'ZooKeeper members do not scrape each other');
     t.notOk(allowed(objects, pod('mesos-master'), { cidr: '8.8.8.8/32' }, 443), 'no egress to the internet');

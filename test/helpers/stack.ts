@@ -134,20 +134,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const auditLog = join(dir, 'audit.jsonl');
 
   let port: number;
-  let ingestPort: number;
   try {
     port = await freePort();
-    do ingestPort = await freePort();
-    while (ingestPort === port);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   const base = `http://127.0.0.1:${port}`;
   const env = opts.env ?? {};
-  // As the manifests run them: reports to the app's ingest listener, the control channel to its own.
-  const app = startCli('app', ['app', '--listen', `127.0.0.1:${port}`, '--ingest-listen', `127.0.0.1:${ingestPort}`, '--tokens-file', tokensFile, '--audit-log', auditLog], env);
-  const probe = startCli('probe', ['probe', '--app', base, '--ingest-port', String(ingestPort), '--token-file', probeTokenFile, '--engine-socket', opts.engineSocket], env);
+  const app = startCli('app', ['app', '--listen', `127.0.0.1:${port}`, '--tokens-file', tokensFile, '--audit-log', auditLog], env);
+  const probe = startCli('probe', ['probe', '--app', base, '--token-file', probeTokenFile, '--engine-socket', opts.engineSocket], env);
   const procs = [app, probe];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>

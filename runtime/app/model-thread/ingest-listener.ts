@@ -1,13 +1,15 @@
 /**
- * The ingest listener (`orchestrator app --ingest-listen HOST:PORT`): `POST /api/report` served by
- * the model thread itself, on a port of its own, so that a report goes from its socket to the model
- * without crossing threads.
+ * The ingest listener (`orchestrator app --ingest-listen HOST:PORT`, off by default): `POST
+ * /api/report` served by the model thread itself, on a port of its own, so that a report goes from
+ * its socket to the model without crossing threads.
  *
- * Why: on the app's own listener every report is read by the front thread (HTTP, auth, admission),
+ * On the app's own listener every report is read by the front thread (HTTP, auth, admission),
  * posted to the model thread and its answer posted back: 67 reports a second at 1,000 probes, each
- * waking both threads, and the front's share of the app's CPU was mostly that (docs/app.md, round
- * 16). Here the front thread, which answers people (views, search, the WebSocket feed), never sees
- * a report. It is also a port that a NetworkPolicy can open to the probes alone.
+ * waking both threads. Here the front thread, which answers search and the WebSocket feed, never
+ * sees a report, and the probes have an address of their own (a NetworkPolicy or a load balancer
+ * for them alone). Measured at 1,000 probes (docs/app.md, round 16): the front's CPU halved, the
+ * model thread's grew by about as much, and neither the app's CPU nor the search tail improved; so
+ * it is an option, not the deployed default.
  *
  * The same route wrapper (http.ts) and admission (`Ingest`: token and role, overload, rate per
  * token, headers, size) as on the app's listener; the app's listener keeps taking reports too.

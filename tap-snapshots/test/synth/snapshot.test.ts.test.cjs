@@ -79,14 +79,12 @@ Array [
     "object": "Service orchestrator-dev/monitoring-app",
     "ports": Array [
       "https:4040",
-      "ingest:4043",
     ],
   },
   Object {
     "object": "Service orchestrator-dev/monitoring-app-canary",
     "ports": Array [
       "https:4040",
-      "ingest:4043",
     ],
   },
   Object {
@@ -381,14 +379,12 @@ Array [
     "object": "Service orchestrator-prod/monitoring-app",
     "ports": Array [
       "https:4040",
-      "ingest:4043",
     ],
   },
   Object {
     "object": "Service orchestrator-prod/monitoring-app-canary",
     "ports": Array [
       "https:4040",
-      "ingest:4043",
     ],
   },
   Object {
@@ -771,14 +767,12 @@ Array [
     "object": "Service orchestrator-staging/monitoring-app",
     "ports": Array [
       "https:4040",
-      "ingest:4043",
     ],
   },
   Object {
     "object": "Service orchestrator-staging/monitoring-app-canary",
     "ports": Array [
       "https:4040",
-      "ingest:4043",
     ],
   },
   Object {
