@@ -1,8 +1,7 @@
 /**
- * Hostile reports and what each must get: sent to the app's own listener (ingest.test.ts) and to
- * its ingest listener (ingest-listener.test.ts), which share the admission and decoding but not
- * the thread. The app must have been started with `ingest: { maxEncodedBytes: 256 KiB,
- * maxDecodedBytes: 4 MiB }`.
+ * Hostile reports and a flood, and what each must get: sent to the app's own listener
+ * (ingest.test.ts) and to its ingest listener (ingest-listener.test.ts), which share the admission
+ * and decoding but not the thread.
  */
 import { gzipSync } from 'node:zlib';
 import type { Test } from 'tap';
@@ -10,6 +9,7 @@ import type { MonitoringApp } from '../../runtime/app/server';
 import { SimProbe, loadTemplates } from './fleet';
 import { TOKENS, gzipJson, http, inspect, postReport, type Target } from './helpers';
 
+/** The app must have been started with `ingest: { maxEncodedBytes: 256 KiB, maxDecodedBytes: 4 MiB }`. */
 export async function refusesHostileReports(t: Test, app: MonitoringApp, target: Target): Promise<void> {
   const tpl = await loadTemplates();
   const p = new SimProbe(2, { probes: 3, containersPerProbe: 3, processesPerProbe: 6, connectionsPerProbe: 1 }, tpl);
@@ -47,4 +47,20 @@ export async function refusesHostileReports(t: Test, app: MonitoringApp, target:
   t.equal((await inspect(app)).fingerprint, before);
   t.equal((await http(target, 'GET', '/healthz')).status, 200, 'still up');
   t.equal((await postReport(target, { ...good, seq: 2 })).status, 202, 'and still ingesting');
+}
+
+/** Four full reports in a row from one token: two pass, then 429 with Retry-After. The app must have been started with `ingest: { ratePerToken: 1, burstPerToken: 2 }`. */
+export async function refusesOverRate(t: Test, target: Target): Promise<void> {
+  const tpl = await loadTemplates();
+  const p = new SimProbe(3, { probes: 1, containersPerProbe: 1, processesPerProbe: 2, connectionsPerProbe: 0 }, tpl);
+  const statuses: number[] = [];
+  let retry: unknown;
+  for (let i = 0; i < 4; i++) {
+    const r = await postReport(target, p.full(1000 + i));
+    statuses.push(r.status);
+    if (r.status === 429) retry = r.headers['retry-after'];
+  }
+  t.same(statuses.slice(0, 2), [202, 202]);
+  t.ok(statuses.slice(2).includes(429), `rate limited: ${statuses}`);
+  t.ok(Number(retry) >= 1, 'Retry-After given');
 }

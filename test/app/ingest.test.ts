@@ -6,7 +6,7 @@ import t from 'tap';
 import { expandPatches, readRecording, type FullReport } from '../../runtime/report';
 import { TokenStore, TokenConfigError } from '../../runtime/app/auth';
 import { RECORDING, SimProbe, loadTemplates } from './fleet';
-import { refusesHostileReports } from './hostile-reports';
+import { refusesHostileReports, refusesOverRate } from './hostile-reports';
 import { TOKENS, http, inspect, postReport, startApp } from './helpers';
 
 t.test('token files: roles, no defaults, bad entries named', async (t) => {
@@ -140,18 +140,7 @@ t.test('hostile input: the right 4xx, the app stays up, the model unchanged', as
 t.test('overload: 429 over the per-token rate, 503 over the in-flight budget, both with Retry-After', async (t) => {
   const app = await startApp({ ingest: { ratePerToken: 1, burstPerToken: 2, maxInFlightBytes: 64 * 1024 } });
   t.teardown(() => app.stop());
-  const tpl = await loadTemplates();
-  const p = new SimProbe(3, { probes: 1, containersPerProbe: 1, processesPerProbe: 2, connectionsPerProbe: 0 }, tpl);
-  const statuses: number[] = [];
-  let retry: unknown;
-  for (let i = 0; i < 4; i++) {
-    const r = await postReport(app, p.full(1000 + i));
-    statuses.push(r.status);
-    if (r.status === 429) retry = r.headers['retry-after'];
-  }
-  t.same(statuses.slice(0, 2), [202, 202]);
-  t.ok(statuses.slice(2).includes(429), `rate limited: ${statuses}`);
-  t.ok(Number(retry) >= 1, 'Retry-After given');
+  await refusesOverRate(t, app);
   const big = await postReport(app, Buffer.alloc(100 * 1024), TOKENS.probe2);
   t.equal(big.status, 503);
   t.equal(big.json.error.code, 'OVERLOADED');
