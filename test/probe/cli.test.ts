@@ -3,7 +3,11 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { validateReport, type FullReport } from '../../runtime/report';
+import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { REPORT_PATH } from '../../runtime/control/protocol';
+import { decodeReport, validateReport, type FullReport, type Report } from '../../runtime/report';
+import { tempDir } from '../helpers/temp-dir';
 import { tcpClient, tcpServer } from './helpers';
 
 const CLI = join(__dirname, '..', '..', 'runtime', 'cli.ts');
@@ -57,4 +61,44 @@ t.test('bad options are refused', async (t) => {
   const { code, stderr } = await done;
   t.not(code, 0);
   t.match(stderr, /not a duration/);
+});
+
+t.test('probe --ingest-port sends its reports to that port of the --app host, not to the --app port', async (t) => {
+  const got: Report[] = [];
+  const paths: string[] = [];
+  const sink = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      paths.push(`${req.method} ${req.url}`);
+      const d = await decodeReport(Buffer.concat(chunks));
+      if (d.ok) got.push(d.value);
+      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(d.ok ? { probeId: d.value.probeId, seq: d.value.seq } : {}));
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    sink.closeAllConnections();
+    sink.close();
+  });
+  const ingestPort = (sink.address() as { port: number }).port;
+  // The --app port has nothing listening: reports must not need it (its control channel retries).
+  const dead = createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  const appPort = (dead.address() as { port: number }).port;
+  await new Promise<void>((r) => dead.close(() => r()));
+  const dir = tempDir('probe-ingest-port-');
+  writeFileSync(join(dir, 'token'), 'probe-token-0123456789abcdef\n', { mode: 0o600 });
+  const { proc, done } = runCli(['probe', '--app', `http://127.0.0.1:${appPort}`, '--ingest-port', String(ingestPort), '--token-file', join(dir, 'token'), '--no-engine', '--interval', '300ms']);
+  t.teardown(() => proc.kill('SIGKILL'));
+  const deadline = Date.now() + 20_000;
+  while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.ok(got.length >= 1, 'the ingest port got a report');
+  t.equal(got[0]?.kind, 'full', 'the first is a full report');
+  t.same([...new Set(paths)], [`POST ${REPORT_PATH}`], `only reports came: ${[...new Set(paths)].join(', ')}`);
+  proc.kill('SIGTERM');
+  t.equal((await done).code, 0, 'exits 0 on SIGTERM');
+  const bad = await runCli(['probe', '--app', 'http://127.0.0.1:1', '--ingest-port', '70000', '--token-file', join(dir, 'token')]).done;
+  t.not(bad.code, 0);
+  t.match(bad.stderr, /--ingest-port.*a port from 1 to 65535/);
 });

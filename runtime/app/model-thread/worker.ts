@@ -20,7 +20,6 @@ try {
 }
 
 const outbox = new Outbox((m: ThreadMessage) => port.postMessage(m));
-
 /** What may wait for company (see outbox.ts): a report's answer, and the docs and render times a report makes. */
 const mayWait = (method: ServiceMethod | null): boolean => method === 'report';
 const service = new ModelService(workerData as ModelServiceOptions, (event) => outbox.send({ event }, event.type !== 'published'));
