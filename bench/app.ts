@@ -44,12 +44,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Pool, WebSocket, request } from 'undici';
 import { encodeReport } from '../runtime/report';
 import { prod } from '../constructs/environments';
 import { SimProbe, loadTemplates, type FleetShape } from '../test/app/fleet';
+import { freePort } from '../test/helpers/stack';
 import { DEFAULT_RING } from '../runtime/probe/nodes';
 import { choiceFlag, flag } from './lib/args';
 import { ReportTape, fleetSend } from './lib/report-tape';
@@ -276,18 +276,6 @@ async function startApp(intervalMs: number): Promise<{ proc: ChildProcess; url: 
     };
     proc.on('exit', (code) => reject(new Error(`app exited ${code}`)));
     poll();
-  });
-}
-
-/** A TCP port free on 127.0.0.1 now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -9,7 +9,7 @@
  * `onAborted`); asynchronous writes are corked; body chunks are copied because
  * uWS reuses their memory after the callback returns.
  */
-import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../common/logging';
 import { allows, type Access, type Principal, type TokenStore } from './auth';
 import { AppError } from './errors';
@@ -113,6 +113,33 @@ export function authenticate(tokens: TokenStore, authorization: string | undefin
   if (!p) throw new AppError(401, 'UNAUTHENTICATED', 'the bearer token is not known');
   if (!allows(p.role, role)) throw new AppError(403, 'FORBIDDEN', `this needs the ${role} role; the token has ${p.role}`);
   return p;
+}
+
+/** Certificate and key files (PEM) that make an app serve HTTPS/WSS. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  passphrase?: string;
+}
+
+/** A uWS app, over TLS when given certificate files (the app's own listener and the ingest listener). */
+export function uwsApp(tls?: TlsFiles): TemplatedApp {
+  return tls ? uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, ...(tls.passphrase ? { passphrase: tls.passphrase } : {}) }) : uWS.App();
+}
+
+/** Ends every socket of the app (its listening sockets are closed by the caller first). */
+export function closeUwsApp(app: TemplatedApp): void {
+  // close() exists in this uWS build (it ends every socket) but is missing from its typings.
+  (app as unknown as { close(): void }).close();
+}
+
+/** Answers every request no route took with 404 NOT_FOUND, counted as route `unmatched`; `why` ends the message. */
+export function unmatchedRoute(app: TemplatedApp, metrics: RequestMetrics, why = ''): void {
+  app.any('/*', (res, req) => {
+    const t0 = performance.now();
+    writeReply(res, errorReply(new AppError(404, 'NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}${why}`)));
+    metrics.http('unmatched', 404, (performance.now() - t0) / 1000);
+  });
 }
 
 /** Registers one route on the app. */

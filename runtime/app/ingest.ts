@@ -120,9 +120,10 @@ export class Ingest {
     this.burst = limits.burstPerToken ?? 800;
   }
 
-  /** Reports being processed now (for clean shutdown). */
-  get pending(): number {
-    return this.inFlight;
+  /** Resolves once no report is in progress, or after `graceMs` (clean shutdown, after `drain`). */
+  async settled(graceMs: number): Promise<void> {
+    const deadline = performance.now() + graceMs;
+    while (this.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Refuses new reports from now on (shutdown). */

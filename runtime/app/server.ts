@@ -15,7 +15,7 @@ import { CONTROL_BODY, FILTERS_QUERY, OPENAPI_PATH, routeSpec, uwsPattern } from
 import { Controls, type ChannelSocket, type ControlBody } from './controls';
 import { CatchupQueue, type CatchupSocketData } from './feed-catchup';
 import { AppError } from './errors';
-import { authenticate, copyHeaders, errorReply, route, writeReply, type HttpDeps, type Reply, type Req } from './http';
+import { authenticate, closeUwsApp, copyHeaders, errorReply, route, unmatchedRoute, uwsApp, writeReply, type HttpDeps, type Reply, type Req, type TlsFiles } from './http';
 import { Ingest, type IngestLimits } from './ingest';
 import { AppMetrics } from './metrics';
 import { ModelThread } from './model-thread/client';
@@ -39,7 +39,7 @@ export interface AppOptions {
    */
   ingestListen?: { host: string; port: number };
   tokens: TokenStore;
-  tls?: { certFile: string; keyFile: string; passphrase?: string };
+  tls?: TlsFiles;
   /** JSON lines of every control; when absent, entries go to the structured log. */
   auditLogPath?: string;
   logger?: Logger;
@@ -153,9 +153,7 @@ export class MonitoringApp {
     assertCheckable(FILTERS_QUERY);
     assertCheckable(SEARCH_QUERY_SPEC);
     assertCheckable(CONTROL_BODY);
-    this.app = opts.tls
-      ? uWS.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile, ...(opts.tls.passphrase ? { passphrase: opts.tls.passphrase } : {}) })
-      : uWS.App();
+    this.app = uwsApp(opts.tls);
     this.routes();
   }
 
@@ -208,11 +206,9 @@ export class MonitoringApp {
     this.catchups.close();
     for (const set of this.viewSockets.values()) for (const ws of set) if (!ws.getUserData().closed) ws.end(1001, 'app shutting down');
     this.controls.close();
-    const deadline = performance.now() + graceMs;
-    while (this.ingest.pending > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.ingest.settled(graceMs);
     await ingestStopped;
-    // close() exists in this uWS build (it ends every socket) but is missing from its typings.
-    (this.app as unknown as { close(): void }).close();
+    closeUwsApp(this.app);
     await this.modelThread.close();
     this.audit.close();
     this.metrics.close();
@@ -310,12 +306,7 @@ export class MonitoringApp {
     this.viewFeed();
     this.controlChannel();
 
-    app.any('/*', (res, req) => {
-      const path = req.getUrl();
-      const t0 = performance.now();
-      writeReply(res, errorReply(new AppError(404, 'NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${path.slice(0, 200)}`)));
-      this.metrics.http('unmatched', 404, (performance.now() - t0) / 1000);
-    });
+    unmatchedRoute(app, this.metrics);
   }
 
   private controlsConnected(probeId: string): boolean {

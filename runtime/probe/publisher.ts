@@ -127,6 +127,8 @@ export class Publisher {
     const timeout = opts.timeoutMs ?? 10_000;
     // rejectUnauthorized stays at its default (true): TLS is always verified.
     this.dispatcher = new Agent({ connect: { timeout, ...(ca ? { ca } : {}) }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
+    const port = opts.reportPort;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new PublishError('E_PUBLISH_CONFIG', `--ingest-port must be a port from 1 to 65535, not ${port}`);
     this.targets = opts.apps.map((app) => {
       let url: URL;
       try {
@@ -135,10 +137,7 @@ export class Publisher {
         throw new PublishError('E_PUBLISH_CONFIG', `not a URL: ${app}`);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PublishError('E_PUBLISH_CONFIG', `--app must be http(s): ${app}`);
-      if (opts.reportPort !== undefined) {
-        if (!Number.isInteger(opts.reportPort) || opts.reportPort < 1 || opts.reportPort > 65535) throw new PublishError('E_PUBLISH_CONFIG', `--ingest-port must be a port from 1 to 65535, not ${opts.reportPort}`);
-        url.port = String(opts.reportPort);
-      }
+      if (opts.reportPort !== undefined) url.port = String(opts.reportPort);
       return new Target(app, url, this, opts, this.shared, this.stop.signal);
     });
   }

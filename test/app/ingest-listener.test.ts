@@ -10,6 +10,7 @@ import { readRecording } from '../../runtime/report';
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { TALLY_FLUSH_MS } from '../../runtime/app/model-thread/ingest-listener';
 import { RECORDING, SimProbe, loadTemplates } from './fleet';
+import { freePort } from '../helpers/stack';
 import { refusesHostileReports, refusesOverRate } from './hostile-reports';
 import { TOKENS, http, inspect, postReport, startApp } from './helpers';
 
@@ -125,10 +126,7 @@ t.test('shutdown drains the ingest listener; an address it cannot have fails the
 });
 
 t.test('a model thread that fails closes its ingest listener and ends; the new one listens on the same address', async (t) => {
-  const free = createServer();
-  await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
-  const port = (free.address() as { port: number }).port;
-  await new Promise<void>((r) => free.close(() => r()));
+  const port = await freePort();
   const app = await startApp({ ingestListen: { host: '127.0.0.1', port } });
   t.teardown(() => app.stop());
   const ingest = app.ingestUrl!;

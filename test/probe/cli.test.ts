@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { decodeReport, validateReport, type FullReport, type Report } from '../../runtime/report';
+import { freePort } from '../helpers/stack';
 import { tempDir } from '../helpers/temp-dir';
 import { tcpClient, tcpServer } from './helpers';
 
@@ -83,10 +84,7 @@ t.test('probe --ingest-port sends its reports to that port of the --app host, no
   });
   const ingestPort = (sink.address() as { port: number }).port;
   // The --app port has nothing listening: reports must not need it (its control channel retries).
-  const dead = createServer();
-  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-  const appPort = (dead.address() as { port: number }).port;
-  await new Promise<void>((r) => dead.close(() => r()));
+  const appPort = await freePort();
   const dir = tempDir('probe-ingest-port-');
   writeFileSync(join(dir, 'token'), 'probe-token-0123456789abcdef\n', { mode: 0o600 });
   const { proc, done } = runCli(['probe', '--app', `http://127.0.0.1:${appPort}`, '--ingest-port', String(ingestPort), '--token-file', join(dir, 'token'), '--no-engine', '--interval', '300ms']);

@@ -22,8 +22,7 @@ import type { LevelWithSilent } from 'pino';
 import type { Logger } from '../../common/logging';
 import { routeSpec } from '../api-spec';
 import { TokenStore, type Principal } from '../auth';
-import { AppError } from '../errors';
-import { errorReply, route, writeReply, type RequestMetrics } from '../http';
+import { closeUwsApp, route, unmatchedRoute, uwsApp, type RequestMetrics, type TlsFiles } from '../http';
 import { Ingest, ingestReport, type IngestLimits, type IngestMetrics, type IntakeLimits } from '../ingest';
 import type { LiveModel } from '../model';
 
@@ -34,7 +33,7 @@ export interface IngestListenOptions {
   port: number;
   /** The app's tokens as `TokenStore.entries()`: digests and principals. */
   tokens: Array<[string, Principal]>;
-  tls?: { certFile: string; keyFile: string; passphrase?: string };
+  tls?: TlsFiles;
   limits?: IngestLimits;
   /** The front thread's log level, which this thread's logger takes (refusals are logged at info). Default info. */
   logLevel?: LevelWithSilent;
@@ -126,21 +125,14 @@ export class IngestListener {
   ) {
     this.tally = new IngestTally(counted);
     this.ingest = new Ingest(this.tally, { ...opts.limits, maxEncodedBytes: intake.maxEncodedBytes, maxDecodedBytes: intake.maxDecodedBytes });
-    const tls = opts.tls;
-    this.app = tls ? uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, ...(tls.passphrase ? { passphrase: tls.passphrase } : {}) }) : uWS.App();
+    this.app = uwsApp(opts.tls);
     const deps = { tokens: TokenStore.fromEntries(opts.tokens), metrics: this.tally, log };
     const report = routeSpec('report');
     route(this.app, 'post', REPORT_PATH, { name: 'report', role: report.role, maxBodyBytes: this.ingest.maxEncodedBytes, admit: (req) => this.ingest.admit(req) }, deps, (req) =>
       this.ingest.handle(req, (body, owner, arrivedAt) => ingestReport(model, body, intake, owner, arrivedAt)),
     );
     route(this.app, 'get', '/healthz', { name: 'healthz', role: null }, deps, () => ({ status: 200, json: { status: 'ok' } }));
-    this.app.any('/*', (res, req) => {
-      const t0 = performance.now();
-      const method = req.getMethod().toUpperCase();
-      const path = req.getUrl().slice(0, 200);
-      writeReply(res, errorReply(new AppError(404, 'NOT_FOUND', `no route ${method} ${path}: this is the ingest listener, which takes POST ${REPORT_PATH} only`)));
-      this.tally.http('unmatched', 404, (performance.now() - t0) / 1000);
-    });
+    unmatchedRoute(this.app, this.tally, `: this is the ingest listener, which takes POST ${REPORT_PATH} only`);
   }
 
   /** Listens; returns the port. Throws an IngestListenError when the address cannot be had. */
@@ -160,14 +152,18 @@ export class IngestListener {
    */
   stop(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
-      this.ingest.drain();
-      if (this.socket !== null) uWS.us_listen_socket_close(this.socket);
-      this.socket = null;
-      const deadline = performance.now() + graceMs;
-      while (this.ingest.pending > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      this.stopAccepting();
+      await this.ingest.settled(graceMs);
       this.closeNow();
     })();
     return this.stopping;
+  }
+
+  /** Refuses new reports (503) and closes the listening socket. */
+  private stopAccepting(): void {
+    this.ingest.drain();
+    if (this.socket !== null) uWS.us_listen_socket_close(this.socket);
+    this.socket = null;
   }
 
   /**
@@ -177,11 +173,8 @@ export class IngestListener {
   closeNow(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ingest.drain();
-    if (this.socket !== null) uWS.us_listen_socket_close(this.socket);
-    this.socket = null;
-    // close() exists in this uWS build (it ends every socket) but is missing from its typings.
-    (this.app as unknown as { close(): void }).close();
+    this.stopAccepting();
+    closeUwsApp(this.app);
     this.tally.close();
   }
 }
