@@ -72,6 +72,8 @@ export class GraphView {
   private graph = new Graph<NodeAttrs, EdgeAttrs>({ type: 'directed', multi: false, allowSelfLoops: false });
   private renderer: Sigma<NodeAttrs, EdgeAttrs> | null = null;
   private readonly layout: LayoutClient;
+  /** Redraws when the graph's box changes size (see `fitBox`). */
+  private readonly boxWatch: ResizeObserver;
   /** The group each node was placed in, as last told to the worker. */
   private readonly placed = new Map<string, string>();
   /** Positions from the worker. */
@@ -123,14 +125,28 @@ export class GraphView {
       },
     );
     this.warmUp();
+    this.boxWatch = new ResizeObserver(() => this.fitBox());
+    this.boxWatch.observe(this.container);
   }
 
-  /** Puts each expanded group's name above its circle (at most 300, and only when the camera or the groups moved). */
+  /**
+   * The graph's box changes size without the window doing so: the view counts and the filter bar
+   * arrive after the first drawing and take height from it, a details panel takes width. Sigma
+   * reads its box's size only when it renders, so until the next change of the view it would keep
+   * drawing (and placing nodes, captions and clicks) for the old size. A render alone, without
+   * indexing the graph again.
+   */
+  private fitBox(): void {
+    this.renderer?.refresh({ partialGraph: {}, skipIndexation: true });
+  }
+
+  /** Puts each expanded group's name above its circle (at most 300, and only when the camera, the box or the groups moved). */
   private placeCaptions(): void {
     const r = this.renderer;
     if (!r) return;
     const cam = r.getCamera().getState();
-    const key = `${cam.x},${cam.y},${cam.ratio},${this.geoVersion}`;
+    const box = r.getDimensions();
+    const key = `${cam.x},${cam.y},${cam.ratio},${box.width},${box.height},${this.geoVersion}`;
     if (key === this.captionKey) return;
     this.captionKey = key;
     const els: HTMLElement[] = [];
@@ -708,6 +724,7 @@ export class GraphView {
   }
 
   kill(): void {
+    this.boxWatch.disconnect();
     this.renderer?.kill();
     this.renderer = null;
     this.layout.terminate();

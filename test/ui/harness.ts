@@ -121,6 +121,11 @@ export function ui<T>(page: Page, fn: string, arg?: string): Promise<T> {
   );
 }
 
+/** Waits for two of the page's animation frames: what a change of the page's layout sets off (a resize observed, a render) has run. */
+export function nextFrames(page: Page): Promise<void> {
+  return page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+}
+
 /** Clicks a node where the renderer draws it (a real mouse click on the WebGL canvas). */
 export async function clickNode(page: Page, id: string): Promise<void> {
   // Where the node is once it stays there: right after the graph is shown again (the table mode

@@ -13,7 +13,7 @@ import { readRecording } from '../../runtime/report';
 import { UI_CSP } from '../../runtime/app/static';
 import { postReport } from '../app/helpers';
 import { loadTemplates, RECORDING, SimProbe, type FleetShape } from '../app/fleet';
-import { SCREENSHOTS, clickNode, drawnLabels, openPage, startHarness, TOKENS, ui, waitDrawn, type Harness } from './harness';
+import { SCREENSHOTS, clickNode, drawnLabels, nextFrames, openPage, startHarness, TOKENS, ui, waitDrawn, type Harness } from './harness';
 
 
 let h: Harness;
@@ -104,6 +104,8 @@ t.test('recorded reports: the graph draws the expected nodes, and a node added b
   // down a little; positions on the page are compared once the page has settled.
   await page.waitForSelector('.views .count', { timeout: 5000 });
   await page.waitForFunction(() => (document.querySelector('.filters')?.children.length ?? 0) > 0, undefined, { timeout: 5000 });
+  // The box's new size reaches the renderer at the next frame (graph.ts, fitBox).
+  await nextFrames(page);
   const before = new Set(await ui<string[]>(page, 'nodes'));
   const positions = new Map<string, { x: number; y: number }>();
   for (const id of before) positions.set(id, (await ui<{ x: number; y: number }>(page, 'position', id))!);
@@ -203,6 +205,37 @@ t.test('search narrows and highlights; clicking a node opens its details; admin 
   t.equal(await other.locator('#details h2').textContent(), await ui<string>(page, 'label', target), 'the link reopens the node');
   t.equal(await other.inputValue('#search'), 'image:redis');
   t.same(errors.filter((e) => !/Failed to load resource: .* 503/.test(e)), [], 'no console errors but the refused control (503)');
+  await context.close();
+});
+
+t.test('the drawing follows its box when the box changes size and the window does not', async (t) => {
+  const { page, context, errors } = await openPage(h, TOKENS.viewer, 'view=containers');
+  const total = shape.probes * shape.containersPerProbe;
+  t.equal(await waitDrawn(page, total), total);
+  await nextFrames(page);
+  const sizes = (): Promise<{ box: number[]; drawing: number[]; left: number }> =>
+    page.evaluate(() => {
+      const box = document.getElementById('graph')!.getBoundingClientRect();
+      const canvas = document.querySelector('#graph canvas') as HTMLCanvasElement;
+      return { box: [Math.round(box.width), Math.round(box.height)], drawing: [canvas.clientWidth, canvas.clientHeight], left: box.left };
+    });
+  const before = await sizes();
+  t.same(before.drawing, before.box, 'the drawing fills its box');
+  const id = (await ui<string[]>(page, 'nodes'))[0]!;
+  const p0 = (await ui<{ x: number; y: number }>(page, 'position', id))!;
+  // What a details panel does: the box narrows, the window keeps its size.
+  await page.evaluate(() => {
+    document.getElementById('graph')!.style.flex = '0 0 600px';
+  });
+  await nextFrames(page);
+  const after = await sizes();
+  t.equal(after.box[0], 600, 'the box is narrower');
+  t.same(after.drawing, after.box, 'the drawing fills its new box, at once');
+  const p1 = (await ui<{ x: number; y: number }>(page, 'position', id))!;
+  // The frame is centred in the box: a node moves by half the width lost, scaled with the frame.
+  t.ok(Math.abs(p1.x - p0.x) > 1, `the node is placed for the new box (${JSON.stringify(p0)} → ${JSON.stringify(p1)})`);
+  t.ok(p1.x > after.left && p1.x < after.left + 600, 'the node is inside the new box');
+  t.same(errors, [], 'no console errors');
   await context.close();
 });
 
