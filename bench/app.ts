@@ -405,6 +405,7 @@ async function runSearch(): Promise<void> {
     const counted = measuring;
     const query = queries[i % queries.length]!;
     const at = Date.now();
+    const monoUs = Number(process.hrtime.bigint() / 1000n);
     // The many files of --search-by-thread are read outside the front's and the client's own windows.
     const b0 = byThread?.read() ?? null;
     const f0 = front === null ? null : schedstat(front);
@@ -420,7 +421,7 @@ async function runSearch(): Promise<void> {
         ms.push(q);
         const part = (a: SchedStat | null, b: SchedStat | null, k: 0 | 1): number | null => (a === null || b === null ? null : r2((b[k] - a[k]) / 1e6));
         each.push({
-          query, at, ms: r2(q), healthzMs: h === null ? null : r2(h),
+          query, at, monoUs, ms: r2(q), healthzMs: h === null ? null : r2(h),
           frontCpuMs: part(f0, f1, 0), frontWaitMs: part(f0, f1, 1), clientCpuMs: part(c0, c1, 0), clientWaitMs: part(c0, c1, 1),
           ...(b0 !== null && b1 !== null ? { cpuMsBy: CpuByThread.between(b0, b1) } : {}),
         });
@@ -459,6 +460,8 @@ interface SlowQuery {
   query: string;
   /** When it was sent (ms since the epoch), to find it in the app's logs. */
   at: number;
+  /** When it was sent on the machine's monotonic clock (µs), the clock of V8's CPU profiles: finds it in a profile of the app (`--app-node-flags cpu-prof`). */
+  monoUs: number;
   ms: number;
   healthzMs: number | null;
   frontCpuMs: number | null;
