@@ -115,8 +115,11 @@ export class GraphView {
     this.captions = document.createElement('div');
     this.captions.className = 'captions';
     this.container.append(this.captions);
-    // Started with the page, so the worker is loaded before the first view arrives; then
-    // sigma's warm-up, while the worker boots.
+    // Started with the page, so the worker is loaded before the first view arrives. Sigma starts
+    // with the first drawing, of the empty view the worker's first answer brings. An explicit
+    // warm-up draw here (until round 17) held the page's main thread for half a second of
+    // software WebGL work, and the worker could not start until it ended: the first full view was
+    // drawn later, not sooner (docs/benchmarks.md, "Web UI").
     this.layout = new LayoutClient(
       (reply, latest) => this.positions(reply, latest),
       (err) => {
@@ -124,7 +127,6 @@ export class GraphView {
         this.events.layoutFailed(err);
       },
     );
-    this.warmUp();
     this.boxWatch = new ResizeObserver(() => this.fitBox());
     this.boxWatch.observe(this.container);
   }
@@ -508,23 +510,6 @@ export class GraphView {
       this.events.drawn(this.displayedNodes, this.displayedEdges());
     });
     return r;
-  }
-
-  /**
-   * Starts sigma with the page, before any view arrives, and draws once two
-   * invisible nodes and an edge between them: software WebGL compiles a
-   * shader when it is first used, which costs a few hundred ms, and this way
-   * it happens while the view and the layout worker are still on their way
-   * instead of in front of the first drawing.
-   */
-  private warmUp(): void {
-    const clear = 'rgba(0,0,0,0)';
-    const g = new Graph<NodeAttrs, EdgeAttrs>({ type: 'directed', multi: false, allowSelfLoops: false });
-    for (const id of ['a', 'b']) g.addNode(id, { x: id === 'a' ? 0 : 1, y: 0, size: 1, color: clear, label: '', kind: 'node', group: '', members: 1 });
-    g.addDirectedEdgeWithKey('a>b', 'a', 'b', { size: 1, color: clear } as EdgeAttrs);
-    this.renderer = this.startRenderer(g);
-    this.renderer.refresh();
-    this.renderer.setGraph(this.graph);
   }
 
   /**
