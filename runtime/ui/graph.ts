@@ -132,11 +132,12 @@ export class GraphView {
   }
 
   /**
-   * The graph's box changes size without the window doing so: the view counts and the filter bar
-   * arrive after the first drawing and take height from it, a details panel takes width. Sigma
-   * reads its box's size only when it renders, so until the next change of the view it would keep
-   * drawing (and placing nodes, captions and clicks) for the old size. A render alone, without
-   * indexing the graph again.
+   * The graph's box changes size: with the window, when the graph is shown again after the table,
+   * and without either (the view counts and the filter bar arrive after the first drawing and take
+   * height from it, a details panel takes width). Sigma reads its box's size only when it renders,
+   * so until the next change of the view it would keep drawing (and placing nodes, captions and
+   * clicks) for the old size. One observer for all of them; a render alone, without indexing the
+   * graph again (each drawing indexed what changed, shown or not).
    */
   private fitBox(): void {
     this.renderer?.refresh({ partialGraph: {}, skipIndexation: true });
@@ -701,11 +702,6 @@ export class GraphView {
 
   resetCamera(): void {
     void this.renderer?.getCamera().animatedReset({ duration: 200 });
-  }
-
-  resize(): void {
-    this.renderer?.resize();
-    this.renderer?.refresh();
   }
 
   kill(): void {

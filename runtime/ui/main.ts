@@ -168,7 +168,6 @@ class Page {
     void this.loadSummaries();
     window.setInterval(() => void this.loadSummaries(), 10_000);
     window.addEventListener('popstate', () => this.fromUrl());
-    window.addEventListener('resize', () => this.graph.resize());
     document.addEventListener('keydown', (e) => this.key(e));
     window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.applyTheme(localStorage.getItem('orchestrator.theme')));
     (window as unknown as { orchestratorUi: unknown }).orchestratorUi = {
@@ -579,11 +578,10 @@ class Page {
     this.groupsTools.hidden = table;
     this.modeButton.textContent = table ? 'Graph' : 'Table';
     this.table.grouping = this.state.group;
+    // The graph shown again is drawn for its box by its own ResizeObserver (graph.ts, fitBox).
     if (table) {
       this.table.update();
       if (this.state.node) this.table.scrollTo(this.state.node);
-    } else {
-      this.graph.resize();
     }
   }
 

@@ -208,7 +208,7 @@ t.test('search narrows and highlights; clicking a node opens its details; admin 
   await context.close();
 });
 
-t.test('the drawing follows its box when the box changes size and the window does not', async (t) => {
+t.test('the drawing follows its box when the box changes size, with the window or without it', async (t) => {
   const { page, context, errors } = await openPage(h, TOKENS.viewer, 'view=containers');
   const total = shape.probes * shape.containersPerProbe;
   t.equal(await waitDrawn(page, total), total);
@@ -235,6 +235,12 @@ t.test('the drawing follows its box when the box changes size and the window doe
   // The frame is centred in the box: a node moves by half the width lost, scaled with the frame.
   t.ok(Math.abs(p1.x - p0.x) > 1, `the node is placed for the new box (${JSON.stringify(p0)} → ${JSON.stringify(p1)})`);
   t.ok(p1.x > after.left && p1.x < after.left + 600, 'the node is inside the new box');
+  // And with the window: the same observer (there is no window listener of its own).
+  await page.setViewportSize({ width: 1000, height: 700 });
+  await nextFrames(page);
+  const smaller = await sizes();
+  t.not(smaller.box[1], after.box[1], 'the window made the box shorter');
+  t.same(smaller.drawing, smaller.box, 'the drawing fills the box the window left it');
   t.same(errors, [], 'no console errors');
   await context.close();
 });
