@@ -175,7 +175,7 @@ export class MonitoringApp {
   async start(): Promise<void> {
     await this.modelThread.ready;
     const host = this.opts.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
+    const listening = new Promise<void>((resolve, reject) => {
       this.app.listen(host, this.opts.port, (socket) => {
         if (!socket) {
           reject(Object.assign(new Error(`cannot listen on ${host}:${this.opts.port}`), { code: 'E_LISTEN' }));
@@ -185,6 +185,12 @@ export class MonitoringApp {
         this.port = uWS.us_socket_local_port(socket);
         resolve();
       });
+    });
+    // An app that cannot listen ends its model thread (and the thread's ingest listener) with it.
+    await listening.catch(async (err: unknown) => {
+      closeUwsApp(this.app);
+      await this.modelThread.close();
+      throw err;
     });
     this.ready = true;
     this.log.info({ url: this.url, ...(this.ingestUrl !== null ? { ingestUrl: this.ingestUrl } : {}), tokens: this.opts.tokens.size, tls: Boolean(this.opts.tls) }, 'listening');

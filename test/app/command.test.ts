@@ -2,6 +2,7 @@
 import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_SEMI_SPACE_GROWTH, parseHeapGrowth, parseListen, parseSemiSpaceGrowth } from '../../runtime/app/command';
@@ -77,6 +78,21 @@ t.test('no tokens, no app: there are no default credentials', async (t) => {
   const half = spawnSync(process.execPath, [TSX, RUN, '--tokens-file', tokensFile(tmp()), '--tls-cert', 'x.pem'], { encoding: 'utf8' });
   t.not(half.status, 0);
   t.match(half.stderr, /--tls-cert and --tls-key go together/);
+});
+
+t.test('an address the app cannot have: exit 1 naming it, with or without --ingest-listen (no abort)', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  const tokens = tokensFile(tmp());
+  for (const extra of [[], ['--ingest-listen', '127.0.0.1:0']]) {
+    const r = spawnSync(process.execPath, [TSX, RUN, '--listen', `127.0.0.1:${port}`, '--tokens-file', tokens, ...extra], { encoding: 'utf8', timeout: 60_000 });
+    const how = extra.length === 0 ? 'alone' : 'with an ingest listener';
+    t.equal(r.status, 1, `${how}: exit 1`);
+    t.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`), `${how}: the address is named`);
+    t.notMatch(r.stderr, /uv_loop_close|Assertion failed/, `${how}: no abort (the model thread's listener is closed first)`);
+  }
 });
 
 t.test('TLS with certificate and key files; SIGTERM stops it cleanly', async (t) => {

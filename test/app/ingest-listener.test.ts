@@ -1,18 +1,25 @@
 /**
  * The ingest listener (`ingestListen`, `--ingest-listen`): reports on a port of their own, served by
  * the model thread. Same admission and refusals as the app's own listener, counted in the one
- * /metrics, drained at shutdown, and an address it cannot have fails the app's start.
+ * /metrics, drained at shutdown, and an address it cannot have fails the app's start; a process
+ * that ends with it open ends cleanly.
  */
 import t from 'tap';
 import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { readRecording } from '../../runtime/report';
 import { REPORT_PATH } from '../../runtime/control/protocol';
 import { TALLY_FLUSH_MS } from '../../runtime/app/model-thread/ingest-listener';
 import { RECORDING, SimProbe, loadTemplates } from './fleet';
 import { freePort } from '../helpers/stack';
+import { tempDir } from '../helpers/temp-dir';
 import { refusesHostileReports, refusesOverRate } from './hostile-reports';
 import { TOKENS, http, inspect, postReport, startApp } from './helpers';
+
+const TSX = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
 
 const ON_LOOPBACK = { ingestListen: { host: '127.0.0.1', port: 0 } };
 
@@ -149,4 +156,37 @@ t.test('a model thread that fails closes its ingest listener and ends; the new o
   t.equal(status, 202, 'the new model thread takes reports on the same port');
   t.equal(app.ingestUrl, ingest);
   t.equal((await inspect(app)).sizes.container, 1, 'into the new model');
+});
+
+/**
+ * Node stops every worker when the process ends, however it ends, and a uWS listener still open
+ * on one aborts the process (uWebSockets.js 20.30): the model thread is told to close its listener
+ * first (client.ts, ExitGuard). Each way out below aborted (exit 134, "uv_loop_close() while having
+ * open handles") before it.
+ */
+t.test('a process that ends with the ingest listener open ends as it meant to, not by an abort', async (t) => {
+  const script = join(tempDir('ingest-exit-'), 'end.ts');
+  const helpers = JSON.stringify(join(__dirname, 'helpers.ts'));
+  const ways: Record<string, { code: string; status: number; stderr?: RegExp }> = {
+    'process.exit(3)': { code: 'process.exit(3);', status: 3 },
+    'an uncaught error on the front thread': { code: "setTimeout(() => { throw new Error('front thread bug'); }, 0);", status: 1, stderr: /front thread bug/ },
+  };
+  for (const [way, { code, status, stderr }] of Object.entries(ways)) {
+    writeFileSync(
+      script,
+      `import { startApp } from ${helpers};
+async function main(): Promise<void> {
+  const app = await startApp({ ingestListen: { host: '127.0.0.1', port: 0 } });
+  process.stdout.write(app.ingestUrl + '\\n');
+  ${code}
+}
+void main();
+`,
+    );
+    const r = spawnSync(process.execPath, [TSX, script], { encoding: 'utf8', timeout: 60_000 });
+    t.match(r.stdout, /^http:\/\/127\.0\.0\.1:\d+\n$/, `${way}: the app was listening for reports`);
+    t.equal(r.status, status, `${way}: exit ${status}`);
+    t.notMatch(r.stderr, /uv_loop_close|Assertion failed/, `${way}: no abort`);
+    if (stderr) t.match(r.stderr, stderr, `${way}: the error is told`);
+  }
 });

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors';
-import { fromWireError, type ServiceMethod, type ThreadCall, type ThreadMessage } from './protocol';
+import { fromWireError, type ProcessExiting, type ServiceMethod, type ThreadCall, type ThreadData, type ThreadMessage } from './protocol';
 import type { IntakeOutcome } from '../ingest';
 import type { Filters, ViewId } from '../views/catalog';
 import { ViewHub } from '../views/hub';
@@ -48,15 +48,48 @@ const FULL_HELD_MS = 2000;
  * require hook: a worker does not always inherit the loader its parent was started with (tsx's
  * CLI registers it in the main thread only).
  */
-function startWorker(workerData: ModelServiceOptions): Worker {
+function startWorker(workerData: ThreadData): Worker {
   const js = join(__dirname, 'worker.js');
   if (existsSync(js)) return new Worker(js, { workerData, name: 'model' });
   const ts = join(__dirname, 'worker.ts');
   return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(ts)});`, { eval: true, workerData, name: 'model' });
 }
 
+/** How long the process's end waits for a model thread to close its ingest listener (ExitGuard). */
+const EXIT_LISTENER_WAIT_MS = 2000;
+
+/**
+ * Why: a uWebSockets.js listener still open on a worker thread when that thread is stopped aborts
+ * the whole process ("uv_loop_close() while having open handles", uWebSockets.js 20.30), and Node
+ * stops every worker when the process ends, however it ends (its event loop empty, `process.exit`,
+ * an uncaught error), with no chance for the thread to run code first. So when the process ends,
+ * each model thread that may hold an ingest listener is told to close it (ProcessExiting), and the
+ * process's `exit` handler blocks until it has (Atomics.wait on `ThreadData.listenerClosed`), at most
+ * EXIT_LISTENER_WAIT_MS. A thread busy for longer than that cannot be helped: nothing but the thread
+ * itself can close its sockets.
+ */
+const ExitGuard = {
+  threads: new Set<ModelThread>(),
+  installed: false,
+  add(t: ModelThread): void {
+    this.threads.add(t);
+    if (this.installed) return;
+    this.installed = true;
+    process.on('exit', () => {
+      for (const x of this.threads) x.closeListenerNow();
+    });
+  },
+  delete(t: ModelThread): void {
+    this.threads.delete(t);
+  },
+};
+
 export class ModelThread {
   private worker: Worker;
+  /** False once the current worker has ended (or was given up on): nothing of it to close. */
+  private workerRunning = false;
+  private readonly listenerClosed = new Int32Array(new SharedArrayBuffer(4));
+  private closingDone: Promise<void> | null = null;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
   private closing = false;
@@ -88,14 +121,19 @@ export class ModelThread {
     this.ready.catch(() => undefined);
     this.firstUp = up;
     this.worker = this.spawn();
+    if (opts.ingestListen) ExitGuard.add(this);
   }
 
   private spawn(): Worker {
-    const w = startWorker(this.opts);
+    const w = startWorker({ options: this.opts, listenerClosed: this.listenerClosed });
     this.startedAt = performance.now();
+    this.workerRunning = true;
     w.on('message', (m: ThreadMessage) => this.onMessage(m));
     w.on('error', (err) => this.lost(w, `model thread failed: ${err.stack ?? err.message}`, err));
-    w.on('exit', (code) => this.lost(w, `model thread exited with code ${code}`));
+    w.on('exit', (code) => {
+      if (w === this.worker) this.workerRunning = false;
+      this.lost(w, `model thread exited with code ${code}`);
+    });
     // The app's listening socket keeps the process alive; its model thread does only until it is
     // up and while a call waits on it (post, onMessage): an app built and never started, or one
     // whose start failed, lets the process end.
@@ -130,6 +168,8 @@ export class ModelThread {
 
   private lost(w: Worker, reason: string, err?: Error): void {
     if (w !== this.worker || this.closing || this.restartTimer !== null) return;
+    // An error ended it (its own handler closed the ingest listener first: worker.ts) or it has exited.
+    this.workerRunning = false;
     for (const x of this.waiting.values()) x.reject(new AppError(503, 'OVERLOADED', 'the model thread restarted; retry', undefined, 1));
     this.waiting.clear();
     w.removeAllListeners();
@@ -257,12 +297,31 @@ export class ModelThread {
     return this.call('controlOffer', ...args);
   }
 
+  /**
+   * Blocks until the model thread has closed its ingest listener, at most EXIT_LISTENER_WAIT_MS
+   * (see ExitGuard): before the thread is stopped, or the process ends. True when it has (or there
+   * was nothing to close).
+   */
+  closeListenerNow(): boolean {
+    if (!this.opts.ingestListen || !this.workerRunning) return true;
+    Atomics.store(this.listenerClosed, 0, 0);
+    this.worker.postMessage({ exiting: true } satisfies ProcessExiting);
+    return Atomics.wait(this.listenerClosed, 0, 0, EXIT_LISTENER_WAIT_MS) !== 'timed-out';
+  }
+
   /** Stops the model thread's timers and ends it. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closingDone ??= this.closeOnce();
+    return this.closingDone;
+  }
+
+  private async closeOnce(): Promise<void> {
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     if (this.closing) {
+      // It never came up (lost): nothing of it runs.
       await this.worker.terminate();
+      ExitGuard.delete(this);
       return;
     }
     this.closing = true;
@@ -275,6 +334,10 @@ export class ModelThread {
     await Promise.race([closed, timeout]);
     for (const x of this.waiting.values()) x.reject(new AppError(503, 'SHUTTING_DOWN', 'the app is shutting down', undefined, 5));
     this.waiting.clear();
+    // Still running after the wait (busy): stopped, its listener closed first or the process would abort.
+    this.closeListenerNow();
     await this.worker.terminate();
+    this.workerRunning = false;
+    ExitGuard.delete(this);
   }
 }

@@ -3,7 +3,7 @@
  * one ModelService method, its answer, and the service's events.
  */
 import { AppError, type AppErrorCode } from '../errors';
-import type { ModelEvent, ModelService } from './service';
+import type { ModelEvent, ModelService, ModelServiceOptions } from './service';
 
 /** The model thread's name in /proc (`top -H`, `ps -L`, bench/app.ts's CPU per thread), which it sets itself (worker.ts). */
 export const MODEL_THREAD_NAME = 'orch-model';
@@ -43,6 +43,25 @@ export interface ThreadCall {
   id: number;
   method: string;
   args: unknown[];
+}
+
+/**
+ * The process is ending (its `exit` event) while the model thread may hold its ingest listener
+ * open: the thread closes it and then sets `ThreadData.listenerClosed` (see client.ts, ExitGuard).
+ * Sent outside the calls: the front thread waits for it synchronously, with no answer to read.
+ */
+export interface ProcessExiting {
+  exiting: true;
+}
+
+/** What the front thread sends the model thread. */
+export type FrontMessage = ThreadCall | ProcessExiting;
+
+/** The model thread's `workerData`. */
+export interface ThreadData {
+  options: ModelServiceOptions;
+  /** One Int32: 1 once the thread has closed its ingest listener on `ProcessExiting` (Atomics.notify). */
+  listenerClosed: Int32Array;
 }
 
 export type ThreadMessage =

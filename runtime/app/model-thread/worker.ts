@@ -5,9 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ModelService, type ModelServiceOptions } from './service';
+import { ModelService } from './service';
 import { Outbox } from './outbox';
-import { MODEL_THREAD_NAME, isServiceMethod, toWireError, type ThreadCall, type ThreadMessage, type ServiceMethod } from './protocol';
+import { MODEL_THREAD_NAME, isServiceMethod, toWireError, type FrontMessage, type ProcessExiting, type ThreadCall, type ThreadData, type ThreadMessage, type ServiceMethod } from './protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('model-thread/worker.ts runs as a worker thread (ModelThread starts it)');
@@ -22,7 +22,8 @@ try {
 const outbox = new Outbox((m: ThreadMessage) => port.postMessage(m));
 /** What may wait for company (see outbox.ts): a report's answer, and the docs and render times a report makes. */
 const mayWait = (method: ServiceMethod | null): boolean => method === 'report';
-const service = new ModelService(workerData as ModelServiceOptions, (event) => outbox.send({ event }, event.type !== 'published'));
+const { options, listenerClosed } = workerData as ThreadData;
+const service = new ModelService(options, (event) => outbox.send({ event }, event.type !== 'published'));
 // A uWS listener still open when this thread ends aborts the whole process ("uv_loop_close() while
 // having open handles", uWebSockets.js 20.30): a fatal error closes the ingest listener first, then
 // ends the thread as it would have (the front thread starts a new one, client.ts).
@@ -33,7 +34,15 @@ process.on('uncaughtException', (err) => {
 // A listener that cannot listen ends the thread before it is up: the app's start() fails with why.
 outbox.send({ ready: true, ingestPort: service.listenForReports() }, false);
 
-port.on('message', (call: ThreadCall) => {
+port.on('message', (m: FrontMessage) => {
+  if ((m as ProcessExiting).exiting === true) {
+    // The process is ending and the front thread is blocked until this is done (client.ts).
+    service.closeIngestNow();
+    Atomics.store(listenerClosed, 0, 1);
+    Atomics.notify(listenerClosed, 0);
+    return;
+  }
+  const call = m as ThreadCall;
   const wait = mayWait(isServiceMethod(call.method) ? call.method : null);
   const answer = (value: unknown): void => outbox.send({ id: call.id, value }, wait);
   const fail = (err: unknown): void => outbox.send({ id: call.id, error: toWireError(err) }, wait);
