@@ -29,7 +29,12 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { ViewHub } from './views/hub';
 
-type DeltasAfter = ReturnType<ViewHub['deltasAfter']>;
+/**
+ * ViewHub.deltasAfter's answer, whose deltas may be the front thread's UTF-8 copies of them
+ * (model-thread/topic-mirror.ts); a catch-up message (`current` false, or one large message) is
+ * the model thread's text.
+ */
+export type DeltasAfter = { seq: number; messages: ReadonlyArray<string | Uint8Array>; current: boolean } | null;
 type FullView = ReturnType<ViewHub['full']>;
 
 /** What the queue asks of the topics (ModelThread on the front thread; a ViewHub in tests). */
@@ -181,12 +186,13 @@ export class CatchupQueue {
       // again from its seq. A large one no shorter than what the client just read means the
       // client reads slower than the view changes: counted like a newer full view, so that such
       // a client is reset rather than sent catch-ups for ever.
-      const message = next.messages[0]!;
-      if (message.length > fragment && message.length * 10 >= text.length * 9 && ++c.restarts > this.opts.maxRestarts) {
+      const first = next.messages[0]!;
+      if (first.length > fragment && first.length * 10 >= text.length * 9 && ++c.restarts > this.opts.maxRestarts) {
         this.opts.reset(ws, 'the view changed faster than the client read it; reconnect');
         return -1;
       }
-      c.message = message;
+      // (A single large delta from the front thread's copy is bytes: fragments are cut from text.)
+      c.message = typeof first === 'string' ? first : Buffer.from(first.buffer, first.byteOffset, first.byteLength).toString('utf8');
       c.seq = next.seq;
       c.offset = 0;
       return 0;

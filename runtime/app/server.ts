@@ -18,8 +18,8 @@ import { AppError } from './errors';
 import { authenticate, closeUwsApp, copyHeaders, errorReply, route, unmatchedRoute, uwsApp, writeReply, type HttpDeps, type Reply, type Req, type TlsFiles } from './http';
 import { Ingest, type IngestLimits } from './ingest';
 import { AppMetrics } from './metrics';
-import { ModelThread } from './model-thread/client';
-import type { ModelEvent, ModelStats, ThreadModelOptions } from './model-thread/service';
+import { ModelThread, type FrontEvent } from './model-thread/client';
+import type { ModelStats, ThreadModelOptions } from './model-thread/service';
 import { openApiText } from './openapi';
 import { check, queryObject, assertCheckable } from './schema';
 import { SearchIndex } from './search';
@@ -221,7 +221,7 @@ export class MonitoringApp {
     this.log.info({}, 'stopped');
   }
 
-  private onModelEvent(e: ModelEvent): void {
+  private onModelEvent(e: FrontEvent): void {
     if (e.type === 'published') {
       for (let i = 0; i < e.topics.length; i++) this.app.publish(e.topics[i]!, e.messages[i]!, false);
       this.enforceBacklog(e.topics);

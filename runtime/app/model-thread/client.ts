@@ -16,6 +16,7 @@ import type { IntakeOutcome } from '../ingest';
 import type { Filters, ViewId } from '../views/catalog';
 import { ViewHub } from '../views/hub';
 import { TopicMirrors } from './topic-mirror';
+import type { DeltasAfter } from '../feed-catchup';
 import type { ModelEvent, ModelService, ModelServiceOptions } from './service';
 
 type Result<K extends ServiceMethod> = Awaited<ReturnType<ModelService[K]>>;
@@ -26,8 +27,22 @@ interface Waiting {
   reject: (e: Error) => void;
 }
 
+/**
+ * A ModelEvent as the front thread hands it on: a view's deltas as UTF-8 bytes, encoded once as they
+ * arrive, published and kept (topic-mirror.ts) as such.
+ */
+export type FrontEvent = Exclude<ModelEvent, { type: 'published' }> | PublishedDeltas;
+
+export interface PublishedDeltas {
+  readonly type: 'published';
+  readonly topics: string[];
+  readonly seqs: number[];
+  readonly messages: Buffer[];
+  readonly arrivedAt: number | null;
+}
+
 export interface ModelThreadHooks {
-  onEvent: (e: ModelEvent) => void;
+  onEvent: (e: FrontEvent) => void;
   /** The thread ended unexpectedly and a new, empty one was started. */
   onRestart: (reason: string) => void;
 }
@@ -108,7 +123,7 @@ export class ModelThread {
   /** Each watched topic's recent deltas, as published here (topic-mirror.ts). */
   private readonly mirrors = new TopicMirrors();
   /** The model thread's catch-up answers of the last FULL_HELD_MS, by topic and seq. */
-  private readonly catchups = new Map<string, Promise<Result<'deltasAfter'>>>();
+  private readonly catchups = new Map<string, Promise<DeltasAfter>>();
 
   constructor(
     private readonly opts: ModelServiceOptions,
@@ -154,8 +169,13 @@ export class ModelThread {
     }
     if ('event' in m) {
       const e = m.event;
-      if (e.type === 'published') for (let i = 0; i < e.topics.length; i++) this.mirrors.published(e.topics[i]!, e.seqs[i]!, e.messages[i]!);
-      this.hooks.onEvent(e);
+      if (e.type !== 'published') {
+        this.hooks.onEvent(e);
+        return;
+      }
+      const messages = e.messages.map((text) => Buffer.from(text, 'utf8'));
+      for (let i = 0; i < e.topics.length; i++) this.mirrors.published(e.topics[i]!, e.seqs[i]!, messages[i]!);
+      this.hooks.onEvent({ type: 'published', topics: e.topics, seqs: e.seqs, messages, arrivedAt: e.arrivedAt });
       return;
     }
     const w = this.waiting.get(m.id);
@@ -254,7 +274,7 @@ export class ModelThread {
 
   // What the feed's catch-ups (TopicSource) and the controls (ControlDirectory) ask.
   /** The deltas since `seq` from the copy kept here when it has them all; else the model thread's answer (a catch-up message), shared by the clients at `seq`. */
-  deltasAfter(topic: string, seq: number): Promise<Result<'deltasAfter'>> {
+  deltasAfter(topic: string, seq: number): Promise<DeltasAfter> {
     const local = this.mirrors.deltasAfter(topic, seq);
     if (local !== undefined) return Promise.resolve(local);
     const key = `${topic}\n${seq}`;

@@ -10,13 +10,17 @@
  * Deltas of a topic come in seq order, one after another. Whenever the order breaks (the topic
  * was dropped and made again on the model thread, or a delta was not seen here), the copy starts
  * again from there, and what it cannot answer is asked of the model thread.
+ *
+ * Kept as UTF-8 bytes (client.ts encodes each delta once as it arrives, and publishes those
+ * bytes): as JS strings, every delta of the last few seconds outlived the front thread's young
+ * generation, and its collections copied and promoted them (docs/app.md, "Round 18").
  */
 import { RecentDeltas } from '../views/recent-deltas';
 
 interface Mirror {
   /** The topic's seq: the last delta published. */
   seq: number;
-  recent: RecentDeltas;
+  recent: RecentDeltas<Buffer>;
 }
 
 export class TopicMirrors {
@@ -44,11 +48,11 @@ export class TopicMirrors {
   opened(topic: string, seq: number): void {
     if (!this.watchers.has(topic)) return;
     const m = this.topics.get(topic);
-    if (m === undefined || m.seq !== seq) this.topics.set(topic, { seq, recent: new RecentDeltas() });
+    if (m === undefined || m.seq !== seq) this.topics.set(topic, { seq, recent: new RecentDeltas<Buffer>() });
   }
 
   /** A delta the model thread published. */
-  published(topic: string, seq: number, message: string): void {
+  published(topic: string, seq: number, message: Buffer): void {
     const m = this.topics.get(topic);
     if (m === undefined) return;
     if (seq !== m.seq + 1) m.recent.clear();
@@ -60,7 +64,7 @@ export class TopicMirrors {
    * What ViewHub.deltasAfter would answer when it is the deltas since `seq` (none when `seq` is
    * current); undefined when they are not all kept here (the model thread answers then).
    */
-  deltasAfter(topic: string, seq: number): { seq: number; messages: string[]; current: true } | undefined {
+  deltasAfter(topic: string, seq: number): { seq: number; messages: Buffer[]; current: true } | undefined {
     const m = this.topics.get(topic);
     if (m === undefined || seq > m.seq) return undefined;
     if (seq === m.seq) return { seq, messages: [], current: true };
