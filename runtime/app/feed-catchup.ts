@@ -34,7 +34,7 @@ import type { ViewHub } from './views/hub';
  * (model-thread/topic-mirror.ts); a catch-up message (`current` false, or one large message) is
  * the model thread's text.
  */
-export type DeltasAfter = { seq: number; messages: ReadonlyArray<string | Uint8Array>; current: boolean } | null;
+export type DeltasAfter = { seq: number; messages: ReadonlyArray<string | Buffer>; current: boolean } | null;
 type FullView = ReturnType<ViewHub['full']>;
 
 /** What the queue asks of the topics (ModelThread on the front thread; a ViewHub in tests). */
@@ -192,7 +192,7 @@ export class CatchupQueue {
         return -1;
       }
       // (A single large delta from the front thread's copy is bytes: fragments are cut from text.)
-      c.message = typeof first === 'string' ? first : Buffer.from(first.buffer, first.byteOffset, first.byteLength).toString('utf8');
+      c.message = typeof first === 'string' ? first : first.toString('utf8');
       c.seq = next.seq;
       c.offset = 0;
       return 0;

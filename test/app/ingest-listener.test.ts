@@ -7,7 +7,6 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { readRecording } from '../../runtime/report';
@@ -15,7 +14,6 @@ import { REPORT_PATH } from '../../runtime/control/protocol';
 import { TALLY_FLUSH_MS } from '../../runtime/app/model-thread/ingest-listener';
 import { RECORDING, SimProbe, loadTemplates } from './fleet';
 import { freePort } from '../helpers/stack';
-import { tempDir } from '../helpers/temp-dir';
 import { refusesHostileReports, refusesOverRate } from './hostile-reports';
 import { TOKENS, http, inspect, postReport, startApp } from './helpers';
 
@@ -165,25 +163,20 @@ t.test('a model thread that fails closes its ingest listener and ends; the new o
  * open handles") before it.
  */
 t.test('a process that ends with the ingest listener open ends as it meant to, not by an abort', async (t) => {
-  const script = join(tempDir('ingest-exit-'), 'end.ts');
-  const helpers = JSON.stringify(join(__dirname, 'helpers.ts'));
+  const helpers = JSON.stringify(join(__dirname, 'helpers'));
   const ways: Record<string, { code: string; status: number; stderr?: RegExp }> = {
     'process.exit(3)': { code: 'process.exit(3);', status: 3 },
     'an uncaught error on the front thread': { code: "setTimeout(() => { throw new Error('front thread bug'); }, 0);", status: 1, stderr: /front thread bug/ },
   };
   for (const [way, { code, status, stderr }] of Object.entries(ways)) {
-    writeFileSync(
-      script,
-      `import { startApp } from ${helpers};
-async function main(): Promise<void> {
-  const app = await startApp({ ingestListen: { host: '127.0.0.1', port: 0 } });
-  process.stdout.write(app.ingestUrl + '\\n');
-  ${code}
-}
-void main();
-`,
-    );
-    const r = spawnSync(process.execPath, [TSX, script], { encoding: 'utf8', timeout: 60_000 });
+    const script = [
+      `const { startApp } = require(${helpers});`,
+      `startApp({ ingestListen: { host: '127.0.0.1', port: 0 } }).then((app) => {`,
+      `  process.stdout.write(app.ingestUrl + '\\n');`,
+      `  ${code}`,
+      `});`,
+    ].join('\n');
+    const r = spawnSync(process.execPath, [TSX, '-e', script], { encoding: 'utf8', timeout: 60_000 });
     t.match(r.stdout, /^http:\/\/127\.0\.0\.1:\d+\n$/, `${way}: the app was listening for reports`);
     t.equal(r.status, status, `${way}: exit ${status}`);
     t.notMatch(r.stderr, /uv_loop_close|Assertion failed/, `${way}: no abort`);
